@@ -1,0 +1,182 @@
+import { z } from 'zod';
+
+/** An error as plain data: `Error` instances do not survive JSON, so context and outcomes carry this. */
+export const ErrorInfo = z.object({
+  name: z.string(),
+  message: z.string(),
+  stack: z.string().optional(),
+});
+export type ErrorInfo = z.infer<typeof ErrorInfo>;
+
+/** Provider finish reasons, normalised; the raw value travels beside it. */
+export const FinishReason = z.enum(['stop', 'length', 'tool_calls', 'content_filter', 'refusal', 'error', 'other']);
+export type FinishReason = z.infer<typeof FinishReason>;
+
+/** What a run has spent so far. Cost is unknown (not zero) when the model has no price. */
+export const Usage = z.object({
+  turns: z.number().int().nonnegative(),
+  inputTokens: z.number().int().nonnegative(),
+  outputTokens: z.number().int().nonnegative(),
+  cachedInputTokens: z.number().int().nonnegative(),
+  reasoningTokens: z.number().int().nonnegative(),
+  costUsd: z.number().nonnegative(),
+  costKnown: z.boolean(),
+});
+export type Usage = z.infer<typeof Usage>;
+
+/** Every outcome says how far the run got and what it spent, so a fleet can be cut by reason and cost. */
+const base = {
+  runId: z.string(),
+  agentId: z.string(),
+  turns: z.number().int().nonnegative(),
+  usage: Usage,
+  endedAt: z.number().int().nonnegative(),
+};
+
+export const BudgetName = z.enum(['turns', 'inputTokens', 'outputTokens', 'totalTokens', 'costUsd', 'fanOut', 'depth']);
+export type BudgetName = z.infer<typeof BudgetName>;
+
+export const LoopPattern = z.enum(['repeat', 'cycle', 'stale-repeat']);
+export type LoopPattern = z.infer<typeof LoopPattern>;
+
+export const PendingCall = z.object({
+  callId: z.string(),
+  tool: z.string(),
+  arguments: z.string(),
+});
+export type PendingCall = z.infer<typeof PendingCall>;
+
+export const Completed = z.object({ reason: z.literal('COMPLETED'), ...base, result: z.json() });
+export const Infeasible = z.object({ reason: z.literal('INFEASIBLE'), ...base, explanation: z.string() });
+export const Escalated = z.object({
+  reason: z.literal('ESCALATED'),
+  ...base,
+  by: z.enum(['agent', 'approval-timeout']),
+  why: z.string(),
+  pending: PendingCall.nullable(),
+});
+export const BudgetExceeded = z.object({
+  reason: z.literal('BUDGET_EXCEEDED'),
+  ...base,
+  budget: BudgetName,
+  limit: z.number(),
+  used: z.number(),
+});
+export const Timeout = z.object({
+  reason: z.literal('TIMEOUT'),
+  ...base,
+  deadlineMs: z.number().int().nonnegative(),
+  elapsedMs: z.number().int().nonnegative(),
+  state: z.string(),
+  tool: z.string().nullable(),
+});
+export const LoopDetected = z.object({
+  reason: z.literal('LOOP_DETECTED'),
+  ...base,
+  pattern: LoopPattern,
+  period: z.number().int().positive(),
+  repeats: z.number().int().positive(),
+  window: z.number().int().positive(),
+  actions: z.array(z.string()),
+  warned: z.boolean(),
+});
+export const NoProgress = z.object({
+  reason: z.literal('NO_PROGRESS'),
+  ...base,
+  verdict: z.object({ progressing: z.literal(false), why: z.string() }),
+  failedChecks: z.number().int().positive(),
+  checks: z.number().int().positive(),
+});
+export const RetryLimitReached = z.object({
+  reason: z.literal('RETRY_LIMIT_REACHED'),
+  ...base,
+  tool: z.string(),
+  attempts: z.number().int().positive(),
+  lastError: ErrorInfo,
+});
+export const ToolFailure = z.object({
+  reason: z.literal('TOOL_FAILURE'),
+  ...base,
+  tool: z.string(),
+  errorClass: z.string(),
+  message: z.string(),
+  circuitOpen: z.boolean(),
+});
+export const ModelRefused = z.object({
+  reason: z.literal('MODEL_REFUSED'),
+  ...base,
+  finishReason: FinishReason,
+  rawFinishReason: z.string().nullable(),
+  message: z.string(),
+});
+export const ActionInDoubt = z.object({
+  reason: z.literal('ACTION_IN_DOUBT'),
+  ...base,
+  tool: z.string(),
+  idempotencyKey: z.string(),
+  error: ErrorInfo,
+});
+export const UserKilled = z.object({ reason: z.literal('USER_KILLED'), ...base, by: z.string(), why: z.string() });
+export const InternalError = z.object({ reason: z.literal('INTERNAL_ERROR'), ...base, where: z.string(), error: ErrorInfo });
+
+/** The one way a run ends: a discriminated union on `reason`, each member with its evidence. */
+export const TerminalOutcome = z.discriminatedUnion('reason', [
+  Completed,
+  Infeasible,
+  Escalated,
+  BudgetExceeded,
+  Timeout,
+  LoopDetected,
+  NoProgress,
+  RetryLimitReached,
+  ToolFailure,
+  ModelRefused,
+  ActionInDoubt,
+  UserKilled,
+  InternalError,
+]);
+export type TerminalOutcome = z.infer<typeof TerminalOutcome>;
+export type TerminalReason = TerminalOutcome['reason'];
+/** The outcome member for one reason, e.g. `OutcomeOf<'TIMEOUT'>`. */
+export type OutcomeOf<R extends TerminalReason> = Extract<TerminalOutcome, { reason: R }>;
+
+export const TERMINAL_REASONS = TerminalOutcome.options.map((o) => o.shape.reason.value) as readonly TerminalReason[];
+
+/** Alerting groups: page on "broken", watch "exhausted", count "healthy". */
+export const OutcomeGroup = z.enum(['healthy', 'exhausted', 'broken']);
+export type OutcomeGroup = z.infer<typeof OutcomeGroup>;
+
+const GROUP_OF: Record<TerminalReason, OutcomeGroup> = {
+  COMPLETED: 'healthy',
+  INFEASIBLE: 'healthy',
+  ESCALATED: 'healthy',
+  BUDGET_EXCEEDED: 'exhausted',
+  TIMEOUT: 'exhausted',
+  LOOP_DETECTED: 'broken',
+  NO_PROGRESS: 'broken',
+  RETRY_LIMIT_REACHED: 'broken',
+  TOOL_FAILURE: 'broken',
+  MODEL_REFUSED: 'broken',
+  ACTION_IN_DOUBT: 'broken',
+  USER_KILLED: 'broken',
+  INTERNAL_ERROR: 'broken',
+};
+
+/** The alerting group of a terminal reason. */
+export function groupOf(reason: TerminalReason): OutcomeGroup {
+  return GROUP_OF[reason];
+}
+
+/** Turns any thrown value (Error or not) into plain, JSON-safe error data. */
+export function toErrorInfo(error: unknown): ErrorInfo {
+  if (error instanceof Error) {
+    return { name: error.name, message: error.message, ...(error.stack ? { stack: error.stack } : {}) };
+  }
+  let message: string;
+  try {
+    message = typeof error === 'string' ? error : JSON.stringify(error) ?? String(error);
+  } catch {
+    message = String(error);
+  }
+  return { name: 'NonError', message };
+}
