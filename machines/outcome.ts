@@ -1,4 +1,9 @@
 import { z } from 'zod';
+import { BudgetName } from '../guards/budget.js';
+import { LoopPattern } from '../guards/loop.js';
+import { Usage } from '../guards/usage.js';
+
+export { BudgetName, LoopPattern, Usage };
 
 /** An error as plain data: `Error` instances do not survive JSON, so context and outcomes carry this. */
 export const ErrorInfo = z.object({
@@ -12,17 +17,6 @@ export type ErrorInfo = z.infer<typeof ErrorInfo>;
 export const FinishReason = z.enum(['stop', 'length', 'tool_calls', 'content_filter', 'refusal', 'error', 'other']);
 export type FinishReason = z.infer<typeof FinishReason>;
 
-/** What a run has spent so far. Cost is unknown (not zero) when the model has no price. */
-export const Usage = z.object({
-  turns: z.number().int().nonnegative(),
-  inputTokens: z.number().int().nonnegative(),
-  outputTokens: z.number().int().nonnegative(),
-  cachedInputTokens: z.number().int().nonnegative(),
-  reasoningTokens: z.number().int().nonnegative(),
-  costUsd: z.number().nonnegative(),
-  costKnown: z.boolean(),
-});
-export type Usage = z.infer<typeof Usage>;
 
 /** Every outcome says how far the run got and what it spent, so a fleet can be cut by reason and cost. */
 const base = {
@@ -32,12 +26,6 @@ const base = {
   usage: Usage,
   endedAt: z.number().int().nonnegative(),
 };
-
-export const BudgetName = z.enum(['turns', 'inputTokens', 'outputTokens', 'totalTokens', 'costUsd', 'fanOut', 'depth']);
-export type BudgetName = z.infer<typeof BudgetName>;
-
-export const LoopPattern = z.enum(['repeat', 'cycle', 'stale-repeat']);
-export type LoopPattern = z.infer<typeof LoopPattern>;
 
 export const PendingCall = z.object({
   callId: z.string(),
