@@ -128,6 +128,11 @@ export type TerminalReason = TerminalOutcome['reason'];
 /** The outcome member for one reason, e.g. `OutcomeOf<'TIMEOUT'>`. */
 export type OutcomeOf<R extends TerminalReason> = Extract<TerminalOutcome, { reason: R }>;
 
+/** The fields every outcome shares, filled in by the machine; the rest is each reason's evidence. */
+export type OutcomeBaseKey = 'runId' | 'agentId' | 'turns' | 'usage' | 'endedAt';
+/** An outcome without its shared fields: what a transition supplies as evidence. */
+export type OutcomeEvidence = { [R in TerminalReason]: Omit<OutcomeOf<R>, OutcomeBaseKey> }[TerminalReason];
+
 export const TERMINAL_REASONS = TerminalOutcome.options.map((o) => o.shape.reason.value) as readonly TerminalReason[];
 
 /** Alerting groups: page on "broken", watch "exhausted", count "healthy". */

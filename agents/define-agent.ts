@@ -1,0 +1,154 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { Limits } from '../guards/budget.js';
+import { CircuitPolicy } from '../guards/circuit.js';
+import { DEFAULT_PRICES, type PriceTable } from '../guards/cost.js';
+import { LoopPolicy } from '../guards/loop.js';
+import { heuristicJudge, ProgressPolicy, type ProgressJudge } from '../guards/progress.js';
+import { seedFrom } from '../guards/random.js';
+import { RetryPolicy } from '../guards/retry.js';
+import { DEFAULT_MAX_ARGUMENT_BYTES } from '../guards/validate.js';
+import { createAgentMachine, type AgentMachine, type AgentSpec, type ToolPolicy } from '../machines/agent-machine.js';
+import type { Message } from '../machines/model-types.js';
+import type { TerminalOutcome } from '../machines/outcome.js';
+import { MemoryTranscriptStore, type TranscriptStore } from '../persistence/transcript.js';
+import { buildActors, type ActorDeps, type RunEnvironment } from './actors.js';
+import { AgentRun, type AgentRunOptions } from './agent-run.js';
+import { createLogger, type Logger } from './logger.js';
+import type { Model, ToolSchema } from './model.js';
+import { DEFAULT_SECRET_KEYS, redact } from './redact.js';
+import type { ToolDefinition } from './tool.js';
+
+/** Everything that defines an agent; only `id`, `goal` and `model` are required. */
+export interface AgentOptions<I = unknown> {
+  id: string;
+  /** The task, fixed or built from each run's input; it is the first user message and what the progress judge measures against. */
+  goal: string | ((input: I) => string);
+  /** The system prompt. */
+  instructions?: string;
+  model: Model;
+  tools?: readonly ToolDefinition[];
+  limits?: z.input<typeof Limits>;
+  loop?: z.input<typeof LoopPolicy>;
+  /** false turns the progress check off; a judge replaces the heuristic one. */
+  progress?: false | (z.input<typeof ProgressPolicy> & { judge?: ProgressJudge });
+  approval?: { timeoutMs?: number; onTimeout?: 'escalate' | 'replan' };
+  modelRetry?: z.input<typeof RetryPolicy>;
+  modelCircuit?: z.input<typeof CircuitPolicy>;
+  modelTimeoutMs?: number;
+  /** Merged over DEFAULT_PRICES. */
+  prices?: PriceTable;
+  maxArgumentBytes?: number;
+  /** Argument and log keys hidden from logs and operator listings, on top of the defaults (password, token, apiKey, …). */
+  redact?: readonly string[];
+  logger?: Logger;
+  /** The clock, for tests. */
+  now?: () => number;
+}
+
+/** How to start one run. */
+export interface StartOptions<I = unknown> {
+  input?: I;
+  runId?: string;
+  /** Seeds backoff jitter; defaults to one derived from the run id, so a run replays identically. */
+  seed?: number;
+  transcripts?: TranscriptStore<Message>;
+  logger?: Logger;
+  inspect?: AgentRunOptions['inspect'];
+}
+
+/** A defined agent: its machine (inspectable, testable) and a way to run it in this process. */
+export interface Agent<I = unknown> {
+  readonly id: string;
+  /** The lifecycle machine with this agent's actors bound to an in-memory environment. */
+  readonly machine: AgentMachine;
+  /** The machine's policies, for tests and tooling. */
+  readonly spec: AgentSpec;
+  readonly tools: ReadonlyMap<string, ToolDefinition>;
+  /** Binds the machine's actors to an environment (a transcript store, a logger, a clock). */
+  machineFor(env: RunEnvironment): AgentMachine;
+  /** Starts a run and returns its handle. */
+  start(options?: StartOptions<I>): AgentRun;
+  /** Starts a run and waits for its outcome. */
+  run(options?: StartOptions<I>): Promise<TerminalOutcome>;
+}
+
+const AgentId = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/, 'agent ids are 1-64 letters, digits, _ . or -');
+
+/** Defines an agent: a model, tools, and the limits and policies its supervisor enforces. */
+export function defineAgent<I = unknown>(options: AgentOptions<I>): Agent<I> {
+  AgentId.parse(options.id);
+  const tools = new Map<string, ToolDefinition>();
+  for (const t of options.tools ?? []) {
+    if (tools.has(t.name)) throw new Error(`agent ${options.id}: two tools are named ${t.name}`);
+    tools.set(t.name, t);
+  }
+  const now = options.now ?? Date.now;
+  const secretKeys = [...DEFAULT_SECRET_KEYS, ...(options.redact ?? [])];
+  const limits = Limits.parse(options.limits ?? {});
+  const progress = options.progress === false ? null : options.progress ?? {};
+
+  const policies = new Map<string, ToolPolicy>();
+  for (const t of tools.values()) {
+    policies.set(t.name, {
+      input: t.input,
+      sideEffect: t.sideEffect,
+      retry: t.retry,
+      circuit: t.circuit,
+      reconcilable: t.reconcile !== null,
+      requiresApproval: (json) => t.requiresApproval(t.input.parse(json)),
+    });
+  }
+  const spec: AgentSpec = {
+    tools: policies,
+    loop: LoopPolicy.parse(options.loop ?? {}),
+    progress: progress === null ? null : ProgressPolicy.parse(progress),
+    modelRetry: RetryPolicy.parse(options.modelRetry ?? {}),
+    modelCircuit: CircuitPolicy.parse(options.modelCircuit ?? {}),
+    approval: { timeoutMs: options.approval?.timeoutMs ?? 15 * 60_000, onTimeout: options.approval?.onTimeout ?? 'escalate' },
+    prices: { ...DEFAULT_PRICES, ...options.prices },
+    maxArgumentBytes: options.maxArgumentBytes ?? DEFAULT_MAX_ARGUMENT_BYTES,
+    now,
+  };
+  const toolSchemas: ToolSchema[] = [...tools.values()].map((t) => ({
+    name: t.name,
+    description: t.description,
+    inputSchema: z.toJSONSchema(t.input, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>,
+  }));
+  const deps: ActorDeps = {
+    agentId: options.id,
+    system: options.instructions ?? '',
+    model: options.model,
+    modelTimeoutMs: options.modelTimeoutMs ?? 120_000,
+    tools,
+    toolSchemas,
+    judge: (progress && progress.judge) || heuristicJudge,
+    secretKeys,
+  };
+  const chart = createAgentMachine(spec);
+  const defaultLogger = options.logger ?? createLogger({ redact: options.redact ?? [] });
+  const machineFor = (env: RunEnvironment): AgentMachine => chart.provide({ actors: buildActors(deps, env) });
+  const goalOf = (input: I | undefined) => (typeof options.goal === 'function' ? options.goal(input as I) : options.goal);
+
+  const start = (startOptions: StartOptions<I> = {}): AgentRun => {
+    const runId = startOptions.runId ?? randomUUID();
+    const logger = startOptions.logger ?? defaultLogger;
+    const env: RunEnvironment = { transcripts: startOptions.transcripts ?? new MemoryTranscriptStore<Message>(), logger, now };
+    const run = new AgentRun(
+      machineFor(env),
+      { runId, agentId: options.id, goal: goalOf(startOptions.input), limits, startedAt: now(), seed: startOptions.seed ?? seedFrom(runId) },
+      { logger, now, redactArgs: (v) => redact(v, secretKeys), ...(startOptions.inspect ? { inspect: startOptions.inspect } : {}) },
+    );
+    return run.start();
+  };
+
+  return {
+    id: options.id,
+    machine: machineFor({ transcripts: new MemoryTranscriptStore<Message>(), logger: defaultLogger, now }),
+    spec,
+    tools,
+    machineFor,
+    start,
+    run: (startOptions) => start(startOptions).outcome,
+  };
+}

@@ -1,0 +1,91 @@
+import { z } from 'zod';
+import { ActionRecord } from '../guards/action.js';
+import { Limits } from '../guards/budget.js';
+import { CircuitState } from '../guards/circuit.js';
+import { Usage } from '../guards/usage.js';
+import { ErrorInfo, TerminalOutcome } from './outcome.js';
+import { Message, ModelResponse, ToolCall } from './model-types.js';
+
+/** Who paused or killed a run, and why: operators act on evidence, so every control carries it. */
+export const Actor = z.object({ by: z.string(), why: z.string() });
+export type Actor = z.infer<typeof Actor>;
+
+/** The tool call in hand: parsed input, attempt number and the idempotency key of this attempt. */
+export const CurrentCall = z.object({
+  call: ToolCall,
+  input: z.json().nullable(),
+  problem: z.string().nullable(),
+  hint: z.string().nullable(),
+  attempt: z.number().int().positive(),
+  step: z.number().int().positive(),
+  approvedBy: z.string().nullable(),
+});
+export type CurrentCall = z.infer<typeof CurrentCall>;
+
+/** The last failed call, classified, so that the next transition (retry, reconcile, fail) is a guard on data. */
+export const Failure = z.object({
+  target: z.enum(['model', 'tool']),
+  error: ErrorInfo,
+  retryable: z.boolean().optional(),
+  timedOut: z.boolean(),
+  kind: z.enum(['retryable', 'fatal', 'in-doubt']),
+});
+export type Failure = z.infer<typeof Failure>;
+
+/**
+ * Everything a run knows, as JSON: the snapshot is its whole state (no hidden
+ * state outside context and the machine). Bounded by design: the transcript
+ * lives beside the snapshot; `inbox` holds one turn, `history` one loop window.
+ */
+export const AgentContext = z.object({
+  runId: z.string(),
+  agentId: z.string(),
+  goal: z.string(),
+  limits: Limits,
+  startedAt: z.number(),
+  deadlineAt: z.number().nullable(),
+  usage: Usage,
+  rng: z.number().int().nonnegative(),
+  /** Counts every external call (model or tool) so that (run, step, attempt) names each attempt once. */
+  step: z.number().int().nonnegative(),
+  modelAttempt: z.number().int().positive(),
+  failedTurns: z.number().int().nonnegative(),
+  inbox: z.array(Message),
+  response: ModelResponse.nullable(),
+  queue: z.array(ToolCall),
+  current: CurrentCall.nullable(),
+  failure: Failure.nullable(),
+  retryAt: z.number().nullable(),
+  approvalDueAt: z.number().nullable(),
+  history: z.array(ActionRecord),
+  circuits: z.record(z.string(), CircuitState),
+  loopWarned: z.boolean(),
+  progress: z.object({
+    lastCheckTurn: z.number().int().nonnegative(),
+    checks: z.number().int().nonnegative(),
+    failedChecks: z.number().int().nonnegative(),
+  }),
+  pauseRequest: Actor.nullable(),
+  paused: Actor.extend({ at: z.number() }).nullable(),
+  outcome: TerminalOutcome.nullable(),
+});
+export type AgentContext = z.infer<typeof AgentContext>;
+
+/** What starts a run: the goal and the limits; everything else starts empty. */
+export const AgentInput = z.object({
+  runId: z.string().min(1),
+  agentId: z.string().min(1),
+  goal: z.string(),
+  limits: Limits,
+  startedAt: z.number(),
+  seed: z.number().int().nonnegative(),
+});
+export type AgentInput = z.infer<typeof AgentInput>;
+
+/** Operator events. Invoke results arrive as xstate.done.actor.<id> / xstate.error.actor.<id>. */
+export type AgentEvent =
+  | { type: 'PAUSE'; by: string; why: string }
+  | { type: 'RESUME'; by: string }
+  | { type: 'KILL'; by: string; why: string }
+  | { type: 'APPROVE'; by: string }
+  | { type: 'REJECT'; by: string; feedback: string };

@@ -1,0 +1,775 @@
+import { assign, fromPromise, setup, type DoneActorEvent, type ErrorActorEvent } from 'xstate';
+import type { z } from 'zod';
+import { hashValue, type ActionRecord } from '../guards/action.js';
+import { budgetBreach } from '../guards/budget.js';
+import { admitCall, CLOSED_CIRCUIT, recordFailure, recordSuccess, type CircuitPolicy } from '../guards/circuit.js';
+import { costOf, type PriceTable } from '../guards/cost.js';
+import { detectLoop, type LoopPolicy } from '../guards/loop.js';
+import { progressCheckDue, type ProgressJudgeInput, type ProgressPolicy, type ProgressVerdict } from '../guards/progress.js';
+import { nextRandom } from '../guards/random.js';
+import { backoffDelay, canRetry, classifyFailure, type RetryPolicy, type SideEffect } from '../guards/retry.js';
+import { addTurn, ZERO_USAGE } from '../guards/usage.js';
+import { checkToolCall } from '../guards/validate.js';
+import type { AgentContext, AgentEvent, AgentInput, Failure } from './agent-context.js';
+import type { Message, ModelResponse, ToolCall } from './model-types.js';
+import { toErrorInfo, type ErrorInfo, type OutcomeEvidence, type TerminalOutcome } from './outcome.js';
+
+/** What the machine needs to know about one tool; the implementation itself is provided by the runtime. */
+export interface ToolPolicy {
+  readonly input: z.ZodType;
+  readonly sideEffect: SideEffect;
+  readonly retry: RetryPolicy;
+  readonly circuit: CircuitPolicy;
+  readonly reconcilable: boolean;
+  /** Pure predicate on the validated input; true sends the call to awaitingApproval. */
+  readonly requiresApproval: (input: unknown) => boolean;
+}
+
+/** The policies one agent's machine closes over. Pure data and pure functions: machines do no I/O. */
+export interface AgentSpec {
+  readonly tools: ReadonlyMap<string, ToolPolicy>;
+  readonly loop: LoopPolicy;
+  readonly progress: ProgressPolicy | null;
+  readonly modelRetry: RetryPolicy;
+  readonly modelCircuit: CircuitPolicy;
+  readonly approval: { readonly timeoutMs: number; readonly onTimeout: 'escalate' | 'replan' };
+  readonly prices: PriceTable;
+  readonly maxArgumentBytes: number;
+  /** The clock; injectable so that tests and restores control time. */
+  readonly now: () => number;
+}
+
+/** A failed external call as data: thrown values never cross the actor boundary. */
+export interface CallFailure {
+  readonly ok: false;
+  readonly error: ErrorInfo;
+  /** The callee's own classification: true = did nothing, safe to retry; false = never retry; absent = unknown. */
+  readonly retryable?: boolean;
+  readonly timedOut: boolean;
+}
+export type ModelCallResult = { readonly ok: true; readonly response: ModelResponse } | CallFailure;
+export type ToolCallResult = { readonly ok: true; readonly result: z.core.util.JSONType } | CallFailure;
+export type ReconcileResult = { readonly applied: true; readonly result: z.core.util.JSONType } | { readonly applied: false };
+
+export interface ModelCallInput {
+  readonly runId: string;
+  readonly step: number;
+  readonly attempt: number;
+  readonly idempotencyKey: string;
+  /** Messages produced since the last successful model call, appended to the transcript exactly once per step. */
+  readonly inbox: readonly Message[];
+}
+export interface ToolCallInput {
+  readonly runId: string;
+  readonly step: number;
+  readonly attempt: number;
+  readonly idempotencyKey: string;
+  readonly call: ToolCall;
+  readonly input: z.core.util.JSONType;
+}
+export interface ReconcileInput {
+  readonly runId: string;
+  readonly tool: string;
+  readonly idempotencyKey: string;
+  readonly input: z.core.util.JSONType;
+}
+
+/** Longest delay a JS timer can hold; later deadlines are re-checked when it fires. */
+const MAX_TIMER_MS = 2_147_483_647;
+const MODEL = 'model';
+
+/** The idempotency key of one attempt of one external call: (run, step, attempt). */
+export function idempotencyKey(runId: string, step: number, attempt: number): string {
+  return `${runId}:${step}:${attempt}`;
+}
+
+function notProvided(name: string): never {
+  throw new Error(`reins: actor "${name}" was not provided; build runs through defineAgent()`);
+}
+
+/** The output of an invoke's done event; named actions only ever see it through here. */
+function doneOutput<T>(event: unknown): T {
+  return (event as DoneActorEvent<T>).output;
+}
+function errorOf(event: unknown): unknown {
+  return (event as ErrorActorEvent).error;
+}
+
+function toolMessage(callId: string, tool: string, content: string, isError: boolean): Message {
+  return { role: 'tool', callId, tool, content, isError };
+}
+
+/** Every queued call must be answered in the transcript (providers reject dangling tool calls). */
+function skipQueued(queue: readonly ToolCall[], why: string): Message[] {
+  return queue.map((c) => toolMessage(c.id, c.name, `Not run: ${why}`, true));
+}
+
+/** The state path as the operator reads it, e.g. "acting" or "paused". */
+export function stateName(value: unknown): string {
+  let v = value;
+  const parts: string[] = [];
+  while (v && typeof v === 'object') {
+    const [key, inner] = Object.entries(v as Record<string, unknown>)[0] ?? [];
+    if (key === undefined) break;
+    parts.push(key);
+    v = inner;
+  }
+  if (typeof v === 'string') parts.push(v);
+  return parts.filter((p) => p !== 'running' && p !== 'active').join('.') || 'running';
+}
+
+/**
+ * Builds the agent lifecycle machine for one agent's policies.
+ *
+ * The chart is the same for every agent; only the guards' policies and the
+ * provided actors differ. Invoke results are stored in context first and
+ * routed by a transient state, so that every branch is a guard on context:
+ * deterministic, inspectable, and replayable after a restore.
+ */
+export function createAgentMachine(spec: AgentSpec) {
+  const toolPolicy = (name: string): ToolPolicy | undefined => spec.tools.get(name);
+  const circuitOf = (ctx: AgentContext, name: string) => ctx.circuits[name] ?? CLOSED_CIRCUIT;
+  const circuitPolicyOf = (name: string) => (name === MODEL ? spec.modelCircuit : toolPolicy(name)?.circuit ?? spec.modelCircuit);
+  const retryPolicyOf = (f: Failure, ctx: AgentContext) =>
+    f.target === 'model' ? spec.modelRetry : toolPolicy(ctx.current?.call.name ?? '')?.retry ?? spec.modelRetry;
+  const attemptsOf = (f: Failure, ctx: AgentContext) => (f.target === 'model' ? ctx.modelAttempt : ctx.current?.attempt ?? 1);
+  const failedName = (f: Failure, ctx: AgentContext) => (f.target === 'model' ? MODEL : ctx.current?.call.name ?? 'unknown');
+
+  /** Fills the fields every outcome carries. */
+  const conclude = (ctx: AgentContext, evidence: OutcomeEvidence): TerminalOutcome =>
+    ({ ...evidence, runId: ctx.runId, agentId: ctx.agentId, turns: ctx.usage.turns, usage: ctx.usage, endedAt: spec.now() }) as TerminalOutcome;
+
+  const loopVerdict = (ctx: AgentContext) => detectLoop(ctx.history, spec.loop);
+
+  return setup({
+    types: {
+      context: {} as AgentContext,
+      input: {} as AgentInput,
+      events: {} as AgentEvent,
+      output: {} as TerminalOutcome,
+    },
+    actors: {
+      callModel: fromPromise<ModelCallResult, ModelCallInput>(async () => notProvided('callModel')),
+      callTool: fromPromise<ToolCallResult, ToolCallInput>(async () => notProvided('callTool')),
+      reconcileCall: fromPromise<ReconcileResult, ReconcileInput>(async () => notProvided('reconcileCall')),
+      judgeProgress: fromPromise<ProgressVerdict, ProgressJudgeInput>(async () => notProvided('judgeProgress')),
+    },
+    delays: {
+      untilDeadline: ({ context }) => Math.min(MAX_TIMER_MS, Math.max(0, (context.deadlineAt ?? Infinity) - spec.now())),
+      untilRetry: ({ context }) => Math.min(MAX_TIMER_MS, Math.max(0, (context.retryAt ?? 0) - spec.now())),
+      untilApprovalDue: ({ context }) => Math.min(MAX_TIMER_MS, Math.max(0, (context.approvalDueAt ?? 0) - spec.now())),
+    },
+    guards: {
+      deadlinePassed: ({ context }) => context.deadlineAt !== null && spec.now() >= context.deadlineAt,
+      pauseRequested: ({ context }) => context.pauseRequest !== null,
+      budgetSpent: ({ context }) => budgetBreach(context.usage, context.limits) !== null,
+      progressCheckDue: ({ context }) =>
+        spec.progress !== null && context.usage.turns > 0 && progressCheckDue(context.usage.turns, context.progress.lastCheckTurn, spec.progress),
+      modelCircuitOpen: ({ context }) => !admitCall(circuitOf(context, MODEL), spec.now(), spec.modelCircuit).allowed,
+      modelFailed: ({ context }) => context.failure !== null,
+      refused: ({ context }) => context.response?.type === 'refused',
+      answered: ({ context }) => context.response?.type === 'answer',
+      gaveUp: ({ context }) => context.response?.type === 'give_up',
+      escalating: ({ context }) => context.response?.type === 'escalate',
+      hasToolCalls: ({ context }) => context.response?.type === 'tool_calls' && context.response.calls.length > 0,
+      queueEmpty: ({ context }) => context.queue.length === 0,
+      callInvalid: ({ context }) => context.current?.problem != null,
+      toolCircuitOpen: ({ context }) =>
+        context.current !== null &&
+        !admitCall(circuitOf(context, context.current.call.name), spec.now(), circuitPolicyOf(context.current.call.name)).allowed,
+      needsApproval: ({ context }) =>
+        context.current !== null &&
+        context.current.approvedBy === null &&
+        (toolPolicy(context.current.call.name)?.requiresApproval(context.current.input) ?? false),
+      toolFailed: ({ context }) => context.failure !== null,
+      failureInDoubtReconcilable: ({ context }) =>
+        context.failure?.kind === 'in-doubt' && (toolPolicy(context.current?.call.name ?? '')?.reconcilable ?? false),
+      failureInDoubt: ({ context }) => context.failure?.kind === 'in-doubt',
+      failureFatal: ({ context }) => context.failure?.kind === 'fatal',
+      circuitOpened: ({ context }) =>
+        context.failure !== null && circuitOf(context, failedName(context.failure, context)).status === 'open',
+      retriesSpent: ({ context }) =>
+        context.failure !== null && !canRetry(attemptsOf(context.failure, context), retryPolicyOf(context.failure, context)),
+      retryingModel: ({ context }) => context.failure?.target === 'model',
+      loopConfirmed: ({ context }) => {
+        const v = loopVerdict(context);
+        return v.looping && (context.loopWarned || !spec.loop.warnFirst);
+      },
+      loopSuspected: ({ context }) => loopVerdict(context).looping,
+      progressVerdictFinal: ({ context }) => context.outcome?.reason === 'NO_PROGRESS',
+      replanOnApprovalTimeout: () => spec.approval.onTimeout === 'replan',
+    },
+    actions: {
+      requestPause: assign({
+        pauseRequest: ({ event }) => (event.type === 'PAUSE' ? { by: event.by, why: event.why } : null),
+      }),
+      pauseNow: assign({
+        paused: ({ event }) => (event.type === 'PAUSE' ? { by: event.by, why: event.why, at: spec.now() } : null),
+        pauseRequest: null,
+      }),
+      enterRequestedPause: assign({
+        paused: ({ context }) => (context.pauseRequest ? { ...context.pauseRequest, at: spec.now() } : null),
+        pauseRequest: null,
+      }),
+      clearPause: assign({ paused: null }),
+      recordKill: assign({
+        outcome: ({ context, event }) =>
+          conclude(context, {
+            reason: 'USER_KILLED',
+            by: event.type === 'KILL' ? event.by : 'unknown',
+            why: event.type === 'KILL' ? event.why : '',
+          }),
+      }),
+      recordTimeout: assign({
+        outcome: ({ context, self }) =>
+          conclude(context, {
+            reason: 'TIMEOUT',
+            deadlineMs: (context.deadlineAt ?? context.startedAt) - context.startedAt,
+            elapsedMs: spec.now() - context.startedAt,
+            // Actions see the snapshot from before the transition: where the run was when time ran out.
+            state: stateName(self.getSnapshot().value),
+            tool: context.current?.call.name ?? null,
+          }),
+      }),
+      recordBudgetBreach: assign({
+        outcome: ({ context }) => {
+          const breach = budgetBreach(context.usage, context.limits)!;
+          return conclude(context, { reason: 'BUDGET_EXCEEDED', ...breach });
+        },
+      }),
+      beginTurn: assign({
+        step: ({ context }) => context.step + 1,
+        modelAttempt: 1,
+        failure: null,
+        circuits: ({ context }) => ({
+          ...context.circuits,
+          [MODEL]: admitCall(circuitOf(context, MODEL), spec.now(), spec.modelCircuit).state,
+        }),
+      }),
+      beginModelRetry: assign({
+        modelAttempt: ({ context }) => context.modelAttempt + 1,
+        failure: null,
+        retryAt: null,
+        circuits: ({ context }) => ({
+          ...context.circuits,
+          [MODEL]: admitCall(circuitOf(context, MODEL), spec.now(), spec.modelCircuit).state,
+        }),
+      }),
+      storeModelResult: assign(({ context, event }) => {
+        const result = doneOutput<ModelCallResult>(event);
+        if (!result.ok) {
+          return {
+            failure: { target: 'model' as const, error: result.error, retryable: result.retryable, timedOut: result.timedOut, kind: classifyFailure(result, 'none') },
+            circuits: { ...context.circuits, [MODEL]: recordFailure(circuitOf(context, MODEL), spec.now(), spec.modelCircuit) },
+          };
+        }
+        const { response } = result;
+        return {
+          response,
+          inbox: [],
+          failure: null,
+          usage: addTurn(context.usage, response.usage, costOf(response.modelId, response.usage, spec.prices)),
+          circuits: { ...context.circuits, [MODEL]: recordSuccess(circuitOf(context, MODEL)) },
+        };
+      }),
+      queueToolCalls: assign(({ context }) => {
+        const r = context.response;
+        if (r?.type !== 'tool_calls') return {};
+        const assistant: Message = { role: 'assistant', content: r.text, toolCalls: r.calls.map(boundedCall(spec.maxArgumentBytes)) };
+        return { queue: r.calls, inbox: [...context.inbox, assistant], response: null };
+      }),
+      nudgeEmptyTurn: assign({
+        inbox: ({ context }) => [
+          ...context.inbox,
+          { role: 'user' as const, content: 'Your last reply had neither a tool call nor an answer. Call a tool, answer, give up or escalate.' },
+        ],
+        failedTurns: ({ context }) => context.failedTurns + 1,
+        response: null,
+      }),
+      takeNextCall: assign(({ context }) => {
+        const [call, ...rest] = context.queue;
+        if (!call) return {};
+        const checked = checkToolCall(spec.tools, call.name, call.arguments, spec.maxArgumentBytes);
+        const step = context.step + 1;
+        return {
+          queue: rest,
+          step,
+          failure: null,
+          current: checked.ok
+            ? { call, input: checked.value as z.core.util.JSONType, problem: null, hint: null, attempt: 1, step, approvedBy: null }
+            : { call, input: null, problem: checked.problem, hint: checked.hint, attempt: 1, step, approvedBy: null },
+        };
+      }),
+      recordInvalidCall: assign(({ context }) => {
+        const c = context.current;
+        if (!c) return {};
+        const hint = c.hint ?? 'invalid call';
+        const action: ActionRecord = {
+          step: context.usage.turns,
+          tool: c.call.name,
+          argsHash: hashValue(c.call.arguments),
+          resultHash: hashValue(hint),
+          ok: false,
+        };
+        return {
+          inbox: [...context.inbox, toolMessage(c.call.id, c.call.name, hint, true)],
+          history: appendBounded(context.history, action, spec.loop.window),
+          failedTurns: context.failedTurns + 1,
+          current: null,
+        };
+      }),
+      recordCircuitOpen: assign({
+        outcome: ({ context }) => {
+          const name = context.failure ? failedName(context.failure, context) : context.current?.call.name ?? MODEL;
+          return conclude(context, {
+            reason: 'TOOL_FAILURE',
+            tool: name,
+            errorClass: 'CircuitOpenError',
+            message: context.failure
+              ? `circuit opened after ${circuitOf(context, name).consecutiveFailures} consecutive failures; last: ${context.failure.error.message}`
+              : `circuit for ${name} is open: it failed ${circuitOf(context, name).consecutiveFailures} times in a row`,
+            circuitOpen: true,
+          });
+        },
+      }),
+      admitToolCall: assign({
+        circuits: ({ context }) => {
+          const name = context.current?.call.name;
+          if (!name) return context.circuits;
+          return { ...context.circuits, [name]: admitCall(circuitOf(context, name), spec.now(), circuitPolicyOf(name)).state };
+        },
+      }),
+      requestApproval: assign({ approvalDueAt: () => spec.now() + spec.approval.timeoutMs }),
+      recordApproval: assign({
+        current: ({ context, event }) =>
+          context.current && event.type === 'APPROVE' ? { ...context.current, approvedBy: event.by } : context.current,
+        approvalDueAt: null,
+      }),
+      recordRejection: assign(({ context, event }) => {
+        const c = context.current;
+        if (!c || event.type !== 'REJECT') return {};
+        return {
+          inbox: [
+            ...context.inbox,
+            toolMessage(c.call.id, c.call.name, `Rejected by ${event.by}: ${event.feedback}`, true),
+            ...skipQueued(context.queue, `an earlier call (${c.call.name}) was rejected`),
+          ],
+          queue: [],
+          current: null,
+          approvalDueAt: null,
+        };
+      }),
+      expireApproval: assign(({ context }) => {
+        const c = context.current;
+        if (!c) return {};
+        return {
+          inbox: [
+            ...context.inbox,
+            toolMessage(c.call.id, c.call.name, 'Not run: the approval request expired before anyone approved it.', true),
+            ...skipQueued(context.queue, `approval for ${c.call.name} expired`),
+          ],
+          queue: [],
+          current: null,
+          approvalDueAt: null,
+        };
+      }),
+      recordApprovalTimeout: assign({
+        outcome: ({ context }) =>
+          conclude(context, {
+            reason: 'ESCALATED',
+            by: 'approval-timeout',
+            why: `approval for ${context.current?.call.name ?? 'a call'} was not given within ${spec.approval.timeoutMs} ms`,
+            pending: context.current
+              ? { callId: context.current.call.id, tool: context.current.call.name, arguments: context.current.call.arguments }
+              : null,
+          }),
+      }),
+      storeToolResult: assign(({ context, event }) => {
+        const c = context.current;
+        const result = doneOutput<ToolCallResult>(event);
+        if (!c) return {};
+        if (!result.ok) {
+          const sideEffect = toolPolicy(c.call.name)?.sideEffect ?? 'non-idempotent';
+          return {
+            failure: { target: 'tool' as const, error: result.error, retryable: result.retryable, timedOut: result.timedOut, kind: classifyFailure(result, sideEffect) },
+            circuits: { ...context.circuits, [c.call.name]: recordFailure(circuitOf(context, c.call.name), spec.now(), circuitPolicyOf(c.call.name)) },
+          };
+        }
+        return {
+          ...acceptResult(context, result.result, spec.loop.window),
+          circuits: { ...context.circuits, [c.call.name]: recordSuccess(circuitOf(context, c.call.name)) },
+        };
+      }),
+      storeReconciled: assign(({ context, event }) => {
+        const r = doneOutput<ReconcileResult>(event);
+        if (r.applied) return acceptResult(context, r.result, spec.loop.window);
+        // The callee confirmed the attempt never took effect: retrying is safe again.
+        return { failure: context.failure ? { ...context.failure, kind: 'retryable' as const } : null };
+      }),
+      scheduleRetry: assign(({ context }) => {
+        const f = context.failure!;
+        const { value, state } = nextRandom(context.rng);
+        return { rng: state, retryAt: spec.now() + backoffDelay(attemptsOf(f, context), retryPolicyOf(f, context), value) };
+      }),
+      beginToolRetry: assign({
+        current: ({ context }) => (context.current ? { ...context.current, attempt: context.current.attempt + 1 } : null),
+        failure: null,
+        retryAt: null,
+      }),
+      recordRetryLimit: assign({
+        outcome: ({ context }) => {
+          const f = context.failure!;
+          return conclude(context, { reason: 'RETRY_LIMIT_REACHED', tool: failedName(f, context), attempts: attemptsOf(f, context), lastError: f.error });
+        },
+      }),
+      recordFatalFailure: assign({
+        outcome: ({ context }) => {
+          const f = context.failure!;
+          return conclude(context, { reason: 'TOOL_FAILURE', tool: failedName(f, context), errorClass: f.error.name, message: f.error.message, circuitOpen: false });
+        },
+      }),
+      recordInDoubt: assign({
+        outcome: ({ context, event }) => {
+          const c = context.current!;
+          const reconcileError = event.type.startsWith('xstate.error.actor') ? toErrorInfo(errorOf(event)) : null;
+          return conclude(context, {
+            reason: 'ACTION_IN_DOUBT',
+            tool: c.call.name,
+            idempotencyKey: idempotencyKey(context.runId, c.step, c.attempt),
+            error: reconcileError ?? context.failure?.error ?? { name: 'Unknown', message: 'outcome unknown' },
+          });
+        },
+      }),
+      warnLoop: assign(({ context }) => {
+        const v = loopVerdict(context);
+        if (!v.looping) return {};
+        const content =
+          `Supervisor warning: you are repeating yourself (${v.pattern}, ${v.repeats}x: ${v.actions.join(' → ')}) and the results are not changing. ` +
+          'Change approach, answer with what you have, or give up. Repeating again ends the run.';
+        return { loopWarned: true, inbox: [...context.inbox, { role: 'user' as const, content }] };
+      }),
+      clearLoopWarning: assign({ loopWarned: false }),
+      recordLoop: assign({
+        outcome: ({ context }) => {
+          const v = loopVerdict(context);
+          if (!v.looping) return context.outcome;
+          return conclude(context, {
+            reason: 'LOOP_DETECTED',
+            pattern: v.pattern,
+            period: v.period,
+            repeats: v.repeats,
+            window: v.window,
+            actions: v.actions,
+            warned: context.loopWarned,
+          });
+        },
+      }),
+      storeVerdict: assign(({ context, event }) => {
+        const verdict = doneOutput<ProgressVerdict>(event);
+        const checks = context.progress.checks + 1;
+        const failedChecks = verdict.progressing ? 0 : context.progress.failedChecks + 1;
+        const progress = { lastCheckTurn: context.usage.turns, checks, failedChecks };
+        if (verdict.progressing) return { progress };
+        if (spec.progress && failedChecks >= spec.progress.maxFailedChecks) {
+          return {
+            progress,
+            outcome: conclude(context, { reason: 'NO_PROGRESS', verdict: { progressing: false, why: verdict.why }, failedChecks, checks }),
+          };
+        }
+        const content = `Supervisor progress check: ${verdict.why}. Change approach or finish with what you have.`;
+        return { progress, inbox: [...context.inbox, { role: 'user' as const, content }] };
+      }),
+      recordCompleted: assign({
+        outcome: ({ context }) =>
+          conclude(context, { reason: 'COMPLETED', result: context.response?.type === 'answer' ? context.response.result : null }),
+      }),
+      recordInfeasible: assign({
+        outcome: ({ context }) =>
+          conclude(context, { reason: 'INFEASIBLE', explanation: context.response?.type === 'give_up' ? context.response.explanation : '' }),
+      }),
+      recordEscalated: assign({
+        outcome: ({ context }) =>
+          conclude(context, {
+            reason: 'ESCALATED',
+            by: 'agent',
+            why: context.response?.type === 'escalate' ? context.response.why : '',
+            pending: null,
+          }),
+      }),
+      recordRefused: assign({
+        outcome: ({ context }) => {
+          const r = context.response!;
+          return conclude(context, {
+            reason: 'MODEL_REFUSED',
+            finishReason: r.finishReason,
+            rawFinishReason: r.rawFinishReason,
+            message: r.type === 'refused' ? r.message : '',
+          });
+        },
+      }),
+      recordInternalError: assign({
+        outcome: ({ context, event, self }) =>
+          conclude(context, { reason: 'INTERNAL_ERROR', where: stateName(self.getSnapshot().value), error: toErrorInfo(errorOf(event)) }),
+      }),
+    },
+  }).createMachine({
+    id: 'agent',
+    context: ({ input }) => ({
+      runId: input.runId,
+      agentId: input.agentId,
+      goal: input.goal,
+      limits: input.limits,
+      startedAt: input.startedAt,
+      deadlineAt: input.limits.maxWallClockMs === undefined ? null : input.startedAt + input.limits.maxWallClockMs,
+      usage: ZERO_USAGE,
+      rng: input.seed >>> 0,
+      step: 0,
+      modelAttempt: 1,
+      failedTurns: 0,
+      inbox: [{ role: 'user', content: input.goal }],
+      response: null,
+      queue: [],
+      current: null,
+      failure: null,
+      retryAt: null,
+      approvalDueAt: null,
+      history: [],
+      circuits: {},
+      loopWarned: false,
+      progress: { lastCheckTurn: 0, checks: 0, failedChecks: 0 },
+      pauseRequest: null,
+      paused: null,
+      outcome: null,
+    }),
+    output: ({ context }) => context.outcome!,
+    initial: 'running',
+    states: {
+      running: {
+        initial: 'active',
+        on: {
+          KILL: { target: 'userKilled', actions: 'recordKill' },
+        },
+        states: {
+          active: {
+            initial: 'turnGate',
+            after: {
+              untilDeadline: { guard: 'deadlinePassed', target: '#agent.timedOut', actions: 'recordTimeout' },
+            },
+            on: {
+              PAUSE: { actions: 'requestPause' },
+            },
+            states: {
+              turnGate: {
+                always: [
+                  { guard: 'pauseRequested', target: '#agent.running.paused', actions: 'enterRequestedPause' },
+                  { guard: 'budgetSpent', target: '#agent.budgetExceeded', actions: 'recordBudgetBreach' },
+                  { guard: 'progressCheckDue', target: 'judging' },
+                  { guard: 'modelCircuitOpen', target: '#agent.toolFailure', actions: 'recordCircuitOpen' },
+                  { target: 'planning', actions: 'beginTurn' },
+                ],
+              },
+              judging: {
+                invoke: {
+                  id: 'judge',
+                  src: 'judgeProgress',
+                  input: ({ context }) => ({
+                    goal: context.goal,
+                    recentSteps: context.history.filter((a) => a.step > context.progress.lastCheckTurn),
+                    earlierSteps: context.history.filter((a) => a.step <= context.progress.lastCheckTurn),
+                  }),
+                  onDone: { target: 'judged', actions: 'storeVerdict' },
+                  onError: { target: '#agent.internalError', actions: 'recordInternalError' },
+                },
+              },
+              judged: {
+                always: [
+                  { guard: 'progressVerdictFinal', target: '#agent.noProgress' },
+                  { target: 'turnGate' },
+                ],
+              },
+              planning: {
+                invoke: {
+                  id: 'model',
+                  src: 'callModel',
+                  input: ({ context }) => ({
+                    runId: context.runId,
+                    step: context.step,
+                    attempt: context.modelAttempt,
+                    idempotencyKey: idempotencyKey(context.runId, context.step, context.modelAttempt),
+                    inbox: context.inbox,
+                  }),
+                  onDone: { target: 'deciding', actions: 'storeModelResult' },
+                  onError: { target: '#agent.internalError', actions: 'recordInternalError' },
+                },
+              },
+              deciding: {
+                always: [
+                  { guard: 'modelFailed', target: 'failed' },
+                  { guard: 'refused', target: '#agent.modelRefused', actions: 'recordRefused' },
+                  { guard: 'answered', target: '#agent.completed', actions: 'recordCompleted' },
+                  { guard: 'gaveUp', target: '#agent.infeasible', actions: 'recordInfeasible' },
+                  { guard: 'escalating', target: '#agent.escalated', actions: 'recordEscalated' },
+                  { guard: 'hasToolCalls', target: 'callGate', actions: 'queueToolCalls' },
+                  { target: 'turnGate', actions: 'nudgeEmptyTurn' },
+                ],
+              },
+              callGate: {
+                always: [
+                  { guard: 'queueEmpty', target: 'turnGate' },
+                  { guard: 'pauseRequested', target: '#agent.running.paused', actions: 'enterRequestedPause' },
+                  { target: 'checking', actions: 'takeNextCall' },
+                ],
+              },
+              checking: {
+                always: [
+                  { guard: 'callInvalid', target: 'afterCall', actions: 'recordInvalidCall' },
+                  { guard: 'toolCircuitOpen', target: '#agent.toolFailure', actions: 'recordCircuitOpen' },
+                  { guard: 'needsApproval', target: 'awaitingApproval', actions: 'requestApproval' },
+                  { target: 'acting', actions: 'admitToolCall' },
+                ],
+              },
+              awaitingApproval: {
+                always: { guard: 'pauseRequested', target: '#agent.running.paused', actions: 'enterRequestedPause' },
+                after: {
+                  untilApprovalDue: [
+                    { guard: 'replanOnApprovalTimeout', target: 'turnGate', actions: 'expireApproval' },
+                    { target: '#agent.escalated', actions: 'recordApprovalTimeout' },
+                  ],
+                },
+                on: {
+                  PAUSE: { target: '#agent.running.paused', actions: 'pauseNow' },
+                  APPROVE: { target: 'checking', actions: 'recordApproval' },
+                  REJECT: { target: 'turnGate', actions: 'recordRejection' },
+                },
+              },
+              acting: {
+                invoke: {
+                  id: 'tool',
+                  src: 'callTool',
+                  input: ({ context }) => {
+                    const c = context.current!;
+                    return {
+                      runId: context.runId,
+                      step: c.step,
+                      attempt: c.attempt,
+                      idempotencyKey: idempotencyKey(context.runId, c.step, c.attempt),
+                      call: c.call,
+                      input: c.input,
+                    };
+                  },
+                  onDone: { target: 'settled', actions: 'storeToolResult' },
+                  onError: { target: '#agent.internalError', actions: 'recordInternalError' },
+                },
+              },
+              settled: {
+                always: [{ guard: 'toolFailed', target: 'failed' }, { target: 'afterCall' }],
+              },
+              failed: {
+                always: [
+                  { guard: 'failureInDoubtReconcilable', target: 'reconciling' },
+                  { guard: 'failureInDoubt', target: '#agent.actionInDoubt', actions: 'recordInDoubt' },
+                  { guard: 'failureFatal', target: '#agent.toolFailure', actions: 'recordFatalFailure' },
+                  { guard: 'circuitOpened', target: '#agent.toolFailure', actions: 'recordCircuitOpen' },
+                  { guard: 'retriesSpent', target: '#agent.retryLimitReached', actions: 'recordRetryLimit' },
+                  { target: 'backingOff', actions: 'scheduleRetry' },
+                ],
+              },
+              reconciling: {
+                invoke: {
+                  id: 'reconcile',
+                  src: 'reconcileCall',
+                  input: ({ context }) => {
+                    const c = context.current!;
+                    return {
+                      runId: context.runId,
+                      tool: c.call.name,
+                      idempotencyKey: idempotencyKey(context.runId, c.step, c.attempt),
+                      input: c.input,
+                    };
+                  },
+                  onDone: { target: 'reconciled', actions: 'storeReconciled' },
+                  onError: { target: '#agent.actionInDoubt', actions: 'recordInDoubt' },
+                },
+              },
+              reconciled: {
+                always: [{ guard: 'toolFailed', target: 'failed' }, { target: 'afterCall' }],
+              },
+              backingOff: {
+                always: { guard: 'pauseRequested', target: '#agent.running.paused', actions: 'enterRequestedPause' },
+                after: {
+                  untilRetry: [
+                    { guard: 'retryingModel', target: 'planning', actions: 'beginModelRetry' },
+                    { target: 'acting', actions: 'beginToolRetry' },
+                  ],
+                },
+                on: {
+                  PAUSE: { target: '#agent.running.paused', actions: 'pauseNow' },
+                },
+              },
+              afterCall: {
+                always: [
+                  { guard: 'loopConfirmed', target: '#agent.loopDetected', actions: 'recordLoop' },
+                  { guard: 'loopSuspected', target: 'callGate', actions: 'warnLoop' },
+                  { target: 'callGate', actions: 'clearLoopWarning' },
+                ],
+              },
+              resume: { type: 'history', history: 'deep' },
+            },
+          },
+          paused: {
+            on: {
+              RESUME: { target: 'active.resume', actions: 'clearPause' },
+            },
+          },
+        },
+      },
+      completed: { type: 'final' },
+      infeasible: { type: 'final' },
+      escalated: { type: 'final' },
+      budgetExceeded: { type: 'final' },
+      timedOut: { type: 'final' },
+      loopDetected: { type: 'final' },
+      noProgress: { type: 'final' },
+      retryLimitReached: { type: 'final' },
+      toolFailure: { type: 'final' },
+      modelRefused: { type: 'final' },
+      actionInDoubt: { type: 'final' },
+      userKilled: { type: 'final' },
+      internalError: { type: 'final' },
+    },
+  });
+}
+
+/** The machine type every agent shares. */
+export type AgentMachine = ReturnType<typeof createAgentMachine>;
+
+/** Keeps only the most recent `limit` actions: the loop and progress guards look no further back. */
+function appendBounded(history: readonly ActionRecord[], action: ActionRecord, limit: number): ActionRecord[] {
+  const next = [...history, action];
+  return next.length > limit ? next.slice(next.length - limit) : next;
+}
+
+/** Records a successful call (or a reconciled one) for the model, the loop guard and the progress judge. */
+function acceptResult(context: AgentContext, result: z.core.util.JSONType, window: number): Partial<AgentContext> {
+  const c = context.current;
+  if (!c) return {};
+  const action: ActionRecord = {
+    step: context.usage.turns,
+    tool: c.call.name,
+    argsHash: hashValue(c.input),
+    resultHash: hashValue(result),
+    ok: true,
+  };
+  return {
+    inbox: [...context.inbox, toolMessage(c.call.id, c.call.name, JSON.stringify(result), false)],
+    history: appendBounded(context.history, action, window),
+    failure: null,
+    current: null,
+  };
+}
+
+/** Keeps an oversized argument string out of the transcript; the hint already told the model. */
+function boundedCall(maxBytes: number) {
+  return (call: ToolCall): ToolCall =>
+    call.arguments.length > maxBytes ? { ...call, arguments: JSON.stringify({ omitted: `${call.arguments.length} characters` }) } : call;
+}
