@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import { tool, type ToolDefinition, type ToolOptions } from '../../index.js';
+
+/** A tool whose calls and aborts are counted, so tests can assert exact side effects. */
+export interface CountedTool {
+  readonly def: ToolDefinition;
+  readonly calls: number;
+  readonly aborted: number;
+  readonly keys: readonly string[];
+}
+
+/** Wraps `run` with counters of calls, aborted signals and idempotency keys seen. */
+export function counted<S extends z.ZodType>(options: ToolOptions<S>): CountedTool {
+  const state = { calls: 0, aborted: 0, keys: [] as string[] };
+  const def = tool({
+    ...options,
+    run: (input, ctx) => {
+      state.calls++;
+      state.keys.push(ctx.idempotencyKey);
+      ctx.signal.addEventListener('abort', () => state.aborted++, { once: true });
+      return options.run(input, ctx);
+    },
+  });
+  return {
+    def,
+    get calls() {
+      return state.calls;
+    },
+    get aborted() {
+      return state.aborted;
+    },
+    get keys() {
+      return state.keys;
+    },
+  };
+}
+
+/** Resolves after `ms`, or rejects when `signal` aborts: a well-behaved slow call. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      reject(signal.reason);
+    }, { once: true });
+  });
+}
+
+/** Waits until `check` holds, polling the event loop; fails the test after `ms`. */
+export async function until(check: () => boolean, ms = 2_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await sleep(2);
+  }
+}
+
+export const lookupInput = z.object({ orderId: z.string() });
