@@ -14,9 +14,9 @@ async function hintFor(step: ScriptStep) {
   });
   const run = agent.start();
   const o = TerminalOutcome.parse(await run.outcome);
-  expect(o.reason).toBe('COMPLETED');
+  if (o.reason !== 'COMPLETED') throw new Error(`expected COMPLETED, got ${o.reason}`);
   expect(t.calls).toBe(0);
-  const result = (o as { result: { hint: string; isError: boolean } }).result;
+  const result = o.result as { hint: string; isError: boolean };
   expect(result.isError).toBe(true);
   return { hint: result.hint, failedTurns: run.actor.getSnapshot().context.failedTurns };
 }
