@@ -1,0 +1,214 @@
+import { EventEmitter } from 'node:events';
+import { CorruptRecordError, RunExistsError, StaleLeaseError, StaleVersionError, UnknownRunError } from './errors.js';
+import { matchesFilter, newestFirst } from './filter.js';
+import { Command, JournalEntry, Lease, RunRecord, TraceEntry, type RunFilter, type RunSummary } from './records.js';
+import type { Fence, SnapshotStore } from './store.js';
+
+const TRACE_CAP = 1_000;
+
+interface MemoryRun {
+  /** Stored as JSON text, as the other stores do, so that callers can never share a mutable object with the store. */
+  record: string;
+  summary: RunSummary;
+  quarantined: boolean;
+  lease: Lease | null;
+  journal: Map<string, string>;
+  transcript: { lastStep: number; messages: string[] };
+  trace: string[];
+  commands: string[];
+}
+
+/** The in-process store: the reference semantics of SnapshotStore, for tests and single-process runs. */
+export class MemoryStore implements SnapshotStore {
+  readonly #runs = new Map<string, MemoryRun>();
+  readonly #events = new EventEmitter();
+  readonly #now: () => number;
+
+  constructor(options: { now?: () => number } = {}) {
+    this.#now = options.now ?? Date.now;
+  }
+
+  async create(record: RunRecord): Promise<void> {
+    const valid = RunRecord.parse(record);
+    if (this.#runs.has(valid.summary.runId)) throw new RunExistsError(valid.summary.runId);
+    this.#runs.set(valid.summary.runId, {
+      record: JSON.stringify(valid),
+      summary: valid.summary,
+      quarantined: false,
+      lease: null,
+      journal: new Map(),
+      transcript: { lastStep: -1, messages: [] },
+      trace: [],
+      commands: [],
+    });
+  }
+
+  async save(record: RunRecord, fence: Fence): Promise<void> {
+    const valid = RunRecord.parse(record);
+    const run = this.#run(valid.summary.runId);
+    this.#checkFence(valid.summary.runId, run, fence);
+    const stored = this.#parse(valid.summary.runId, run);
+    if (stored.version !== valid.version - 1) throw new StaleVersionError(valid.summary.runId, valid.version - 1, stored.version);
+    run.record = JSON.stringify(valid);
+    run.summary = valid.summary;
+  }
+
+  async load(runId: string): Promise<RunRecord | null> {
+    const run = this.#runs.get(runId);
+    return run ? this.#parse(runId, run) : null;
+  }
+
+  async list(filter: RunFilter = {}): Promise<RunSummary[]> {
+    const all = [...this.#runs.values()].map((r) => (r.quarantined ? { ...r.summary, status: 'quarantined' as const } : r.summary));
+    return newestFirst(all.filter((s) => matchesFilter(s, filter))).slice(0, filter.limit);
+  }
+
+  async delete(runId: string): Promise<void> {
+    this.#runs.delete(runId);
+  }
+
+  async purge(olderThan: number): Promise<number> {
+    let n = 0;
+    for (const [id, run] of this.#runs) {
+      if (run.summary.status === 'done' && run.summary.updatedAt < olderThan) {
+        this.#runs.delete(id);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  async acquireLease(runId: string, owner: string, ttlMs: number): Promise<Lease | null> {
+    const run = this.#run(runId);
+    const now = this.#now();
+    const current = run.lease;
+    if (current && current.owner !== owner && current.expiresAt > now) return null;
+    const keep = current && current.owner === owner && current.expiresAt > now;
+    run.lease = { owner, token: keep ? current.token : (current?.token ?? 0) + 1, expiresAt: now + ttlMs };
+    return Lease.parse(run.lease);
+  }
+
+  async renewLease(runId: string, lease: Lease, ttlMs: number): Promise<Lease | null> {
+    const run = this.#run(runId);
+    if (run.lease?.token !== lease.token || run.lease.owner !== lease.owner) return null;
+    run.lease = { ...run.lease, expiresAt: this.#now() + ttlMs };
+    return { ...run.lease };
+  }
+
+  async releaseLease(runId: string, lease: Lease): Promise<void> {
+    const run = this.#runs.get(runId);
+    if (run?.lease?.token === lease.token) run.lease = { ...run.lease, expiresAt: 0 };
+  }
+
+  async readLease(runId: string): Promise<Lease | null> {
+    const lease = this.#runs.get(runId)?.lease;
+    return lease ? { ...lease } : null;
+  }
+
+  async journalStart(runId: string, key: string, step: number, fence: Fence): Promise<JournalEntry | null> {
+    const run = this.#run(runId);
+    this.#checkFence(runId, run, fence);
+    const existing = run.journal.get(key);
+    if (existing !== undefined) return JournalEntry.parse(JSON.parse(existing));
+    run.journal.set(key, JSON.stringify({ status: 'started', key, step, at: this.#now() }));
+    return null;
+  }
+
+  async journalDone(runId: string, key: string, step: number, result: unknown, fence: Fence): Promise<void> {
+    const run = this.#run(runId);
+    this.#checkFence(runId, run, fence);
+    run.journal.set(key, JSON.stringify(JournalEntry.parse({ status: 'done', key, step, at: this.#now(), result })));
+  }
+
+  async journalGet(runId: string, key: string): Promise<JournalEntry | null> {
+    const raw = this.#runs.get(runId)?.journal.get(key);
+    return raw === undefined ? null : JournalEntry.parse(JSON.parse(raw));
+  }
+
+  async journalTrim(runId: string, belowStep: number): Promise<number> {
+    const run = this.#runs.get(runId);
+    if (!run) return 0;
+    let n = 0;
+    for (const [key, raw] of run.journal) {
+      if (JournalEntry.parse(JSON.parse(raw)).step < belowStep) {
+        run.journal.delete(key);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  async transcriptAppend(runId: string, step: number, messages: readonly unknown[], fence: Fence): Promise<void> {
+    const run = this.#run(runId);
+    this.#checkFence(runId, run, fence);
+    if (step <= run.transcript.lastStep) return;
+    run.transcript.lastStep = step;
+    run.transcript.messages.push(...messages.map((m) => JSON.stringify(m)));
+  }
+
+  async transcriptRead(runId: string): Promise<unknown[]> {
+    return (this.#runs.get(runId)?.transcript.messages ?? []).map((m) => JSON.parse(m) as unknown);
+  }
+
+  async traceAppend(runId: string, entries: readonly TraceEntry[]): Promise<void> {
+    const run = this.#run(runId);
+    run.trace.push(...entries.map((e) => JSON.stringify(TraceEntry.parse(e))));
+    if (run.trace.length > TRACE_CAP) run.trace.splice(0, run.trace.length - TRACE_CAP);
+  }
+
+  async traceRead(runId: string, limit = TRACE_CAP): Promise<TraceEntry[]> {
+    return (this.#runs.get(runId)?.trace ?? []).slice(-limit).map((e) => TraceEntry.parse(JSON.parse(e)));
+  }
+
+  async sendCommand(runId: string, command: Command): Promise<void> {
+    const run = this.#run(runId);
+    run.commands.push(JSON.stringify(Command.parse(command)));
+    this.#events.emit('command', runId);
+  }
+
+  async takeCommands(runId: string): Promise<Command[]> {
+    const run = this.#runs.get(runId);
+    if (!run) return [];
+    const taken = run.commands.splice(0);
+    return taken.map((c) => Command.parse(JSON.parse(c)));
+  }
+
+  async watchCommands(listener: (runId: string) => void): Promise<() => Promise<void>> {
+    this.#events.on('command', listener);
+    return async () => void this.#events.off('command', listener);
+  }
+
+  async close(): Promise<void> {
+    this.#events.removeAllListeners();
+  }
+
+  /** Test hook: overwrites a run's stored record with bytes that do not parse, as a torn disk write would. */
+  corruptForTest(runId: string, bytes: string): void {
+    this.#run(runId).record = bytes;
+  }
+
+  #run(runId: string): MemoryRun {
+    const run = this.#runs.get(runId);
+    if (!run) throw new UnknownRunError(runId);
+    return run;
+  }
+
+  #checkFence(runId: string, run: MemoryRun, fence: Fence): void {
+    if (run.lease?.token !== fence.leaseToken) throw new StaleLeaseError(runId, fence.leaseToken, run.lease?.token ?? null);
+  }
+
+  #parse(runId: string, run: MemoryRun): RunRecord {
+    let parsed: ReturnType<typeof RunRecord.safeParse>;
+    try {
+      parsed = RunRecord.safeParse(JSON.parse(run.record));
+    } catch (cause) {
+      run.quarantined = true;
+      throw new CorruptRecordError(runId, 'record', 'not JSON', { cause });
+    }
+    if (!parsed.success) {
+      run.quarantined = true;
+      throw new CorruptRecordError(runId, 'record', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    }
+    return parsed.data;
+  }
+}

@@ -1,0 +1,81 @@
+import { z } from 'zod';
+
+/** Bumped when the stored layout changes; a record with another value is refused, never guessed at. */
+export const RECORD_SCHEMA = 1;
+
+/** Where a run is, for listings and control routing. `quarantined`: its record did not parse and is left untouched. */
+export const RunStatus = z.enum(['running', 'paused', 'done', 'quarantined']);
+export type RunStatus = z.infer<typeof RunStatus>;
+
+/** The few facts `ps` and the index need, kept beside the snapshot so listing never parses snapshots. */
+export const RunSummary = z.object({
+  runId: z.string().min(1),
+  agentId: z.string().min(1),
+  parentId: z.string().nullable(),
+  status: RunStatus,
+  state: z.string(),
+  step: z.number().int().nonnegative(),
+  turns: z.number().int().nonnegative(),
+  activeTool: z.string().nullable(),
+  costUsd: z.number().nonnegative(),
+  reason: z.string().nullable(),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+});
+export type RunSummary = z.infer<typeof RunSummary>;
+
+/**
+ * One run as stored: an envelope around XState's persisted snapshot naming
+ * the machine and its version (a mismatch is refused or migrated, never
+ * guessed), with a compare-and-set version that every save bumps by one.
+ */
+export const RunRecord = z.object({
+  schema: z.literal(RECORD_SCHEMA),
+  machine: z.object({ id: z.string(), version: z.string() }),
+  version: z.number().int().positive(),
+  summary: RunSummary,
+  /** The persisted XState snapshot; null once the run is killed or retained as a terminal record only. */
+  snapshot: z.json().nullable(),
+  /** The TerminalOutcome once the run ended (validated against the protocol by the runtime, not here). */
+  outcome: z.json().nullable(),
+});
+export type RunRecord = z.infer<typeof RunRecord>;
+
+/** A lease on one run: only its holder may save, and the token fences out a holder that lost it. */
+export const Lease = z.object({
+  owner: z.string().min(1),
+  token: z.number().int().positive(),
+  expiresAt: z.number(),
+});
+export type Lease = z.infer<typeof Lease>;
+
+/** The checkpoint of one external call: `started` is durable before the call, `done` carries its result. */
+export const JournalEntry = z.discriminatedUnion('status', [
+  z.object({ status: z.literal('started'), key: z.string(), step: z.number().int().nonnegative(), at: z.number() }),
+  z.object({ status: z.literal('done'), key: z.string(), step: z.number().int().nonnegative(), at: z.number(), result: z.json() }),
+]);
+export type JournalEntry = z.infer<typeof JournalEntry>;
+
+/** One line of a run's trace: transitions, model and tool calls, operator commands. */
+export const TraceEntry = z.looseObject({ at: z.number(), kind: z.string() });
+export type TraceEntry = z.infer<typeof TraceEntry>;
+
+/** An operator command addressed to a run. */
+export const Command = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('PAUSE'), by: z.string(), why: z.string(), at: z.number() }),
+  z.object({ type: z.literal('RESUME'), by: z.string(), at: z.number() }),
+  z.object({ type: z.literal('KILL'), by: z.string(), why: z.string(), at: z.number() }),
+  z.object({ type: z.literal('APPROVE'), by: z.string(), at: z.number() }),
+  z.object({ type: z.literal('REJECT'), by: z.string(), feedback: z.string(), at: z.number() }),
+]);
+export type Command = z.infer<typeof Command>;
+
+/** Filters for listing runs; all given filters must hold. */
+export const RunFilter = z.object({
+  status: RunStatus.optional(),
+  agentId: z.string().optional(),
+  reason: z.string().optional(),
+  parentId: z.string().optional(),
+  limit: z.number().int().positive().optional(),
+});
+export type RunFilter = z.infer<typeof RunFilter>;

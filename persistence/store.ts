@@ -1,0 +1,73 @@
+import type { Command, JournalEntry, Lease, RunFilter, RunRecord, RunSummary, TraceEntry } from './records.js';
+
+/** The proof a writer still owns the run: the token of its current lease. */
+export interface Fence {
+  readonly leaseToken: number;
+}
+
+/**
+ * Everything the supervisor persists, behind one interface that MemoryStore,
+ * FileStore and RedisStore implement and one conformance suite checks.
+ *
+ * Rules every store keeps:
+ * - `save` is compare-and-set: the record's version must be the stored one
+ *   plus one, and the fence's token the run's current lease token; otherwise
+ *   StaleVersionError / StaleLeaseError and nothing is written.
+ * - Writes that can start or finish an external call (journal, transcript)
+ *   are fenced the same way, so a worker that lost its lease cannot act.
+ * - Reads validate with zod; a record that does not parse raises
+ *   CorruptRecordError naming the run and key, marks the run quarantined,
+ *   and leaves the stored bytes as they were.
+ */
+export interface SnapshotStore {
+  /** Stores a new run at version 1; RunExistsError if the id is taken. */
+  create(record: RunRecord): Promise<void>;
+  /** Compare-and-set save (see above). */
+  save(record: RunRecord, fence: Fence): Promise<void>;
+  /** The run, or null when the store has no such run. */
+  load(runId: string): Promise<RunRecord | null>;
+  /** Summaries of matching runs, most recently updated first. */
+  list(filter?: RunFilter): Promise<RunSummary[]>;
+  /** Removes a run and everything beside it (retention). */
+  delete(runId: string): Promise<void>;
+  /** Deletes terminal runs last updated before `olderThan` (epoch ms); returns how many. */
+  purge(olderThan: number): Promise<number>;
+
+  /** Takes the run's lease if it is free, expired, or already this owner's; null when another owner holds it. */
+  acquireLease(runId: string, owner: string, ttlMs: number): Promise<Lease | null>;
+  /** Extends a lease this owner still holds; null when its token is no longer current. */
+  renewLease(runId: string, lease: Lease, ttlMs: number): Promise<Lease | null>;
+  /** Gives a lease up (its token stays spent: the next holder gets a higher one). */
+  releaseLease(runId: string, lease: Lease): Promise<void>;
+  /** The run's lease as stored, expired or not. */
+  readLease(runId: string): Promise<Lease | null>;
+
+  /** Records `started` unless the key already has an entry; returns the existing entry, or null when this call recorded it. */
+  journalStart(runId: string, key: string, step: number, fence: Fence): Promise<JournalEntry | null>;
+  /** Records `done` with the call's result. */
+  journalDone(runId: string, key: string, step: number, result: unknown, fence: Fence): Promise<void>;
+  /** The entry for one idempotency key. */
+  journalGet(runId: string, key: string): Promise<JournalEntry | null>;
+  /** Drops entries of steps below `step`: the persisted snapshot has moved past them. Returns how many. */
+  journalTrim(runId: string, belowStep: number): Promise<number>;
+
+  /** Appends one model step's messages exactly once (a repeated step is ignored). */
+  transcriptAppend(runId: string, step: number, messages: readonly unknown[], fence: Fence): Promise<void>;
+  /** The whole transcript, oldest first. */
+  transcriptRead(runId: string): Promise<unknown[]>;
+
+  /** Appends to the run's trace (capped by the store; oldest entries go first). */
+  traceAppend(runId: string, entries: readonly TraceEntry[]): Promise<void>;
+  /** The most recent `limit` trace entries, oldest first. */
+  traceRead(runId: string, limit?: number): Promise<TraceEntry[]>;
+
+  /** Queues an operator command for the run and notifies watchers. */
+  sendCommand(runId: string, command: Command): Promise<void>;
+  /** Removes and returns the run's queued commands, oldest first. */
+  takeCommands(runId: string): Promise<Command[]>;
+  /** Calls `listener` with a run id whenever a command is queued for it (from any process); returns the unsubscribe. */
+  watchCommands(listener: (runId: string) => void): Promise<() => Promise<void>>;
+
+  /** Releases connections and timers. */
+  close(): Promise<void>;
+}

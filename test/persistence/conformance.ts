@@ -1,0 +1,229 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  CorruptRecordError,
+  RunExistsError,
+  StaleLeaseError,
+  StaleVersionError,
+  UnknownRunError,
+} from '../../persistence/errors.js';
+import { RECORD_SCHEMA, type Command, type RunRecord, type RunSummary } from '../../persistence/records.js';
+import type { SnapshotStore } from '../../persistence/store.js';
+import { sleep, until } from '../support/tools.js';
+
+/** What each store's test file provides: a fresh store, a second handle on the same data, and a way to corrupt bytes. */
+export interface StoreHarness {
+  readonly store: SnapshotStore;
+  /** Another store instance over the same data, as a second process would have. */
+  readonly peer: () => Promise<SnapshotStore>;
+  /** Overwrites the run's stored record with `bytes`, as a torn write or a bad migration would. */
+  readonly corrupt: (runId: string, bytes: string) => Promise<void>;
+  readonly cleanup: () => Promise<void>;
+}
+
+let seq = 0;
+/** A unique run id per test, so stores shared between tests never collide. */
+export function freshId(prefix = 'run'): string {
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${seq++}`;
+}
+
+/** A minimal valid record at `version`. */
+export function recordOf(runId: string, version: number, over: Partial<RunSummary> = {}, snapshot: unknown = { value: 'planning', n: version }): RunRecord {
+  return {
+    schema: RECORD_SCHEMA,
+    machine: { id: 'agent', version: 'v1' },
+    version,
+    summary: {
+      runId,
+      agentId: 'support',
+      parentId: null,
+      status: 'running',
+      state: 'planning',
+      step: version,
+      turns: version,
+      activeTool: null,
+      costUsd: 0,
+      reason: null,
+      createdAt: 1,
+      updatedAt: 1_000 + version,
+      ...over,
+    },
+    snapshot: snapshot as RunRecord['snapshot'],
+    outcome: null,
+  };
+}
+
+/** The SnapshotStore contract, run against every store. */
+export function describeStoreConformance(name: string, make: () => Promise<StoreHarness>): void {
+  describe(`${name} conforms to SnapshotStore`, () => {
+    let h: StoreHarness;
+    let store: SnapshotStore;
+    beforeEach(async () => {
+      h = await make();
+      store = h.store;
+    });
+    afterEach(async () => {
+      await h.cleanup();
+    });
+
+    const leased = async (runId: string) => {
+      await store.create(recordOf(runId, 1));
+      const lease = await store.acquireLease(runId, 'worker-a', 10_000);
+      if (!lease) throw new Error('lease not acquired');
+      return lease;
+    };
+
+    it('creates, loads, and refuses a duplicate id', async () => {
+      const id = freshId();
+      await store.create(recordOf(id, 1));
+      expect(await store.load(id)).toEqual(recordOf(id, 1));
+      await expect(store.create(recordOf(id, 1))).rejects.toBeInstanceOf(RunExistsError);
+      expect(await store.load(freshId('missing'))).toBeNull();
+    });
+
+    it('saves with compare-and-set on the version', async () => {
+      const id = freshId();
+      const lease = await leased(id);
+      await store.save(recordOf(id, 2), { leaseToken: lease.token });
+      await expect(store.save(recordOf(id, 2), { leaseToken: lease.token })).rejects.toBeInstanceOf(StaleVersionError);
+      await expect(store.save(recordOf(id, 4), { leaseToken: lease.token })).rejects.toBeInstanceOf(StaleVersionError);
+      expect((await store.load(id))?.version).toBe(2);
+      await expect(store.save(recordOf(freshId('nope'), 2), { leaseToken: 1 })).rejects.toBeInstanceOf(UnknownRunError);
+    });
+
+    it('leases: one owner at a time, a fencing token that only grows, stale writes refused', async () => {
+      const id = freshId();
+      await store.create(recordOf(id, 1));
+      const a = await store.acquireLease(id, 'worker-a', 150);
+      expect(a).not.toBeNull();
+      expect(await store.acquireLease(id, 'worker-b', 150)).toBeNull();
+      const again = await store.acquireLease(id, 'worker-a', 150);
+      expect(again?.token).toBe(a!.token);
+      await sleep(220);
+      const b = await store.acquireLease(id, 'worker-b', 10_000);
+      expect(b!.token).toBeGreaterThan(a!.token);
+      await expect(store.save(recordOf(id, 2), { leaseToken: a!.token })).rejects.toBeInstanceOf(StaleLeaseError);
+      expect(await store.renewLease(id, a!, 1_000)).toBeNull();
+      await store.save(recordOf(id, 2), { leaseToken: b!.token });
+      const renewed = await store.renewLease(id, b!, 20_000);
+      expect(renewed?.token).toBe(b!.token);
+      expect(renewed!.expiresAt).toBeGreaterThan(b!.expiresAt - 1);
+      await store.releaseLease(id, b!);
+      const c = await store.acquireLease(id, 'worker-c', 1_000);
+      expect(c!.token).toBeGreaterThan(b!.token);
+      expect((await store.readLease(id))?.owner).toBe('worker-c');
+    });
+
+    it('journal: started once, done with result, stale writers refused, trimmed by step', async () => {
+      const id = freshId();
+      const lease = await leased(id);
+      const fence = { leaseToken: lease.token };
+      expect(await store.journalStart(id, `${id}:2:1`, 2, fence)).toBeNull();
+      expect(await store.journalStart(id, `${id}:2:1`, 2, fence)).toMatchObject({ status: 'started', step: 2 });
+      await store.journalDone(id, `${id}:2:1`, 2, { charged: 9 }, fence);
+      expect(await store.journalGet(id, `${id}:2:1`)).toMatchObject({ status: 'done', result: { charged: 9 } });
+      expect(await store.journalStart(id, `${id}:2:1`, 2, fence)).toMatchObject({ status: 'done', result: { charged: 9 } });
+      await store.journalStart(id, `${id}:5:1`, 5, fence);
+      await expect(store.journalStart(id, `${id}:6:1`, 6, { leaseToken: lease.token + 7 })).rejects.toBeInstanceOf(StaleLeaseError);
+      expect(await store.journalTrim(id, 5)).toBe(1);
+      expect(await store.journalGet(id, `${id}:2:1`)).toBeNull();
+      expect(await store.journalGet(id, `${id}:5:1`)).toMatchObject({ status: 'started' });
+    });
+
+    it('transcript: each step appended exactly once, in order', async () => {
+      const id = freshId();
+      const lease = await leased(id);
+      const fence = { leaseToken: lease.token };
+      await store.transcriptAppend(id, 1, [{ role: 'user', content: 'hi' }], fence);
+      await store.transcriptAppend(id, 1, [{ role: 'user', content: 'hi' }], fence);
+      await store.transcriptAppend(id, 3, [{ role: 'tool', content: 'a' }, { role: 'tool', content: 'b' }], fence);
+      expect(await store.transcriptRead(id)).toEqual([
+        { role: 'user', content: 'hi' },
+        { role: 'tool', content: 'a' },
+        { role: 'tool', content: 'b' },
+      ]);
+      await expect(store.transcriptAppend(id, 4, [], { leaseToken: -1 })).rejects.toBeInstanceOf(StaleLeaseError);
+    });
+
+    it('trace: appended in order and read back by the most recent', async () => {
+      const id = freshId();
+      await store.create(recordOf(id, 1));
+      await store.traceAppend(id, [{ at: 1, kind: 'transition', to: 'planning' }]);
+      await store.traceAppend(id, [{ at: 2, kind: 'tool', tool: 'lookup' }, { at: 3, kind: 'transition', to: 'acting' }]);
+      expect(await store.traceRead(id)).toEqual([
+        { at: 1, kind: 'transition', to: 'planning' },
+        { at: 2, kind: 'tool', tool: 'lookup' },
+        { at: 3, kind: 'transition', to: 'acting' },
+      ]);
+      expect((await store.traceRead(id, 1)).map((e) => e.at)).toEqual([3]);
+    });
+
+    it('lists by status, agent and reason, newest first', async () => {
+      const agent = freshId('agent');
+      const ids = [freshId(), freshId(), freshId()];
+      await store.create(recordOf(ids[0]!, 1, { agentId: agent, updatedAt: 10 }));
+      await store.create(recordOf(ids[1]!, 1, { agentId: agent, status: 'done', reason: 'COMPLETED', updatedAt: 30 }));
+      await store.create(recordOf(ids[2]!, 1, { agentId: agent, status: 'paused', updatedAt: 20 }));
+      expect((await store.list({ agentId: agent })).map((s) => s.runId)).toEqual([ids[1], ids[2], ids[0]]);
+      expect((await store.list({ agentId: agent, status: 'done' })).map((s) => s.runId)).toEqual([ids[1]]);
+      expect((await store.list({ agentId: agent, reason: 'COMPLETED' })).map((s) => s.runId)).toEqual([ids[1]]);
+      expect((await store.list({ agentId: agent, limit: 2 })).length).toBe(2);
+      // The index follows saves.
+      const lease = await store.acquireLease(ids[0]!, 'w', 5_000);
+      await store.save(recordOf(ids[0]!, 2, { agentId: agent, status: 'done', reason: 'TIMEOUT', updatedAt: 40 }), { leaseToken: lease!.token });
+      expect((await store.list({ agentId: agent, status: 'running' })).map((s) => s.runId)).toEqual([]);
+      expect((await store.list({ agentId: agent, reason: 'TIMEOUT' })).map((s) => s.runId)).toEqual([ids[0]]);
+    });
+
+    it('a corrupt record is a typed error naming run and key, quarantines the run, and is not overwritten', async () => {
+      const id = freshId();
+      const lease = await leased(id);
+      await h.corrupt(id, '{"schema":1,"version":"oops"');
+      const err = await store.load(id).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CorruptRecordError);
+      expect(err).toMatchObject({ runId: id, kind: 'corrupt-record' });
+      expect((err as CorruptRecordError).key).toBeTruthy();
+      expect((await store.list({ status: 'quarantined' })).map((s) => s.runId)).toContain(id);
+      await expect(store.save(recordOf(id, 2), { leaseToken: lease.token })).rejects.toBeInstanceOf(CorruptRecordError);
+      await expect(store.load(id)).rejects.toBeInstanceOf(CorruptRecordError);
+      // An unknown schema version is refused the same way.
+      const other = freshId();
+      await store.create(recordOf(other, 1));
+      await h.corrupt(other, JSON.stringify({ ...recordOf(other, 1), schema: 99 }));
+      await expect(store.load(other)).rejects.toBeInstanceOf(CorruptRecordError);
+    });
+
+    it('commands reach a watcher in another store instance, in order, once', async () => {
+      const id = freshId();
+      await store.create(recordOf(id, 1));
+      const peer = await h.peer();
+      try {
+        const seen: string[] = [];
+        const stop = await store.watchCommands((runId) => seen.push(runId));
+        const pause: Command = { type: 'PAUSE', by: 'op', why: 'look', at: 1 };
+        const kill: Command = { type: 'KILL', by: 'op', why: 'done', at: 2 };
+        await peer.sendCommand(id, pause);
+        await peer.sendCommand(id, kill);
+        await until(() => seen.includes(id), 3_000);
+        expect(await store.takeCommands(id)).toEqual([pause, kill]);
+        expect(await store.takeCommands(id)).toEqual([]);
+        await stop();
+      } finally {
+        await peer.close();
+      }
+    });
+
+    it('deletes a run with everything beside it, and purges old terminal runs only', async () => {
+      const done = freshId();
+      const live = freshId();
+      await store.create(recordOf(done, 1, { status: 'done', reason: 'COMPLETED', updatedAt: 5 }));
+      await store.create(recordOf(live, 1, { updatedAt: 5 }));
+      await store.traceAppend(done, [{ at: 1, kind: 'x' }]);
+      expect(await store.purge(100)).toBeGreaterThanOrEqual(1);
+      expect(await store.load(done)).toBeNull();
+      expect(await store.traceRead(done)).toEqual([]);
+      expect(await store.load(live)).not.toBeNull();
+      await store.delete(live);
+      expect(await store.load(live)).toBeNull();
+    });
+  });
+}
