@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { CorruptRecordError, RunExistsError, StaleLeaseError, StaleVersionError, UnknownRunError } from './errors.js';
 import { matchesFilter, newestFirst } from './filter.js';
 import { Command, JournalEntry, Lease, RunRecord, TraceEntry, type RunFilter, type RunSummary } from './records.js';
+import { checkRunId } from './run-id.js';
 import type { Fence, SnapshotStore } from './store.js';
 
 const TRACE_CAP = 1_000;
@@ -29,6 +30,7 @@ export class MemoryStore implements SnapshotStore {
   }
 
   async create(record: RunRecord): Promise<void> {
+    checkRunId(record.summary.runId);
     const valid = RunRecord.parse(record);
     if (this.#runs.has(valid.summary.runId)) throw new RunExistsError(valid.summary.runId);
     this.#runs.set(valid.summary.runId, {
@@ -54,6 +56,7 @@ export class MemoryStore implements SnapshotStore {
   }
 
   async load(runId: string): Promise<RunRecord | null> {
+    checkRunId(runId);
     const run = this.#runs.get(runId);
     return run ? this.#parse(runId, run) : null;
   }

@@ -6,6 +6,7 @@ import {
   StaleVersionError,
   UnknownRunError,
 } from '../../persistence/errors.js';
+import { InvalidRunIdError } from '../../persistence/run-id.js';
 import { RECORD_SCHEMA, type Command, type RunRecord, type RunSummary } from '../../persistence/records.js';
 import type { SnapshotStore } from '../../persistence/store.js';
 import { sleep, until } from '../support/tools.js';
@@ -209,6 +210,13 @@ export function describeStoreConformance(name: string, make: () => Promise<Store
         await stop();
       } finally {
         await peer.close();
+      }
+    });
+
+    it('refuses unsafe run ids with a typed error', async () => {
+      for (const bad of ['../etc/passwd', 'a/b', '{tag}', '', 'x'.repeat(200)]) {
+        await expect(store.create(recordOf(bad, 1))).rejects.toBeInstanceOf(InvalidRunIdError);
+        await expect(store.load(bad)).rejects.toBeInstanceOf(InvalidRunIdError);
       }
     });
 
