@@ -1,4 +1,4 @@
-import { createActor, type Actor, type InspectionEvent, type Observer } from 'xstate';
+import { createActor, type Actor, type ActorOptions, type InspectionEvent, type Observer, type Snapshot } from 'xstate';
 import { stateName, type AgentMachine } from '../machines/agent-machine.js';
 import type { AgentContext, AgentInput } from '../machines/agent-context.js';
 import { toErrorInfo, type TerminalOutcome } from '../machines/outcome.js';
@@ -13,7 +13,12 @@ export interface AgentRunOptions {
   readonly redactArgs: (value: unknown) => unknown;
   /** XState inspection events, e.g. `createBrowserInspector().inspect` or `createSkyInspector().inspect`. */
   readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** Called with every transition (the supervisor writes them to the run's trace). */
+  readonly onTransition?: (transition: Transition & { readonly step: number }) => void;
 }
+
+/** A run starts fresh from its input, or is rehydrated from a persisted snapshot. */
+export type RunOrigin = { readonly input: AgentInput } | { readonly snapshot: Snapshot<unknown>; readonly runId: string; readonly agentId: string };
 
 /**
  * One agent run hosted in this process: operator controls, live status, and
@@ -29,16 +34,23 @@ export class AgentRun {
   readonly #options: AgentRunOptions;
   readonly #recent: Transition[] = [];
   readonly #listeners = new Set<(status: RunStatus) => void>();
-  #lastState = 'running';
+  #lastState: string;
   #crashed: TerminalOutcome | null = null;
   #resolve!: (outcome: TerminalOutcome) => void;
 
-  constructor(machine: AgentMachine, input: AgentInput, options: AgentRunOptions) {
-    this.runId = input.runId;
-    this.agentId = input.agentId;
+  constructor(machine: AgentMachine, origin: RunOrigin, options: AgentRunOptions) {
+    this.runId = 'input' in origin ? origin.input.runId : origin.runId;
+    this.agentId = 'input' in origin ? origin.input.agentId : origin.agentId;
     this.#options = options;
     this.outcome = new Promise((resolve) => (this.#resolve = resolve));
-    this.actor = createActor(machine, { input, inspect: (event) => this.#onInspect(event) });
+    const inspect = (event: InspectionEvent) => this.#onInspect(event);
+    this.actor =
+      'input' in origin
+        ? createActor(machine, { input: origin.input, inspect })
+        : // A restored actor never reads its input, but the options type still asks for one.
+          createActor(machine, { snapshot: origin.snapshot, inspect } as ActorOptions<AgentMachine> & { input: AgentInput });
+    // A fresh run's first transition is "created → planning"; a restored one continues from where it was.
+    this.#lastState = 'input' in origin ? 'created' : stateName(this.actor.getSnapshot().value);
     this.actor.subscribe({
       next: (snapshot) => {
         this.#emit();
@@ -79,6 +91,16 @@ export class AgentRun {
     this.actor.send({ type: 'REJECT', by, feedback });
   }
 
+  /** The snapshot as XState persists it (JSON-safe). */
+  persisted(): Snapshot<unknown> {
+    return this.actor.getPersistedSnapshot();
+  }
+
+  /** Sends any lifecycle event, e.g. a command received from another process. */
+  send(event: Parameters<Actor<AgentMachine>['send']>[0]): void {
+    this.actor.send(event);
+  }
+
   /** What the run is doing now. */
   status(): RunStatus {
     const snapshot = this.actor.getSnapshot();
@@ -104,6 +126,7 @@ export class AgentRun {
     this.#recent.push(transition);
     if (this.#recent.length > RECENT_TRANSITIONS) this.#recent.shift();
     const ctx: AgentContext = snapshot.context;
+    this.#options.onTransition?.({ ...transition, step: ctx.step });
     this.#options.logger.info(
       { runId: this.runId, agent: this.agentId, step: ctx.step, from, to, event: transition.event, tool: ctx.current?.call.name ?? null, reason: ctx.outcome?.reason },
       'transition',

@@ -136,7 +136,7 @@ export function defineAgent<I = unknown>(options: AgentOptions<I>): Agent<I> {
     const env: RunEnvironment = { transcripts: startOptions.transcripts ?? new MemoryTranscriptStore<Message>(), logger, now };
     const run = new AgentRun(
       machineFor(env),
-      { runId, agentId: options.id, goal: goalOf(startOptions.input), limits, startedAt: now(), seed: startOptions.seed ?? seedFrom(runId) },
+      { input: { runId, agentId: options.id, goal: goalOf(startOptions.input), limits, startedAt: now(), seed: startOptions.seed ?? seedFrom(runId) } },
       { logger, now, redactArgs: (v) => redact(v, secretKeys), ...(startOptions.inspect ? { inspect: startOptions.inspect } : {}) },
     );
     return run.start();
