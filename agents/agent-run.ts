@@ -13,6 +13,8 @@ export interface AgentRunOptions {
   readonly redactArgs: (value: unknown) => unknown;
   /** XState inspection events, e.g. `createBrowserInspector().inspect` or `createSkyInspector().inspect`. */
   readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** Awaited before `outcome` resolves: a durable run's outcome resolves only once its terminal record is stored. */
+  readonly beforeOutcome?: (outcome: TerminalOutcome) => Promise<void>;
   /** Called with every transition (the supervisor writes them to the run's trace). */
   readonly onTransition?: (transition: Transition & { readonly step: number }) => void;
 }
@@ -35,14 +37,16 @@ export class AgentRun {
   readonly #recent: Transition[] = [];
   readonly #listeners = new Set<(status: RunStatus) => void>();
   #lastState: string;
+  #lastEvent = 'xstate.init';
   #crashed: TerminalOutcome | null = null;
-  #resolve!: (outcome: TerminalOutcome) => void;
+  #settle!: (outcome: TerminalOutcome) => void;
+  #settled = false;
 
   constructor(machine: AgentMachine, origin: RunOrigin, options: AgentRunOptions) {
     this.runId = 'input' in origin ? origin.input.runId : origin.runId;
     this.agentId = 'input' in origin ? origin.input.agentId : origin.agentId;
     this.#options = options;
-    this.outcome = new Promise((resolve) => (this.#resolve = resolve));
+    this.outcome = new Promise((resolve) => (this.#settle = resolve));
     const inspect = (event: InspectionEvent) => this.#onInspect(event);
     this.actor =
       'input' in origin
@@ -53,6 +57,7 @@ export class AgentRun {
     this.#lastState = 'input' in origin ? 'created' : stateName(this.actor.getSnapshot().value);
     this.actor.subscribe({
       next: (snapshot) => {
+        this.#recordTransition();
         this.#emit();
         if (snapshot.status === 'done') this.#resolve(snapshot.output);
       },
@@ -114,15 +119,20 @@ export class AgentRun {
     return () => this.#listeners.delete(listener);
   }
 
+  /** The event being processed comes from inspection, which XState reports before it notifies subscribers. */
   #onInspect(event: InspectionEvent): void {
     this.#forwardInspection(event);
-    if (event.type !== '@xstate.snapshot' || event.actorRef !== this.actor) return;
+    if (event.type === '@xstate.event' && event.actorRef === this.actor) this.#lastEvent = event.event.type;
+  }
+
+  /** Records a transition when the state changed; called before listeners see the new status. */
+  #recordTransition(): void {
     const snapshot = this.actor.getSnapshot();
     const to = stateName(snapshot.value);
     const from = this.#lastState;
     if (to === from) return;
     this.#lastState = to;
-    const transition: Transition = { at: this.#options.now(), from, to, event: event.event.type };
+    const transition: Transition = { at: this.#options.now(), from, to, event: this.#lastEvent };
     this.#recent.push(transition);
     if (this.#recent.length > RECENT_TRANSITIONS) this.#recent.shift();
     const ctx: AgentContext = snapshot.context;
@@ -157,6 +167,15 @@ export class AgentRun {
     this.#options.logger.error({ runId: this.runId, agent: this.agentId, err: outcome.error }, 'run crashed');
     this.#emit();
     this.#resolve(outcome);
+  }
+
+  #resolve(outcome: TerminalOutcome): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    const before = this.#options.beforeOutcome?.(outcome) ?? Promise.resolve();
+    before
+      .catch((error: unknown) => this.#options.logger.error({ runId: this.runId, err: toErrorInfo(error) }, 'storing the outcome failed'))
+      .finally(() => this.#settle(outcome));
   }
 
   #emit(): void {

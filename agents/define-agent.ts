@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { hashValue } from '../guards/action.js';
 import { Limits } from '../guards/budget.js';
 import { CircuitPolicy } from '../guards/circuit.js';
 import { DEFAULT_PRICES, type PriceTable } from '../guards/cost.js';
@@ -9,6 +10,7 @@ import { seedFrom } from '../guards/random.js';
 import { RetryPolicy } from '../guards/retry.js';
 import { DEFAULT_MAX_ARGUMENT_BYTES } from '../guards/validate.js';
 import { createAgentMachine, type AgentMachine, type AgentSpec, type ToolPolicy } from '../machines/agent-machine.js';
+import type { AgentInput } from '../machines/agent-context.js';
 import type { Message } from '../machines/model-types.js';
 import type { TerminalOutcome } from '../machines/outcome.js';
 import { MemoryTranscriptStore, type TranscriptStore } from '../persistence/transcript.js';
@@ -44,6 +46,8 @@ export interface AgentOptions<I = unknown> {
   logger?: Logger;
   /** The clock, for tests. */
   now?: () => number;
+  /** Overrides the computed version (a hash of the chart and the tool names); bump it when a stored run must not resume. */
+  version?: string;
 }
 
 /** How to start one run. */
@@ -62,11 +66,17 @@ export interface Agent<I = unknown> {
   readonly id: string;
   /** The lifecycle machine with this agent's actors bound to an in-memory environment. */
   readonly machine: AgentMachine;
+  /** The chart with no actors bound: restores and offline commands use it. */
+  readonly chart: AgentMachine;
+  /** Stored with every snapshot; a stored run of another version is refused, never guessed at. */
+  readonly version: string;
   /** The machine's policies, for tests and tooling. */
   readonly spec: AgentSpec;
   readonly tools: ReadonlyMap<string, ToolDefinition>;
   /** Binds the machine's actors to an environment (a transcript store, a logger, a clock). */
   machineFor(env: RunEnvironment): AgentMachine;
+  /** The machine input of a new run: goal, limits, start time, jitter seed. */
+  initialInput(options?: Pick<StartOptions<I>, 'input' | 'runId' | 'seed'>): AgentInput;
   /** Starts a run and returns its handle. */
   start(options?: StartOptions<I>): AgentRun;
   /** Starts a run and waits for its outcome. */
@@ -126,17 +136,22 @@ export function defineAgent<I = unknown>(options: AgentOptions<I>): Agent<I> {
     secretKeys,
   };
   const chart = createAgentMachine(spec);
+  const version = options.version ?? hashValue({ chart: JSON.parse(JSON.stringify(chart.definition)) as unknown, tools: [...tools.keys()].sort() });
   const defaultLogger = options.logger ?? createLogger({ redact: options.redact ?? [] });
   const machineFor = (env: RunEnvironment): AgentMachine => chart.provide({ actors: buildActors(deps, env) });
   const goalOf = (input: I | undefined) => (typeof options.goal === 'function' ? options.goal(input as I) : options.goal);
 
+  const initialInput = (o: Pick<StartOptions<I>, 'input' | 'runId' | 'seed'> = {}): AgentInput => {
+    const runId = o.runId ?? randomUUID();
+    return { runId, agentId: options.id, goal: goalOf(o.input), limits, startedAt: now(), seed: o.seed ?? seedFrom(runId) };
+  };
+
   const start = (startOptions: StartOptions<I> = {}): AgentRun => {
-    const runId = startOptions.runId ?? randomUUID();
     const logger = startOptions.logger ?? defaultLogger;
     const env: RunEnvironment = { transcripts: startOptions.transcripts ?? new MemoryTranscriptStore<Message>(), logger, now };
     const run = new AgentRun(
       machineFor(env),
-      { input: { runId, agentId: options.id, goal: goalOf(startOptions.input), limits, startedAt: now(), seed: startOptions.seed ?? seedFrom(runId) } },
+      { input: initialInput(startOptions) },
       { logger, now, redactArgs: (v) => redact(v, secretKeys), ...(startOptions.inspect ? { inspect: startOptions.inspect } : {}) },
     );
     return run.start();
@@ -145,9 +160,12 @@ export function defineAgent<I = unknown>(options: AgentOptions<I>): Agent<I> {
   return {
     id: options.id,
     machine: machineFor({ transcripts: new MemoryTranscriptStore<Message>(), logger: defaultLogger, now }),
+    chart,
+    version,
     spec,
     tools,
     machineFor,
+    initialInput,
     start,
     run: (startOptions) => start(startOptions).outcome,
   };

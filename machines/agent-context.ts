@@ -88,4 +88,6 @@ export type AgentEvent =
   | { type: 'RESUME'; by: string }
   | { type: 'KILL'; by: string; why: string }
   | { type: 'APPROVE'; by: string }
-  | { type: 'REJECT'; by: string; feedback: string };
+  | { type: 'REJECT'; by: string; feedback: string }
+  /** Sent by the supervisor after a restore: XState does not persist delayed events, so timer states re-enter and re-arm from the due times in context. */
+  | { type: 'reins.rearm' };
