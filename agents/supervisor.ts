@@ -197,21 +197,31 @@ export class Supervisor {
    * after stop() is inert), then actors stop and leases are released so that
    * another worker can take the runs over at once. In-flight calls are
    * aborted; their journal entries make the next owner re-run, reconcile, or
-   * end them ACTION_IN_DOUBT.
+   * end them ACTION_IN_DOUBT. Bounded by `timeoutMs` (default 5 s).
    */
-  async close(): Promise<void> {
+  async close(options: { timeoutMs?: number } = {}): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#renewTimer) clearInterval(this.#renewTimer);
-    await this.#unwatch?.();
-    await Promise.all(
-      [...this.#hosted.values()].map(async (h) => {
+    const hosted = [...this.#hosted.values()];
+    this.#hosted.clear();
+    const shutdown = Promise.all([
+      this.#unwatch?.(),
+      ...hosted.map(async (h) => {
         await h.writer.close();
         h.run.actor.stop();
-        await this.store.releaseLease(h.run.runId, h.lease).catch(() => undefined);
+        await this.store.releaseLease(h.run.runId, h.lease);
       }),
-    );
-    this.#hosted.clear();
+    ]).catch((error: unknown) => this.#logger.warn({ err: (error as Error).message }, 'close: some writes did not complete'));
+    // An unreachable store must not hang shutdown: whatever is not durable by then is what a crash would lose.
+    const timeoutMs = options.timeoutMs ?? 5_000;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<'expired'>((resolve) => (timer = setTimeout(() => resolve('expired'), timeoutMs)));
+    if ((await Promise.race([shutdown, expired])) === 'expired') {
+      this.#logger.warn({ timeoutMs }, 'close: store did not answer in time; stopping runs without their last writes');
+      for (const h of hosted) h.run.actor.stop();
+    }
+    clearTimeout(timer);
   }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
