@@ -1,0 +1,683 @@
+import { Redis, type Cluster, type RedisOptions } from 'ioredis';
+import { z } from 'zod';
+import { CorruptRecordError, RunExistsError, StaleLeaseError, StaleVersionError, UnknownRunError } from './errors.js';
+import { matchesFilter, newestFirst } from './filter.js';
+import { Command, JournalEntry, Lease, RECORD_SCHEMA, RunFilter, RunRecord, RunSummary, TraceEntry } from './records.js';
+import { allRunKeys, checkPrefix, commandChannel, DEFAULT_PREFIX, indexKeys, indexSetsFor, runKeys, type RunKeys } from './redis/keys.js';
+import { defineScripts, runScript, type ScriptName } from './redis/scripts.js';
+import { passwordOf, toStoreError } from './redis/unavailable.js';
+import { checkRunId } from './run-id.js';
+import type { Fence, SnapshotStore } from './store.js';
+
+const DEFAULT_URL = 'redis://127.0.0.1:6379';
+const DEFAULT_TRACE_CAP = 1_000;
+
+/**
+ * Connection defaults that make an unreachable Redis fail a call within
+ * seconds (StoreUnavailableError) instead of queueing it forever, while the
+ * client keeps reconnecting in the background.
+ */
+const CONNECTION_DEFAULTS: RedisOptions = {
+  maxRetriesPerRequest: 1,
+  connectTimeout: 3_000,
+  commandTimeout: 10_000,
+  retryStrategy: (times) => Math.min(times * 100, 2_000),
+};
+
+/** What sits in `reins:{id}:summary`: the summary of the stored record and its version, written with it. */
+const StoredSummary = z.object({ version: z.number().int().positive(), summary: RunSummary });
+type StoredSummary = z.infer<typeof StoredSummary>;
+
+/** What sits in `reins:{id}:quarantine`: which key did not parse, and why. */
+const QuarantineMark = z.object({ key: z.string(), detail: z.string(), at: z.number() });
+type QuarantineMark = z.infer<typeof QuarantineMark>;
+
+/** How a run looks in a listing: its summary (status `quarantined` when it is) and the record version it came from. */
+interface RunView {
+  readonly version: number;
+  readonly summary: RunSummary;
+}
+
+/** Options of RedisStore. */
+export interface RedisStoreOptions {
+  /** Redis URL, e.g. `redis://:password@host:6379/0` or `rediss://…` for TLS. Default: REDIS_URL, else redis://127.0.0.1:6379. */
+  readonly url?: string;
+  /** Bring your own client (Redis or Cluster); the store then does not close it. */
+  readonly redis?: Redis | Cluster;
+  /** More ioredis options for the client the store creates, e.g. `{ tls: { ca } }` for a private CA. */
+  readonly redisOptions?: RedisOptions;
+  /** How many trace entries a run keeps (approximately: XADD MAXLEN ~); default 1000. */
+  readonly traceCap?: number;
+  /** Key prefix (default `reins`); isolates deployments or test files sharing one Redis. */
+  readonly prefix?: string;
+}
+
+/**
+ * The production store: Redis (standalone or Cluster) through ioredis.
+ *
+ * Every operation on several keys of a run is one Lua script (persistence/
+ * redis/lua/), all keys of a run share the hash tag `{runId}`, and the run
+ * index lives under its own tag `{index}`, updated by its own script right
+ * after a successful create or save. The run record is the truth: list()
+ * re-reads each listed run's summary (written with the record) and drops or
+ * repairs stale index entries, so a crash between the two scripts never
+ * shows a wrong status; at worst a run created just before the crash is
+ * missing from listings until its next save (a failure seen by a live
+ * process is retried by its next list()).
+ */
+export class RedisStore implements SnapshotStore {
+  readonly #redis: Redis | Cluster;
+  readonly #owned: boolean;
+  readonly #secret: string | null;
+  readonly #prefix: string;
+  readonly #traceCap: number;
+  readonly #onError = (): void => {
+    // Connection errors surface as rejected calls (StoreUnavailableError); an 'error' event must never crash the process.
+  };
+  /** Runs whose index update failed after their own write succeeded: redone by the next list(). */
+  readonly #pendingIndex = new Set<string>();
+  #subscriber: Promise<Redis | Cluster> | null = null;
+  readonly #watchers = new Set<{ listener: (runId: string) => void }>();
+
+  constructor(options: RedisStoreOptions = {}) {
+    this.#prefix = checkPrefix(options.prefix ?? DEFAULT_PREFIX);
+    const cap = options.traceCap ?? DEFAULT_TRACE_CAP;
+    if (!Number.isInteger(cap) || cap < 1) throw new TypeError(`traceCap must be a positive integer (got ${cap})`);
+    this.#traceCap = cap;
+    if (options.redis) {
+      this.#redis = options.redis;
+      this.#owned = false;
+      this.#secret = null;
+    } else {
+      // The URL goes to ioredis untouched (it parses password, db and rediss:// itself) and is never logged.
+      const url = options.url ?? process.env.REDIS_URL ?? DEFAULT_URL;
+      this.#redis = new Redis(url, { ...CONNECTION_DEFAULTS, ...options.redisOptions });
+      this.#owned = true;
+      this.#secret = passwordOf(url);
+    }
+    this.#redis.on('error', this.#onError);
+    defineScripts(this.#redis);
+  }
+
+  /** A store whose Redis answered PING; StoreUnavailableError (and nothing left running) otherwise. */
+  static async connect(url?: string, options: Omit<RedisStoreOptions, 'url' | 'redis'> = {}): Promise<RedisStore> {
+    const store = new RedisStore({ ...options, ...(url === undefined ? {} : { url }) });
+    try {
+      await store.#call(() => store.#redis.ping());
+      return store;
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+  }
+
+  async create(record: RunRecord): Promise<void> {
+    const runId = checkRunId(record.summary.runId);
+    const valid = RunRecord.parse(record);
+    const k = this.#keys(runId);
+    const reply = await this.#script('create-run', [k.run, k.summary], [JSON.stringify(valid), summaryJson(valid)]);
+    if (code(reply) === 'RUN_EXISTS') throw new RunExistsError(runId);
+    expectOk(reply, 'create-run');
+    await this.#index(runId, { version: valid.version, summary: valid.summary });
+  }
+
+  async save(record: RunRecord, fence: Fence): Promise<void> {
+    const valid = RunRecord.parse(record);
+    const runId = checkRunId(valid.summary.runId);
+    const k = this.#keys(runId);
+    const reply = await this.#script(
+      'save-run',
+      [k.run, k.summary, k.lease, k.quarantine],
+      [JSON.stringify(valid), summaryJson(valid), valid.version, String(fence.leaseToken), RECORD_SCHEMA],
+    );
+    switch (code(reply)) {
+      case 'OK':
+        await this.#index(runId, { version: valid.version, summary: valid.summary });
+        return;
+      case 'UNKNOWN_RUN':
+        throw new UnknownRunError(runId);
+      case 'STALE_LEASE':
+        throw new StaleLeaseError(runId, fence.leaseToken, tokenOf(reply));
+      case 'QUARANTINED': {
+        const why = parseJson(QuarantineMark, String(field(reply, 1)));
+        throw why.ok ? new CorruptRecordError(runId, why.value.key, `quarantined earlier: ${why.value.detail}`) : new CorruptRecordError(runId, k.quarantine, 'quarantined earlier');
+      }
+      case 'CORRUPT':
+        throw await this.#corrupt(runId, k.run, String(field(reply, 1)));
+      case 'STALE_VERSION':
+        throw new StaleVersionError(runId, valid.version - 1, Number(field(reply, 1)));
+      default:
+        throw unexpected('save-run', reply);
+    }
+  }
+
+  async load(runId: string): Promise<RunRecord | null> {
+    const k = this.#keys(checkRunId(runId));
+    const raw = await this.#call(() => this.#redis.get(k.run));
+    if (raw === null) return null;
+    const parsed = parseJson(RunRecord, raw);
+    if (!parsed.ok) throw await this.#corrupt(runId, k.run, parsed.detail);
+    return parsed.value;
+  }
+
+  async list(filter: RunFilter = {}): Promise<RunSummary[]> {
+    const f = RunFilter.parse(filter);
+    await this.#flushPendingIndex();
+    const ix = indexKeys(this.#prefix);
+    const sets: string[] = [];
+    if (f.status !== undefined) sets.push(ix.status(f.status));
+    if (f.agentId !== undefined) sets.push(ix.agent(f.agentId));
+    if (f.reason !== undefined) sets.push(ix.reason(f.reason));
+    if (f.parentId !== undefined) sets.push(ix.parent(f.parentId));
+    const limit = f.limit ?? Number.POSITIVE_INFINITY;
+    const pageSize = Number.isFinite(limit) ? Math.min(Math.max(limit * 2, 50), 1_000) : 1_000;
+    const found: RunSummary[] = [];
+
+    if (sets.length <= 1) {
+      // One set: page through it newest first, stopping once `limit` valid runs are found.
+      const set = sets[0] ?? ix.all;
+      for (let start = 0; found.length < limit; start += pageSize) {
+        const page = scored(await this.#call(() => this.#redis.zrevrange(set, start, start + pageSize - 1, 'WITHSCORES')));
+        await this.#collect(page, [set], f, found);
+        if (page.length < pageSize) break;
+      }
+    } else {
+      // Several filters: intersect their sets on the {index} slot, then check newest first.
+      const all = scored(await this.#call(() => this.#redis.call('ZINTER', sets.length, ...sets, 'AGGREGATE', 'MAX', 'WITHSCORES')));
+      all.sort((a, b) => b.score - a.score);
+      for (let start = 0; start < all.length && found.length < limit; start += pageSize) {
+        await this.#collect(all.slice(start, start + pageSize), sets, f, found);
+      }
+    }
+    return newestFirst(found).slice(0, f.limit);
+  }
+
+  async delete(runId: string): Promise<void> {
+    const k = this.#keys(checkRunId(runId));
+    await this.#script('delete-run', [k.run, k.summary, k.quarantine, ...otherKeys(k)], ['always']);
+    await this.#unindex(runId);
+  }
+
+  async purge(olderThan: number): Promise<number> {
+    const doneSet = indexKeys(this.#prefix).status('done');
+    // Nominate first (the index), then decide per run (its own summary, inside delete-run.lua).
+    const nominated: string[] = [];
+    for (let offset = 0; ; offset += 500) {
+      const ids = await this.#call(() => this.#redis.zrangebyscore(doneSet, '-inf', `(${olderThan}`, 'LIMIT', offset, 500));
+      nominated.push(...ids);
+      if (ids.length < 500) break;
+    }
+    let purged = 0;
+    for (const runId of nominated) {
+      if (!isSafeRunId(runId)) continue;
+      const k = this.#keys(runId);
+      const deleted = await this.#script('delete-run', [k.run, k.summary, k.quarantine, ...otherKeys(k)], [String(olderThan)]);
+      if (deleted === 1) {
+        purged++;
+        await this.#unindex(runId, [doneSet]);
+      } else {
+        // Not done, newer, quarantined or gone: the index was stale; bring it in line.
+        const view = await this.#view(runId);
+        if (view === null) await this.#unindex(runId, [doneSet]);
+        else await this.#index(runId, view, [doneSet]);
+      }
+    }
+    return purged;
+  }
+
+  async acquireLease(runId: string, owner: string, ttlMs: number): Promise<Lease | null> {
+    const k = this.#keys(checkRunId(runId));
+    const reply = await this.#script('acquire-lease', [k.run, k.lease], [owner, Math.ceil(ttlMs)]);
+    switch (code(reply)) {
+      case 'OK':
+        return leaseOf(reply);
+      case 'HELD':
+        return null;
+      case 'UNKNOWN_RUN':
+        throw new UnknownRunError(runId);
+      default:
+        throw unexpected('acquire-lease', reply);
+    }
+  }
+
+  async renewLease(runId: string, lease: Lease, ttlMs: number): Promise<Lease | null> {
+    const k = this.#keys(checkRunId(runId));
+    const reply = await this.#script('renew-lease', [k.run, k.lease], [lease.owner, String(lease.token), Math.ceil(ttlMs)]);
+    switch (code(reply)) {
+      case 'OK':
+        return leaseOf(reply);
+      case 'LOST':
+        return null;
+      case 'UNKNOWN_RUN':
+        throw new UnknownRunError(runId);
+      default:
+        throw unexpected('renew-lease', reply);
+    }
+  }
+
+  async releaseLease(runId: string, lease: Lease): Promise<void> {
+    const k = this.#keys(checkRunId(runId));
+    await this.#script('release-lease', [k.lease], [String(lease.token)]);
+  }
+
+  async readLease(runId: string): Promise<Lease | null> {
+    const k = this.#keys(checkRunId(runId));
+    const raw = await this.#call(() => this.#redis.hgetall(k.lease));
+    if (Object.keys(raw).length === 0) return null;
+    const parsed = Lease.safeParse({ owner: raw.owner, token: Number(raw.token), expiresAt: Number(raw.expiresAt) });
+    if (!parsed.success) throw await this.#corrupt(runId, k.lease, issues(parsed.error));
+    return parsed.data;
+  }
+
+  async journalStart(runId: string, key: string, step: number, fence: Fence): Promise<JournalEntry | null> {
+    const k = this.#keys(checkRunId(runId));
+    const entry = JSON.stringify(JournalEntry.parse({ status: 'started', key, step, at: Date.now() }));
+    const reply = await this.#script('journal-start', [k.run, k.lease, k.journal], [String(fence.leaseToken), key, entry]);
+    switch (code(reply)) {
+      case 'OK':
+        return null;
+      case 'EXISTS':
+        return this.#journalEntry(runId, k, key, String(field(reply, 1)));
+      default:
+        this.#throwFenced(runId, fence, reply, 'journal-start');
+    }
+  }
+
+  async journalDone(runId: string, key: string, step: number, result: unknown, fence: Fence): Promise<void> {
+    const k = this.#keys(checkRunId(runId));
+    const entry = JSON.stringify(JournalEntry.parse({ status: 'done', key, step, at: Date.now(), result }));
+    const reply = await this.#script('journal-done', [k.run, k.lease, k.journal], [String(fence.leaseToken), key, entry]);
+    if (code(reply) !== 'OK') this.#throwFenced(runId, fence, reply, 'journal-done');
+  }
+
+  async journalGet(runId: string, key: string): Promise<JournalEntry | null> {
+    const k = this.#keys(checkRunId(runId));
+    const raw = await this.#call(() => this.#redis.hget(k.journal, key));
+    return raw === null ? null : this.#journalEntry(runId, k, key, raw);
+  }
+
+  async journalTrim(runId: string, belowStep: number): Promise<number> {
+    const k = this.#keys(checkRunId(runId));
+    return Number(await this.#script('journal-trim', [k.journal], [belowStep]));
+  }
+
+  async transcriptAppend(runId: string, step: number, messages: readonly unknown[], fence: Fence): Promise<void> {
+    const k = this.#keys(checkRunId(runId));
+    const encoded = messages.map((m, i) => {
+      const json = JSON.stringify(m);
+      if (json === undefined) throw new TypeError(`transcript message ${i} of step ${step} is not JSON-serialisable`);
+      return json;
+    });
+    const reply = await this.#script('transcript-append', [k.run, k.lease, k.transcript, k.transcriptStep], [String(fence.leaseToken), step, ...encoded]);
+    if (code(reply) !== 'OK') this.#throwFenced(runId, fence, reply, 'transcript-append');
+  }
+
+  async transcriptRead(runId: string): Promise<unknown[]> {
+    const k = this.#keys(checkRunId(runId));
+    const raw = await this.#call(() => this.#redis.lrange(k.transcript, 0, -1));
+    const out: unknown[] = [];
+    for (const [i, m] of raw.entries()) {
+      const parsed = parseJson(z.json(), m);
+      if (!parsed.ok) throw await this.#corrupt(runId, `${k.transcript}[${i}]`, parsed.detail);
+      out.push(parsed.value);
+    }
+    return out;
+  }
+
+  async traceAppend(runId: string, entries: readonly TraceEntry[]): Promise<void> {
+    const k = this.#keys(checkRunId(runId));
+    const encoded = entries.map((e) => JSON.stringify(TraceEntry.parse(e)));
+    const reply = await this.#script('trace-append', [k.run, k.trace], [this.#traceCap, ...encoded]);
+    if (code(reply) === 'UNKNOWN_RUN') throw new UnknownRunError(runId);
+    expectOk(reply, 'trace-append');
+  }
+
+  async traceRead(runId: string, limit = this.#traceCap): Promise<TraceEntry[]> {
+    const k = this.#keys(checkRunId(runId));
+    if (limit < 1) return [];
+    const raw = await this.#call(() => this.#redis.xrevrange(k.trace, '+', '-', 'COUNT', Math.floor(limit)));
+    const out: TraceEntry[] = [];
+    for (const [id, fields] of raw.reverse()) {
+      const parsed = parseJson(TraceEntry, streamField(fields, 'e'));
+      if (!parsed.ok) throw await this.#corrupt(runId, `${k.trace}#${id}`, parsed.detail);
+      out.push(parsed.value);
+    }
+    return out;
+  }
+
+  async sendCommand(runId: string, command: Command): Promise<void> {
+    const k = this.#keys(checkRunId(runId));
+    const json = JSON.stringify(Command.parse(command));
+    const reply = await this.#script('send-command', [k.run, k.commands], [json, commandChannel(this.#prefix), runId]);
+    if (code(reply) === 'UNKNOWN_RUN') throw new UnknownRunError(runId);
+    expectOk(reply, 'send-command');
+  }
+
+  async takeCommands(runId: string): Promise<Command[]> {
+    const k = this.#keys(checkRunId(runId));
+    const raw = (await this.#script('take-commands', [k.commands], [])) as string[];
+    const out: Command[] = [];
+    for (const item of raw) {
+      const parsed = parseJson(Command, item);
+      if (!parsed.ok) {
+        // Put them all back, in order, so the stored bytes stay as they were for an operator.
+        await this.#script('return-commands', [k.commands], raw);
+        throw await this.#corrupt(runId, k.commands, parsed.detail);
+      }
+      out.push(parsed.value);
+    }
+    return out;
+  }
+
+  async watchCommands(listener: (runId: string) => void): Promise<() => Promise<void>> {
+    const watcher = { listener };
+    this.#watchers.add(watcher);
+    try {
+      await this.#subscribe();
+    } catch (err) {
+      this.#watchers.delete(watcher);
+      throw err;
+    }
+    return async () => {
+      this.#watchers.delete(watcher);
+      if (this.#watchers.size === 0) await this.#unsubscribe();
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#watchers.clear();
+    await this.#unsubscribe();
+    if (this.#owned) await quit(this.#redis);
+    this.#redis.off('error', this.#onError);
+  }
+
+  // ---- commands and pub/sub -------------------------------------------------
+
+  /** One subscriber connection (a duplicate of the client) shared by all watchers; ioredis resubscribes after a reconnect. */
+  #subscribe(): Promise<Redis | Cluster> {
+    this.#subscriber ??= (async () => {
+      const sub: Redis | Cluster = this.#redis instanceof Redis ? this.#redis.duplicate() : this.#redis.duplicate();
+      sub.on('error', this.#onError);
+      sub.on('message', (_channel: string, runId: string) => {
+        for (const w of this.#watchers) {
+          try {
+            w.listener(runId);
+          } catch (err) {
+            // A listener's bug must not kill the subscriber (or the process): report it without throwing.
+            process.emitWarning(`reins: a watchCommands listener threw: ${err instanceof Error ? err.message : String(err)}`);
+          }
+        }
+      });
+      try {
+        await this.#call(() => sub.subscribe(commandChannel(this.#prefix)));
+      } catch (err) {
+        this.#subscriber = null;
+        sub.disconnect();
+        throw err;
+      }
+      return sub;
+    })();
+    return this.#subscriber;
+  }
+
+  async #unsubscribe(): Promise<void> {
+    const pending = this.#subscriber;
+    this.#subscriber = null;
+    if (!pending) return;
+    const sub = await pending.catch(() => null);
+    if (sub) await quit(sub);
+  }
+
+  // ---- index ----------------------------------------------------------------
+
+  /**
+   * Moves the run to the index sets of its (effective) summary, and out of
+   * `seenIn` sets it does not belong in. Failures are remembered and redone
+   * by list(): the write itself already succeeded.
+   */
+  async #index(runId: string, view: RunView, seenIn: readonly string[] = []): Promise<void> {
+    try {
+      const ix = indexKeys(this.#prefix);
+      const sets = indexSetsFor(view.summary, this.#prefix);
+      const leave = seenIn.filter((s) => !sets.includes(s));
+      await this.#script('index-run', [ix.entries, ...sets, ...leave], [runId, view.version, view.summary.updatedAt, sets.length]);
+      this.#pendingIndex.delete(runId);
+    } catch {
+      this.#pendingIndex.add(runId);
+    }
+  }
+
+  async #unindex(runId: string, seenIn: readonly string[] = []): Promise<void> {
+    try {
+      const ix = indexKeys(this.#prefix);
+      await this.#script('unindex-run', [ix.entries, ix.all, ...seenIn.filter((s) => s !== ix.all)], [runId]);
+      this.#pendingIndex.delete(runId);
+    } catch {
+      this.#pendingIndex.add(runId);
+    }
+  }
+
+  /** Brings the index of one run back in line with its record (or removes a deleted run). */
+  async #reindex(runId: string): Promise<void> {
+    const view = await this.#view(runId);
+    if (view === null) await this.#unindex(runId);
+    else await this.#index(runId, view);
+  }
+
+  async #flushPendingIndex(): Promise<void> {
+    for (const runId of [...this.#pendingIndex]) await this.#reindex(runId);
+  }
+
+  /** Checks listed candidates against their records: keeps the matching ones, repairs the index for the rest. */
+  async #collect(candidates: readonly { runId: string; score: number }[], sets: readonly string[], f: RunFilter, found: RunSummary[]): Promise<void> {
+    const views = await Promise.all(candidates.map((c) => this.#view(c.runId)));
+    const repairs: Promise<void>[] = [];
+    views.forEach((view, i) => {
+      const c = candidates[i]!;
+      if (view === null) repairs.push(this.#unindex(c.runId, sets));
+      else if (!matchesFilter(view.summary, f)) repairs.push(this.#index(c.runId, view, sets));
+      else {
+        found.push(view.summary);
+        if (view.summary.updatedAt !== c.score) repairs.push(this.#index(c.runId, view));
+      }
+    });
+    await Promise.all(repairs);
+  }
+
+  /** A run as a listing shows it, from its summary and quarantine mark; null when the run is gone. */
+  async #view(runId: string): Promise<RunView | null> {
+    if (!isSafeRunId(runId)) return null;
+    const k = this.#keys(runId);
+    const reply = await this.#script('read-summary', [k.summary, k.quarantine], []);
+    const [raw, quarantined] = reply as [string | null, number];
+    if (raw === null) return null;
+    const parsed = parseJson(StoredSummary, raw);
+    if (!parsed.ok) {
+      // Written only by our scripts from validated input, so this is tampering or a bad migration: quarantine, list as such.
+      await this.#corrupt(runId, k.summary, parsed.detail);
+      return { version: Number.MAX_SAFE_INTEGER, summary: placeholderSummary(runId) };
+    }
+    const { version, summary } = parsed.value;
+    return { version, summary: quarantined === 1 ? { ...summary, status: 'quarantined' } : summary };
+  }
+
+  // ---- corruption ------------------------------------------------------------
+
+  /**
+   * Marks the run quarantined (record untouched), moves it to the quarantined
+   * index, and returns the error to throw. Marking is best effort: the error
+   * is the news even when Redis cannot take the mark right now.
+   */
+  async #corrupt(runId: string, key: string, detail: string): Promise<CorruptRecordError> {
+    const k = this.#keys(runId);
+    try {
+      const mark: QuarantineMark = { key, detail, at: Date.now() };
+      const reply = await this.#script('quarantine-run', [k.run, k.quarantine, k.summary], [JSON.stringify(mark)]);
+      if (code(reply) === 'OK') {
+        const raw = field(reply, 1);
+        const parsed = typeof raw === 'string' ? parseJson(StoredSummary, raw) : null;
+        const view: RunView = parsed?.ok
+          ? { version: parsed.value.version, summary: { ...parsed.value.summary, status: 'quarantined' } }
+          : { version: Number.MAX_SAFE_INTEGER, summary: placeholderSummary(runId) };
+        await this.#index(runId, view);
+      }
+    } catch {
+      // Best effort (see above).
+    }
+    return new CorruptRecordError(runId, key, detail);
+  }
+
+  async #journalEntry(runId: string, k: RunKeys, key: string, raw: string): Promise<JournalEntry> {
+    const parsed = parseJson(JournalEntry, raw);
+    if (!parsed.ok) throw await this.#corrupt(runId, `${k.journal}[${key}]`, parsed.detail);
+    return parsed.value;
+  }
+
+  // ---- plumbing --------------------------------------------------------------
+
+  #throwFenced(runId: string, fence: Fence, reply: unknown, script: ScriptName): never {
+    switch (code(reply)) {
+      case 'UNKNOWN_RUN':
+        throw new UnknownRunError(runId);
+      case 'STALE_LEASE':
+        throw new StaleLeaseError(runId, fence.leaseToken, tokenOf(reply));
+      default:
+        throw unexpected(script, reply);
+    }
+  }
+
+  #keys(runId: string): RunKeys {
+    return runKeys(runId, this.#prefix);
+  }
+
+  #script(name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    return this.#call(() => runScript(this.#redis, name, keys, args));
+  }
+
+  /** Every Redis call goes through here, so connection trouble always comes out as StoreUnavailableError. */
+  async #call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw toStoreError(err, this.#secret);
+    }
+  }
+}
+
+// ---- helpers -----------------------------------------------------------------
+
+type Parsed<T> = { ok: true; value: T } | { ok: false; detail: string };
+
+/** JSON text through a zod schema, with a one-line reason when it does not parse. */
+function parseJson<T>(schema: z.ZodType<T>, raw: string | null | undefined): Parsed<T> {
+  if (typeof raw !== 'string') return { ok: false, detail: 'missing' };
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return { ok: false, detail: 'not JSON' };
+  }
+  const parsed = schema.safeParse(json);
+  return parsed.success ? { ok: true, value: parsed.data } : { ok: false, detail: issues(parsed.error) };
+}
+
+function issues(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+}
+
+function summaryJson(record: RunRecord): string {
+  const stored: StoredSummary = { version: record.version, summary: record.summary };
+  return JSON.stringify(stored);
+}
+
+function code(reply: unknown): unknown {
+  return Array.isArray(reply) ? reply[0] : reply;
+}
+
+function field(reply: unknown, i: number): unknown {
+  return Array.isArray(reply) ? reply[i] : undefined;
+}
+
+function expectOk(reply: unknown, script: ScriptName): void {
+  if (code(reply) !== 'OK') throw unexpected(script, reply);
+}
+
+function unexpected(script: ScriptName, reply: unknown): Error {
+  return new Error(`reins: script ${script} gave an unexpected reply ${JSON.stringify(reply)}`);
+}
+
+function tokenOf(reply: unknown): number | null {
+  const t = field(reply, 1);
+  return t === null || t === undefined ? null : Number(t);
+}
+
+function leaseOf(reply: unknown): Lease {
+  return Lease.parse({ owner: field(reply, 1), token: Number(field(reply, 2)), expiresAt: Number(field(reply, 3)) });
+}
+
+/** The per-run keys after run, summary and quarantine (the order delete-run.lua expects). */
+function otherKeys(k: RunKeys): string[] {
+  return allRunKeys(k).filter((key) => key !== k.run && key !== k.summary && key !== k.quarantine);
+}
+
+/** `[member, score, …]` (RESP2) or `[[member, score], …]` (RESP3) as pairs. */
+function scored(reply: unknown): { runId: string; score: number }[] {
+  const items = Array.isArray(reply) ? (reply as unknown[]) : [];
+  const out: { runId: string; score: number }[] = [];
+  if (items.length > 0 && Array.isArray(items[0])) {
+    for (const pair of items as [string, string | number][]) out.push({ runId: String(pair[0]), score: Number(pair[1]) });
+  } else {
+    for (let i = 0; i + 1 < items.length; i += 2) out.push({ runId: String(items[i]), score: Number(items[i + 1]) });
+  }
+  return out;
+}
+
+/** A stream entry's field, whether the client gives fields as `[name, value, …]` or as an object. */
+function streamField(fields: unknown, name: string): string | undefined {
+  if (Array.isArray(fields)) {
+    const i = fields.indexOf(name);
+    return i >= 0 && i % 2 === 0 ? (fields[i + 1] as string | undefined) : undefined;
+  }
+  if (fields && typeof fields === 'object') return (fields as Record<string, string | undefined>)[name];
+  return undefined;
+}
+
+function isSafeRunId(runId: string): boolean {
+  try {
+    checkRunId(runId);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** What a listing shows for a quarantined run whose summary itself is unreadable. */
+function placeholderSummary(runId: string): RunSummary {
+  return {
+    runId,
+    agentId: '?',
+    parentId: null,
+    status: 'quarantined',
+    state: '?',
+    step: 0,
+    turns: 0,
+    activeTool: null,
+    costUsd: 0,
+    reason: null,
+    createdAt: 0,
+    updatedAt: 0,
+  };
+}
+
+/** Closes a connection politely when it is up, at once when it is not (QUIT would wait for a reconnect). */
+async function quit(client: Redis | Cluster): Promise<void> {
+  if (client.status === 'ready') {
+    try {
+      await client.quit();
+      return;
+    } catch {
+      // Fall through to a hard disconnect.
+    }
+  }
+  client.disconnect();
+}

@@ -1,0 +1,19 @@
+--[[
+  Records `done` with the call's result, for the current lease holder only.
+
+  KEYS[1] run   KEYS[2] lease   KEYS[3] journal
+  ARGV[1] lease token   ARGV[2] idempotency key   ARGV[3] `done` entry JSON
+
+  Returns {'OK'}, {'UNKNOWN_RUN'} or {'STALE_LEASE', currentToken|nil}.
+]]
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return {'UNKNOWN_RUN'}
+end
+
+local token = redis.call('HGET', KEYS[2], 'token')
+if token ~= ARGV[1] then
+  return {'STALE_LEASE', token}
+end
+
+redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
+return {'OK'}

@@ -1,0 +1,309 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { CorruptRecordError, StoreUnavailableError } from '../../persistence/errors.js';
+import { RedisStore } from '../../persistence/redis-store.js';
+import { allRunKeys, hashSlot, hashTag, indexKeys, indexSetsFor, runKeys } from '../../persistence/redis/keys.js';
+import { freePort, hasRedisServer, startRedis, type RedisServer } from '../support/redis-server.js';
+import { describeStoreConformance, freshId, recordOf } from './conformance.js';
+
+const url = inject('redisUrl');
+// Tests that start their own server (password, TLS, AOF crash) need the binary; with only REDIS_URL they are skipped.
+const ownServers = hasRedisServer();
+// One prefix per test file: files sharing the run's Redis never see each other's runs or index (purge included).
+const prefix = `t${process.pid}-${Date.now().toString(36)}`;
+
+describeStoreConformance('RedisStore', async () => {
+  const store = new RedisStore({ url, prefix });
+  const raw = new Redis(url);
+  return {
+    store,
+    peer: async () => new RedisStore({ url, prefix }),
+    corrupt: async (runId, bytes) => {
+      await raw.set(runKeys(runId, prefix).run, bytes);
+    },
+    cleanup: async () => {
+      await store.close();
+      await raw.quit();
+    },
+  };
+});
+
+describe('RedisStore on Redis', () => {
+  let store: RedisStore;
+  let raw: Redis;
+  beforeAll(() => {
+    store = new RedisStore({ url, prefix });
+    raw = new Redis(url);
+  });
+  afterAll(async () => {
+    await store.close();
+    await raw.quit();
+  });
+
+  /** Every key of this file's prefix that mentions the run. */
+  const keysOf = async (runId: string): Promise<string[]> => {
+    const found: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await raw.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1_000);
+      cursor = next;
+      found.push(...keys.filter((k) => k.includes(`{${runId}}`)));
+    } while (cursor !== '0');
+    return found.sort();
+  };
+
+  it('keeps every key of a run in one Cluster slot, and the index in another', async () => {
+    expect(hashSlot('foo')).toBe(12_182); // CLUSTER KEYSLOT foo, from the Redis Cluster spec
+    expect(hashSlot('{user1000}.following')).toBe(hashSlot('{user1000}.followers'));
+    const id = freshId();
+    const declared = allRunKeys(runKeys(id, prefix));
+    expect(new Set(declared.map(hashTag))).toEqual(new Set([id]));
+    const index = [...indexSetsFor({ status: 'done', agentId: 'a{b}', reason: 'COMPLETED', parentId: 'p' }, prefix), indexKeys(prefix).entries];
+    expect(new Set(index.map(hashTag))).toEqual(new Set(['index']));
+
+    // Exercise everything a run has, then check what actually landed in Redis.
+    await store.create(recordOf(id, 1));
+    const lease = (await store.acquireLease(id, 'w', 5_000))!;
+    const fence = { leaseToken: lease.token };
+    await store.journalStart(id, 'k1', 1, fence);
+    await store.transcriptAppend(id, 1, [{ role: 'user', content: 'hi' }], fence);
+    await store.traceAppend(id, [{ at: 1, kind: 'transition' }]);
+    await store.sendCommand(id, { type: 'PAUSE', by: 'op', why: 'x', at: 1 });
+    await raw.set(runKeys(id, prefix).run, 'garbage');
+    await expect(store.load(id)).rejects.toBeInstanceOf(CorruptRecordError);
+    const used = await keysOf(id);
+    expect(used).toEqual([...declared].sort());
+    expect(new Set(used.map(hashSlot)).size).toBe(1);
+
+    await store.delete(id);
+    expect(await keysOf(id)).toEqual([]);
+    expect(await raw.hget(indexKeys(prefix).entries, id)).toBeNull();
+  });
+
+  it('caps the trace stream near traceCap and reads back exactly the newest entries', async () => {
+    const capped = new RedisStore({ url, prefix, traceCap: 10 });
+    try {
+      const id = freshId();
+      await capped.create(recordOf(id, 1));
+      for (let batch = 0; batch < 10; batch++) {
+        await capped.traceAppend(id, Array.from({ length: 50 }, (_, i) => ({ at: batch * 50 + i, kind: 'tick' })));
+      }
+      // MAXLEN ~ trims whole stream nodes (100 entries by default), never below the cap.
+      const length = await raw.xlen(runKeys(id, prefix).trace);
+      expect(length).toBeGreaterThanOrEqual(10);
+      expect(length).toBeLessThanOrEqual(10 + 100);
+      expect((await capped.traceRead(id)).map((e) => e.at)).toEqual(Array.from({ length: 10 }, (_, i) => 490 + i));
+    } finally {
+      await capped.close();
+    }
+  });
+
+  it('leaves a corrupt record byte for byte as it was', async () => {
+    const id = freshId();
+    await store.create(recordOf(id, 1));
+    const key = runKeys(id, prefix).run;
+    await raw.set(key, '{"schema":1,"version":"oops"');
+    const err = (await store.load(id).catch((e: unknown) => e)) as CorruptRecordError;
+    expect(err).toBeInstanceOf(CorruptRecordError);
+    expect(err.key).toBe(key);
+    expect(await raw.get(key)).toBe('{"schema":1,"version":"oops"');
+    expect(await raw.exists(runKeys(id, prefix).quarantine)).toBe(1);
+  });
+
+  it('a corrupt journal entry or queued command is a typed error and is left in place', async () => {
+    const id = freshId();
+    await store.create(recordOf(id, 1));
+    const k = runKeys(id, prefix);
+    await raw.hset(k.journal, 'key-1', '{"status":"started"');
+    await expect(store.journalGet(id, 'key-1')).rejects.toBeInstanceOf(CorruptRecordError);
+    const good = { type: 'RESUME', by: 'op', at: 1 } as const;
+    await store.sendCommand(id, good);
+    await raw.rpush(k.commands, '{"type":"NOPE"}');
+    await expect(store.takeCommands(id)).rejects.toBeInstanceOf(CorruptRecordError);
+    expect(await raw.lrange(k.commands, 0, -1)).toEqual([JSON.stringify(good), '{"type":"NOPE"}']);
+    expect((await store.list({ status: 'quarantined' })).map((s) => s.runId)).toContain(id);
+    // A quarantined run refuses saves, naming the key that did not parse.
+    const lease = (await store.acquireLease(id, 'w', 5_000))!;
+    const err = (await store.save(recordOf(id, 2), { leaseToken: lease.token }).catch((e: unknown) => e)) as CorruptRecordError;
+    expect(err).toBeInstanceOf(CorruptRecordError);
+    expect(err.key).toBe(`${k.journal}[key-1]`);
+  });
+
+  it('list() trusts the record over the index: stale entries are dropped and repaired', async () => {
+    const agent = freshId('agent');
+    const done = freshId();
+    await store.create(recordOf(done, 1, { agentId: agent, status: 'done', reason: 'COMPLETED', updatedAt: 50 }));
+    const ix = indexKeys(prefix);
+    // As if a crash had left the run in the running set, and a deleted run in the index.
+    await raw.zadd(ix.status('running'), 50, done);
+    const ghost = freshId('ghost');
+    await raw.zadd(ix.agent(agent), 60, ghost);
+    expect((await store.list({ status: 'running', agentId: agent })).map((s) => s.runId)).toEqual([]);
+    expect((await store.list({ agentId: agent })).map((s) => [s.runId, s.status])).toEqual([[done, 'done']]);
+    expect(await raw.zscore(ix.status('running'), done)).toBeNull();
+    expect(await raw.zscore(ix.agent(agent), ghost)).toBeNull();
+  });
+
+  it('purge decides by each run\'s own record, not the index, and keeps quarantined runs', async () => {
+    const ix = indexKeys(prefix);
+    const live = freshId();
+    const quarantined = freshId();
+    await store.create(recordOf(live, 1, { updatedAt: 7 }));
+    await store.create(recordOf(quarantined, 1, { status: 'done', reason: 'COMPLETED', updatedAt: 7 }));
+    await raw.zadd(ix.status('done'), 7, live); // a stale index entry
+    await raw.set(runKeys(quarantined, prefix).run, 'torn');
+    await expect(store.load(quarantined)).rejects.toBeInstanceOf(CorruptRecordError);
+    await store.purge(100);
+    expect(await store.load(live)).not.toBeNull();
+    expect(await raw.get(runKeys(quarantined, prefix).run)).toBe('torn');
+    expect(await raw.zscore(ix.status('done'), live)).toBeNull();
+  });
+
+  it('survives a flushed script cache (EVALSHA falls back to EVAL), as after a Redis restart', async () => {
+    const id = freshId();
+    await store.create(recordOf(id, 1));
+    await raw.script('FLUSH');
+    const lease = await store.acquireLease(id, 'w', 1_000);
+    expect(lease?.token).toBe(1);
+  });
+
+  it('takes lease times from the Redis server clock', async () => {
+    const id = freshId();
+    await store.create(recordOf(id, 1));
+    const [sec, micro] = await raw.time();
+    const serverNow = Number(sec) * 1_000 + Math.floor(Number(micro) / 1_000);
+    const lease = (await store.acquireLease(id, 'w', 60_000))!;
+    expect(lease.expiresAt - 60_000).toBeGreaterThanOrEqual(serverNow);
+    expect(lease.expiresAt - 60_000).toBeLessThan(serverNow + 1_000);
+    await store.releaseLease(id, lease);
+    expect(await store.readLease(id)).toEqual({ owner: 'w', token: lease.token, expiresAt: 0 });
+  });
+});
+
+describe('RedisStore connections', () => {
+  it('an unreachable Redis is StoreUnavailableError within seconds, with no stray error events', async () => {
+    const port = await freePort(); // closed again: nothing listens there
+    const started = Date.now();
+    const store = new RedisStore({ url: `redis://127.0.0.1:${port}`, prefix });
+    try {
+      await expect(store.load(freshId())).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(store.watchCommands(() => {})).rejects.toBeInstanceOf(StoreUnavailableError);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      await store.close();
+    }
+    await expect(RedisStore.connect(`redis://127.0.0.1:${port}`)).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+
+  it.skipIf(!ownServers)('with AOF (appendfsync always), an acknowledged save survives SIGKILL of redis-server, and the store reconnects', async () => {
+    const server = await startRedis({ appendonly: true, appendfsync: 'always' });
+    const store = new RedisStore({ url: server.url, prefix });
+    try {
+      const id = freshId();
+      await store.create(recordOf(id, 1));
+      const lease = (await store.acquireLease(id, 'w', 60_000))!;
+      await store.save(recordOf(id, 2), { leaseToken: lease.token });
+      const pid = server.pid;
+      await server.kill9();
+      await expect(store.load(id)).rejects.toBeInstanceOf(StoreUnavailableError);
+      await server.restart();
+      expect(server.pid).not.toBe(pid);
+      let loaded = null;
+      for (let i = 0; i < 50 && loaded === null; i++) loaded = await store.load(id).catch(() => null);
+      expect(loaded?.version).toBe(2);
+      expect((await store.readLease(id))?.token).toBe(lease.token);
+    } finally {
+      await store.close();
+      await server.stop();
+    }
+  });
+
+  describe.skipIf(!ownServers)('with a password', () => {
+    const password = 'p@ss:w/rd s3cret';
+    let server: RedisServer;
+    beforeAll(async () => {
+      server = await startRedis({ password });
+    });
+    afterAll(async () => {
+      await server?.stop();
+    });
+
+    it('works through redis://:password@host:port (percent-encoded)', async () => {
+      expect(server.url).toContain(encodeURIComponent(password));
+      const store = await RedisStore.connect(server.url, { prefix });
+      try {
+        const id = freshId();
+        await store.create(recordOf(id, 1));
+        expect((await store.load(id))?.version).toBe(1);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('a wrong or missing password is StoreUnavailableError that does not echo the password', async () => {
+      for (const bad of [`redis://:wrong-${encodeURIComponent(password)}@127.0.0.1:${server.port}`, `redis://127.0.0.1:${server.port}`]) {
+        const store = new RedisStore({ url: bad, prefix });
+        try {
+          const err = (await store.load(freshId()).catch((e: unknown) => e)) as Error;
+          expect(err).toBeInstanceOf(StoreUnavailableError);
+          expect(err.message).toMatch(/credentials/);
+          expect(err.message).not.toContain(password);
+        } finally {
+          await store.close();
+        }
+      }
+    });
+  });
+
+  describe.skipIf(!ownServers)('over TLS', () => {
+    let dir: string;
+    let server: RedisServer | null = null;
+    let skipReason: string | null = null;
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'reins-tls-'));
+      const [cert, key] = [join(dir, 'cert.pem'), join(dir, 'key.pem')];
+      try {
+        execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
+          '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+      } catch {
+        skipReason = 'openssl is not available to make a test certificate';
+        return;
+      }
+      try {
+        server = await startRedis({ tls: { certFile: cert, keyFile: key, caFile: cert } });
+      } catch (err) {
+        if (!/tls/i.test(String(err))) throw err;
+        skipReason = 'this redis-server was built without TLS support';
+      }
+    });
+    afterAll(async () => {
+      await server?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('connects with rediss:// and a private CA', async (ctx) => {
+      if (!server) return ctx.skip(skipReason ?? 'no TLS server');
+      expect(server.url.startsWith('rediss://')).toBe(true);
+      const ca = readFileSync(join(dir, 'cert.pem'));
+      const store = await RedisStore.connect(server.url, { prefix, redisOptions: { tls: { ca } } });
+      try {
+        const id = freshId();
+        await store.create(recordOf(id, 1));
+        expect((await store.load(id))?.version).toBe(1);
+      } finally {
+        await store.close();
+      }
+      // Without the CA the certificate is not trusted: a typed error, not a hang.
+      const untrusted = new RedisStore({ url: server.url, prefix });
+      try {
+        await expect(untrusted.load(freshId())).rejects.toBeInstanceOf(StoreUnavailableError);
+      } finally {
+        await untrusted.close();
+      }
+    });
+  });
+});
