@@ -35,6 +35,8 @@ export interface AgentOptions<I = unknown> {
   /** false turns the progress check off; a judge replaces the heuristic one. */
   progress?: false | (z.input<typeof ProgressPolicy> & { judge?: ProgressJudge });
   approval?: { timeoutMs?: number; onTimeout?: 'escalate' | 'replan' };
+  /** A call whose outcome is unknown and that cannot be reconciled: end ACTION_IN_DOUBT (default) or ask a human. */
+  inDoubt?: 'fail' | 'ask';
   modelRetry?: z.input<typeof RetryPolicy>;
   modelCircuit?: z.input<typeof CircuitPolicy>;
   modelTimeoutMs?: number;
@@ -116,6 +118,7 @@ export function defineAgent<I = unknown>(options: AgentOptions<I>): Agent<I> {
     modelRetry: RetryPolicy.parse(options.modelRetry ?? {}),
     modelCircuit: CircuitPolicy.parse(options.modelCircuit ?? {}),
     approval: { timeoutMs: options.approval?.timeoutMs ?? 15 * 60_000, onTimeout: options.approval?.onTimeout ?? 'escalate' },
+    inDoubt: options.inDoubt ?? 'fail',
     prices: { ...DEFAULT_PRICES, ...options.prices },
     maxArgumentBytes: options.maxArgumentBytes ?? DEFAULT_MAX_ARGUMENT_BYTES,
     now,

@@ -44,6 +44,8 @@ export const AgentContext = z.object({
   limits: Limits,
   startedAt: z.number(),
   deadlineAt: z.number().nullable(),
+  /** The stable state the run last entered: evidence for TIMEOUT, USER_KILLED and INTERNAL_ERROR, from context alone. */
+  phase: z.string(),
   usage: Usage,
   rng: z.number().int().nonnegative(),
   /** Counts every external call (model or tool) so that (run, step, attempt) names each attempt once. */

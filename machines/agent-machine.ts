@@ -1,4 +1,4 @@
-import { assign, fromPromise, setup, type DoneActorEvent, type ErrorActorEvent } from 'xstate';
+import { assign, fromPromise, raise, setup, type DoneActorEvent, type ErrorActorEvent } from 'xstate';
 import type { z } from 'zod';
 import { hashValue, type ActionRecord } from '../guards/action.js';
 import { budgetBreach } from '../guards/budget.js';
@@ -33,6 +33,8 @@ export interface AgentSpec {
   readonly modelRetry: RetryPolicy;
   readonly modelCircuit: CircuitPolicy;
   readonly approval: { readonly timeoutMs: number; readonly onTimeout: 'escalate' | 'replan' };
+  /** An in-doubt call that cannot be reconciled: end ACTION_IN_DOUBT, or ask a human (APPROVE runs it again, REJECT tells the model). */
+  readonly inDoubt: 'fail' | 'ask';
   readonly prices: PriceTable;
   readonly maxArgumentBytes: number;
   /** The clock; injectable so that tests and restores control time. */
@@ -109,13 +111,15 @@ export function stateName(value: unknown): string {
   let v = value;
   const parts: string[] = [];
   while (v && typeof v === 'object') {
-    const [key, inner] = Object.entries(v as Record<string, unknown>)[0] ?? [];
+    const regions = v as Record<string, unknown>;
+    // In the parallel `running` state, the work region is where the run is; the clock region only keeps time.
+    const key = 'work' in regions ? 'work' : Object.keys(regions)[0];
     if (key === undefined) break;
     parts.push(key);
-    v = inner;
+    v = regions[key];
   }
   if (typeof v === 'string') parts.push(v);
-  return parts.filter((p) => p !== 'running' && p !== 'active').join('.') || 'running';
+  return parts.filter((p) => p !== 'running' && p !== 'work' && p !== 'active').join('.') || 'running';
 }
 
 /**
@@ -160,12 +164,17 @@ export function createAgentMachine(spec: AgentSpec) {
       untilApprovalDue: ({ context }) => Math.min(MAX_TIMER_MS, Math.max(0, (context.approvalDueAt ?? 0) - spec.now())),
     },
     guards: {
-      deadlinePassed: ({ context }) => context.deadlineAt !== null && spec.now() >= context.deadlineAt,
+      hasDeadline: ({ context }) => context.deadlineAt !== null,
+      // A paused run does not time out while an operator holds it; RESUME re-arms the clock.
+      deadlineReachedWhileRunning: ({ context }) => context.deadlineAt !== null && spec.now() >= context.deadlineAt && context.paused === null,
+      deadlineAhead: ({ context }) => context.deadlineAt !== null && spec.now() < context.deadlineAt,
+      retryNotDue: ({ context }) => context.retryAt !== null && spec.now() < context.retryAt,
+      approvalNotDue: ({ context }) => context.approvalDueAt !== null && spec.now() < context.approvalDueAt,
+      askHumanWhenInDoubt: ({ context }) => context.failure?.kind === 'in-doubt' && spec.inDoubt === 'ask',
       pauseRequested: ({ context }) => context.pauseRequest !== null,
       budgetSpent: ({ context }) => budgetBreach(context.usage, context.limits) !== null,
       progressCheckDue: ({ context }) =>
         spec.progress !== null && context.usage.turns > 0 && progressCheckDue(context.usage.turns, context.progress.lastCheckTurn, spec.progress),
-      modelCircuitOpen: ({ context }) => !admitCall(circuitOf(context, MODEL), spec.now(), spec.modelCircuit).allowed,
       modelFailed: ({ context }) => context.failure !== null,
       refused: ({ context }) => context.response?.type === 'refused',
       answered: ({ context }) => context.response?.type === 'answer',
@@ -200,6 +209,9 @@ export function createAgentMachine(spec: AgentSpec) {
       replanOnApprovalTimeout: () => spec.approval.onTimeout === 'replan',
     },
     actions: {
+      enterPhase: assign({ phase: (_, params: { phase: string }) => params.phase }),
+      rearmTimers: raise({ type: 'reins.rearm' }),
+      cancelPauseRequest: assign({ pauseRequest: null }),
       requestPause: assign({
         pauseRequest: ({ event }) => (event.type === 'PAUSE' ? { by: event.by, why: event.why } : null),
       }),
@@ -218,17 +230,18 @@ export function createAgentMachine(spec: AgentSpec) {
             reason: 'USER_KILLED',
             by: event.type === 'KILL' ? event.by : 'unknown',
             why: event.type === 'KILL' ? event.why : '',
+            state: context.phase,
+            tool: activeTool(context),
           }),
       }),
       recordTimeout: assign({
-        outcome: ({ context, self }) =>
+        outcome: ({ context }) =>
           conclude(context, {
             reason: 'TIMEOUT',
             deadlineMs: (context.deadlineAt ?? context.startedAt) - context.startedAt,
             elapsedMs: spec.now() - context.startedAt,
-            // Actions see the snapshot from before the transition: where the run was when time ran out.
-            state: stateName(self.getSnapshot().value),
-            tool: context.current?.call.name ?? null,
+            state: context.phase,
+            tool: activeTool(context),
           }),
       }),
       recordBudgetBreach: assign({
@@ -341,8 +354,12 @@ export function createAgentMachine(spec: AgentSpec) {
       }),
       requestApproval: assign({ approvalDueAt: () => spec.now() + spec.approval.timeoutMs }),
       recordApproval: assign({
+        // Approving an in-doubt call means "run it again": a new attempt, so a new idempotency key.
         current: ({ context, event }) =>
-          context.current && event.type === 'APPROVE' ? { ...context.current, approvedBy: event.by } : context.current,
+          context.current && event.type === 'APPROVE'
+            ? { ...context.current, approvedBy: event.by, attempt: context.current.attempt + (context.failure?.kind === 'in-doubt' ? 1 : 0) }
+            : context.current,
+        failure: null,
         approvalDueAt: null,
       }),
       recordRejection: assign(({ context, event }) => {
@@ -402,7 +419,8 @@ export function createAgentMachine(spec: AgentSpec) {
       }),
       storeReconciled: assign(({ context, event }) => {
         const r = doneOutput<ReconcileResult>(event);
-        if (r.applied) return acceptResult(context, r.result, spec.loop.window);
+        const name = context.current?.call.name ?? '';
+        if (r.applied) return { ...acceptResult(context, r.result, spec.loop.window), circuits: { ...context.circuits, [name]: recordSuccess(circuitOf(context, name)) } };
         // The callee confirmed the attempt never took effect: retrying is safe again.
         return { failure: context.failure ? { ...context.failure, kind: 'retryable' as const } : null };
       }),
@@ -508,8 +526,7 @@ export function createAgentMachine(spec: AgentSpec) {
         },
       }),
       recordInternalError: assign({
-        outcome: ({ context, event, self }) =>
-          conclude(context, { reason: 'INTERNAL_ERROR', where: stateName(self.getSnapshot().value), error: toErrorInfo(errorOf(event)) }),
+        outcome: ({ context, event }) => conclude(context, { reason: 'INTERNAL_ERROR', where: context.phase, error: toErrorInfo(errorOf(event)) }),
       }),
     },
   }).createMachine({
@@ -521,6 +538,7 @@ export function createAgentMachine(spec: AgentSpec) {
       limits: input.limits,
       startedAt: input.startedAt,
       deadlineAt: input.limits.maxWallClockMs === undefined ? null : input.startedAt + input.limits.maxWallClockMs,
+      phase: 'planning',
       usage: ZERO_USAGE,
       rng: input.seed >>> 0,
       step: 0,
@@ -545,180 +563,214 @@ export function createAgentMachine(spec: AgentSpec) {
     initial: 'running',
     states: {
       running: {
-        initial: 'active',
+        // Work and the wall clock are separate regions so that the clock can be re-armed after a restore without re-entering work.
+        type: 'parallel',
         on: {
           KILL: { target: 'userKilled', actions: 'recordKill' },
         },
         states: {
-          active: {
-            initial: 'turnGate',
-            after: {
-              untilDeadline: { guard: 'deadlinePassed', target: '#agent.timedOut', actions: 'recordTimeout' },
-            },
-            on: {
-              PAUSE: { actions: 'requestPause' },
-            },
+          work: {
+            initial: 'active',
             states: {
-              turnGate: {
-                always: [
-                  { guard: 'pauseRequested', target: '#agent.running.paused', actions: 'enterRequestedPause' },
-                  { guard: 'budgetSpent', target: '#agent.budgetExceeded', actions: 'recordBudgetBreach' },
-                  { guard: 'progressCheckDue', target: 'judging' },
-                  { guard: 'modelCircuitOpen', target: '#agent.toolFailure', actions: 'recordCircuitOpen' },
-                  { target: 'planning', actions: 'beginTurn' },
-                ],
-              },
-              judging: {
-                invoke: {
-                  id: 'judge',
-                  src: 'judgeProgress',
-                  input: ({ context }) => ({
-                    goal: context.goal,
-                    recentSteps: context.history.filter((a) => a.step > context.progress.lastCheckTurn),
-                    earlierSteps: context.history.filter((a) => a.step <= context.progress.lastCheckTurn),
-                  }),
-                  onDone: { target: 'judged', actions: 'storeVerdict' },
-                  onError: { target: '#agent.internalError', actions: 'recordInternalError' },
-                },
-              },
-              judged: {
-                always: [
-                  { guard: 'progressVerdictFinal', target: '#agent.noProgress' },
-                  { target: 'turnGate' },
-                ],
-              },
-              planning: {
-                invoke: {
-                  id: 'model',
-                  src: 'callModel',
-                  input: ({ context }) => ({
-                    runId: context.runId,
-                    step: context.step,
-                    attempt: context.modelAttempt,
-                    idempotencyKey: idempotencyKey(context.runId, context.step, context.modelAttempt),
-                    inbox: context.inbox,
-                  }),
-                  onDone: { target: 'deciding', actions: 'storeModelResult' },
-                  onError: { target: '#agent.internalError', actions: 'recordInternalError' },
-                },
-              },
-              deciding: {
-                always: [
-                  { guard: 'modelFailed', target: 'failed' },
-                  { guard: 'refused', target: '#agent.modelRefused', actions: 'recordRefused' },
-                  { guard: 'answered', target: '#agent.completed', actions: 'recordCompleted' },
-                  { guard: 'gaveUp', target: '#agent.infeasible', actions: 'recordInfeasible' },
-                  { guard: 'escalating', target: '#agent.escalated', actions: 'recordEscalated' },
-                  { guard: 'hasToolCalls', target: 'callGate', actions: 'queueToolCalls' },
-                  { target: 'turnGate', actions: 'nudgeEmptyTurn' },
-                ],
-              },
-              callGate: {
-                always: [
-                  { guard: 'queueEmpty', target: 'turnGate' },
-                  { guard: 'pauseRequested', target: '#agent.running.paused', actions: 'enterRequestedPause' },
-                  { target: 'checking', actions: 'takeNextCall' },
-                ],
-              },
-              checking: {
-                always: [
-                  { guard: 'callInvalid', target: 'afterCall', actions: 'recordInvalidCall' },
-                  { guard: 'toolCircuitOpen', target: '#agent.toolFailure', actions: 'recordCircuitOpen' },
-                  { guard: 'needsApproval', target: 'awaitingApproval', actions: 'requestApproval' },
-                  { target: 'acting', actions: 'admitToolCall' },
-                ],
-              },
-              awaitingApproval: {
-                always: { guard: 'pauseRequested', target: '#agent.running.paused', actions: 'enterRequestedPause' },
-                after: {
-                  untilApprovalDue: [
-                    { guard: 'replanOnApprovalTimeout', target: 'turnGate', actions: 'expireApproval' },
-                    { target: '#agent.escalated', actions: 'recordApprovalTimeout' },
-                  ],
-                },
+              active: {
+                initial: 'turnGate',
                 on: {
-                  PAUSE: { target: '#agent.running.paused', actions: 'pauseNow' },
-                  APPROVE: { target: 'checking', actions: 'recordApproval' },
-                  REJECT: { target: 'turnGate', actions: 'recordRejection' },
+                  PAUSE: { actions: 'requestPause' },
+                  RESUME: { actions: 'cancelPauseRequest' },
                 },
-              },
-              acting: {
-                invoke: {
-                  id: 'tool',
-                  src: 'callTool',
-                  input: ({ context }) => {
-                    const c = context.current!;
-                    return {
-                      runId: context.runId,
-                      step: c.step,
-                      attempt: c.attempt,
-                      idempotencyKey: idempotencyKey(context.runId, c.step, c.attempt),
-                      call: c.call,
-                      input: c.input,
-                    };
+                states: {
+                  turnGate: {
+                    always: [
+                      { guard: 'pauseRequested', target: '#agent.running.work.paused', actions: 'enterRequestedPause' },
+                      { guard: 'budgetSpent', target: '#agent.budgetExceeded', actions: 'recordBudgetBreach' },
+                      { guard: 'progressCheckDue', target: 'judging' },
+                      { target: 'planning', actions: 'beginTurn' },
+                    ],
                   },
-                  onDone: { target: 'settled', actions: 'storeToolResult' },
-                  onError: { target: '#agent.internalError', actions: 'recordInternalError' },
-                },
-              },
-              settled: {
-                always: [{ guard: 'toolFailed', target: 'failed' }, { target: 'afterCall' }],
-              },
-              failed: {
-                always: [
-                  { guard: 'failureInDoubtReconcilable', target: 'reconciling' },
-                  { guard: 'failureInDoubt', target: '#agent.actionInDoubt', actions: 'recordInDoubt' },
-                  { guard: 'failureFatal', target: '#agent.toolFailure', actions: 'recordFatalFailure' },
-                  { guard: 'circuitOpened', target: '#agent.toolFailure', actions: 'recordCircuitOpen' },
-                  { guard: 'retriesSpent', target: '#agent.retryLimitReached', actions: 'recordRetryLimit' },
-                  { target: 'backingOff', actions: 'scheduleRetry' },
-                ],
-              },
-              reconciling: {
-                invoke: {
-                  id: 'reconcile',
-                  src: 'reconcileCall',
-                  input: ({ context }) => {
-                    const c = context.current!;
-                    return {
-                      runId: context.runId,
-                      tool: c.call.name,
-                      idempotencyKey: idempotencyKey(context.runId, c.step, c.attempt),
-                      input: c.input,
-                    };
+                  judging: {
+                    entry: { type: 'enterPhase', params: { phase: 'judging' } },
+                    invoke: {
+                      id: 'judge',
+                      src: 'judgeProgress',
+                      input: ({ context }) => ({
+                        goal: context.goal,
+                        recentSteps: context.history.filter((a) => a.step > context.progress.lastCheckTurn),
+                        earlierSteps: context.history.filter((a) => a.step <= context.progress.lastCheckTurn),
+                      }),
+                      onDone: { target: 'judged', actions: 'storeVerdict' },
+                      onError: { target: '#agent.internalError', actions: 'recordInternalError' },
+                    },
                   },
-                  onDone: { target: 'reconciled', actions: 'storeReconciled' },
-                  onError: { target: '#agent.actionInDoubt', actions: 'recordInDoubt' },
+                  judged: {
+                    always: [{ guard: 'progressVerdictFinal', target: '#agent.noProgress' }, { target: 'turnGate' }],
+                  },
+                  planning: {
+                    entry: { type: 'enterPhase', params: { phase: 'planning' } },
+                    invoke: {
+                      id: 'model',
+                      src: 'callModel',
+                      input: ({ context }) => ({
+                        runId: context.runId,
+                        step: context.step,
+                        attempt: context.modelAttempt,
+                        idempotencyKey: idempotencyKey(context.runId, context.step, context.modelAttempt),
+                        inbox: context.inbox,
+                      }),
+                      onDone: { target: 'deciding', actions: 'storeModelResult' },
+                      onError: { target: '#agent.internalError', actions: 'recordInternalError' },
+                    },
+                  },
+                  deciding: {
+                    always: [
+                      { guard: 'modelFailed', target: 'failed' },
+                      { guard: 'refused', target: '#agent.modelRefused', actions: 'recordRefused' },
+                      { guard: 'answered', target: '#agent.completed', actions: 'recordCompleted' },
+                      { guard: 'gaveUp', target: '#agent.infeasible', actions: 'recordInfeasible' },
+                      { guard: 'escalating', target: '#agent.escalated', actions: 'recordEscalated' },
+                      { guard: 'hasToolCalls', target: 'callGate', actions: 'queueToolCalls' },
+                      { target: 'turnGate', actions: 'nudgeEmptyTurn' },
+                    ],
+                  },
+                  callGate: {
+                    always: [
+                      { guard: 'queueEmpty', target: 'turnGate' },
+                      { guard: 'pauseRequested', target: '#agent.running.work.paused', actions: 'enterRequestedPause' },
+                      { target: 'checking', actions: 'takeNextCall' },
+                    ],
+                  },
+                  checking: {
+                    always: [
+                      { guard: 'callInvalid', target: 'afterCall', actions: 'recordInvalidCall' },
+                      { guard: 'toolCircuitOpen', target: '#agent.toolFailure', actions: 'recordCircuitOpen' },
+                      { guard: 'needsApproval', target: 'awaitingApproval', actions: 'requestApproval' },
+                      { target: 'acting', actions: 'admitToolCall' },
+                    ],
+                  },
+                  awaitingApproval: {
+                    entry: { type: 'enterPhase', params: { phase: 'awaitingApproval' } },
+                    always: { guard: 'pauseRequested', target: '#agent.running.work.paused', actions: 'enterRequestedPause' },
+                    after: {
+                      untilApprovalDue: [
+                        { guard: 'approvalNotDue', target: 'awaitingApproval', reenter: true },
+                        { guard: 'replanOnApprovalTimeout', target: 'turnGate', actions: 'expireApproval' },
+                        { target: '#agent.escalated', actions: 'recordApprovalTimeout' },
+                      ],
+                    },
+                    on: {
+                      PAUSE: { target: '#agent.running.work.paused', actions: 'pauseNow' },
+                      APPROVE: { target: 'checking', actions: 'recordApproval' },
+                      REJECT: { target: 'turnGate', actions: 'recordRejection' },
+                      'reins.rearm': { target: 'awaitingApproval', reenter: true },
+                    },
+                  },
+                  acting: {
+                    entry: { type: 'enterPhase', params: { phase: 'acting' } },
+                    invoke: {
+                      id: 'tool',
+                      src: 'callTool',
+                      input: ({ context }) => {
+                        const c = context.current!;
+                        return {
+                          runId: context.runId,
+                          step: c.step,
+                          attempt: c.attempt,
+                          idempotencyKey: idempotencyKey(context.runId, c.step, c.attempt),
+                          call: c.call,
+                          input: c.input,
+                        };
+                      },
+                      onDone: { target: 'settled', actions: 'storeToolResult' },
+                      onError: { target: '#agent.internalError', actions: 'recordInternalError' },
+                    },
+                  },
+                  settled: {
+                    always: [{ guard: 'toolFailed', target: 'failed' }, { target: 'afterCall' }],
+                  },
+                  failed: {
+                    always: [
+                      { guard: 'failureInDoubtReconcilable', target: 'reconciling' },
+                      { guard: 'askHumanWhenInDoubt', target: 'awaitingApproval', actions: 'requestApproval' },
+                      { guard: 'failureInDoubt', target: '#agent.actionInDoubt', actions: 'recordInDoubt' },
+                      { guard: 'failureFatal', target: '#agent.toolFailure', actions: 'recordFatalFailure' },
+                      { guard: 'circuitOpened', target: '#agent.toolFailure', actions: 'recordCircuitOpen' },
+                      { guard: 'retriesSpent', target: '#agent.retryLimitReached', actions: 'recordRetryLimit' },
+                      { target: 'backingOff', actions: 'scheduleRetry' },
+                    ],
+                  },
+                  reconciling: {
+                    entry: { type: 'enterPhase', params: { phase: 'reconciling' } },
+                    invoke: {
+                      id: 'reconcile',
+                      src: 'reconcileCall',
+                      input: ({ context }) => {
+                        const c = context.current!;
+                        return {
+                          runId: context.runId,
+                          tool: c.call.name,
+                          idempotencyKey: idempotencyKey(context.runId, c.step, c.attempt),
+                          input: c.input,
+                        };
+                      },
+                      onDone: { target: 'reconciled', actions: 'storeReconciled' },
+                      onError: { target: '#agent.actionInDoubt', actions: 'recordInDoubt' },
+                    },
+                  },
+                  reconciled: {
+                    always: [{ guard: 'toolFailed', target: 'failed' }, { target: 'afterCall' }],
+                  },
+                  backingOff: {
+                    entry: { type: 'enterPhase', params: { phase: 'backingOff' } },
+                    always: { guard: 'pauseRequested', target: '#agent.running.work.paused', actions: 'enterRequestedPause' },
+                    after: {
+                      untilRetry: [
+                        { guard: 'retryNotDue', target: 'backingOff', reenter: true },
+                        { guard: 'retryingModel', target: 'planning', actions: 'beginModelRetry' },
+                        { target: 'acting', actions: 'beginToolRetry' },
+                      ],
+                    },
+                    on: {
+                      PAUSE: { target: '#agent.running.work.paused', actions: 'pauseNow' },
+                      'reins.rearm': { target: 'backingOff', reenter: true },
+                    },
+                  },
+                  afterCall: {
+                    always: [
+                      { guard: 'loopConfirmed', target: '#agent.loopDetected', actions: 'recordLoop' },
+                      { guard: 'loopSuspected', target: 'callGate', actions: 'warnLoop' },
+                      { target: 'callGate', actions: 'clearLoopWarning' },
+                    ],
+                  },
+                  resume: { type: 'history', history: 'deep' },
                 },
               },
-              reconciled: {
-                always: [{ guard: 'toolFailed', target: 'failed' }, { target: 'afterCall' }],
-              },
-              backingOff: {
-                always: { guard: 'pauseRequested', target: '#agent.running.paused', actions: 'enterRequestedPause' },
-                after: {
-                  untilRetry: [
-                    { guard: 'retryingModel', target: 'planning', actions: 'beginModelRetry' },
-                    { target: 'acting', actions: 'beginToolRetry' },
-                  ],
-                },
+              paused: {
+                entry: { type: 'enterPhase', params: { phase: 'paused' } },
                 on: {
-                  PAUSE: { target: '#agent.running.paused', actions: 'pauseNow' },
+                  // The clock did not fire while paused: re-arm it (a deadline passed meanwhile ends the run at once).
+                  RESUME: { target: 'active.resume', actions: ['clearPause', 'rearmTimers'] },
                 },
               },
-              afterCall: {
-                always: [
-                  { guard: 'loopConfirmed', target: '#agent.loopDetected', actions: 'recordLoop' },
-                  { guard: 'loopSuspected', target: 'callGate', actions: 'warnLoop' },
-                  { target: 'callGate', actions: 'clearLoopWarning' },
-                ],
-              },
-              resume: { type: 'history', history: 'deep' },
             },
           },
-          paused: {
-            on: {
-              RESUME: { target: 'active.resume', actions: 'clearPause' },
+          clock: {
+            initial: 'start',
+            states: {
+              start: {
+                always: [{ guard: 'hasDeadline', target: 'ticking' }, { target: 'unbounded' }],
+              },
+              ticking: {
+                after: {
+                  untilDeadline: [
+                    { guard: 'deadlineReachedWhileRunning', target: '#agent.timedOut', actions: 'recordTimeout' },
+                    // A timer that fired early (the JS timer cap, a clock step) is armed again for the rest.
+                    { guard: 'deadlineAhead', target: 'ticking', reenter: true },
+                  ],
+                },
+                on: {
+                  'reins.rearm': { target: 'ticking', reenter: true },
+                },
+              },
+              unbounded: {},
             },
           },
         },
@@ -742,6 +794,13 @@ export function createAgentMachine(spec: AgentSpec) {
 
 /** The machine type every agent shares. */
 export type AgentMachine = ReturnType<typeof createAgentMachine>;
+
+/** The tool a run was busy with in its current phase, if any. */
+function activeTool(context: AgentContext): string | null {
+  return ['acting', 'reconciling', 'backingOff', 'awaitingApproval'].includes(context.phase) && context.failure?.target !== 'model'
+    ? context.current?.call.name ?? null
+    : null;
+}
 
 /** Keeps only the most recent `limit` actions: the loop and progress guards look no further back. */
 function appendBounded(history: readonly ActionRecord[], action: ActionRecord, limit: number): ActionRecord[] {

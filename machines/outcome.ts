@@ -104,7 +104,14 @@ export const ActionInDoubt = z.object({
   idempotencyKey: z.string(),
   error: ErrorInfo,
 });
-export const UserKilled = z.object({ reason: z.literal('USER_KILLED'), ...base, by: z.string(), why: z.string() });
+export const UserKilled = z.object({
+  reason: z.literal('USER_KILLED'),
+  ...base,
+  by: z.string(),
+  why: z.string(),
+  state: z.string(),
+  tool: z.string().nullable(),
+});
 export const InternalError = z.object({ reason: z.literal('INTERNAL_ERROR'), ...base, where: z.string(), error: ErrorInfo });
 
 /** The one way a run ends: a discriminated union on `reason`, each member with its evidence. */

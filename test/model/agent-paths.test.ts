@@ -88,25 +88,31 @@ const WALKS: readonly Walk[] = [
     bounds: { interrupts: 'nowhere', failures: 'firstTurn' },
   },
   {
+    // An unreconcilable in-doubt payment goes to a human: approve (a new attempt), reject, expire, pause.
+    config: { ...base, name: 'ask-human', maxTurns: 1, reconcilable: false, inDoubt: 'ask', decisions: ['callPay'] },
+    bounds: { interrupts: 'anywhere' },
+  },
+  {
+    config: { ...base, name: 'no-deadline', maxTurns: 1, deadline: false, decisions: ['answer'] },
+    bounds: { interrupts: 'nowhere', failures: 'never' },
+  },
+  {
     config: { ...base, name: 'unreconciled-replan', maxTurns: 2, reconcilable: false, onApprovalTimeout: 'replan', decisions: ['callPay', 'callPayThenSearch'] },
     bounds: { interrupts: 'nowhere', laterDecisions: ['answer'] },
   },
 ];
 
 /**
- * Chart transitions no walk can take, and why:
- * - turnGate [modelCircuitOpen]: the model's circuit opens only on a failed
- *   model call, and `failed` then ends the run at once (circuitOpened, or
- *   failureFatal before it), so no turn ever starts with it open, whatever the
- *   clock. The guard is dead unless a snapshot is edited or migrated.
- * - awaitingApproval always [pauseRequested]: a pending pause is taken at
- *   callGate before the call is checked, RESUME arrives with none pending, and
- *   PAUSE inside awaitingApproval pauses at once (pauseNow). The guard is
- *   defensive; no event sequence reaches it.
+ * Chart transitions no walk takes, and why: the timers' early-fire re-arms
+ * ([approvalNotDue], [retryNotDue], [deadlineAhead]) need a clock that is
+ * before the due time when the timer fires, and the walks' clock never moves
+ * (every delivered timer is due). The long-deadline tests below take the
+ * deadline one; the others are the same guard on their own due time.
  */
 const UNREACHABLE = new Set([
-  'running.active.turnGate | always [modelCircuitOpen] -> toolFailure',
-  'running.active.awaitingApproval | always [pauseRequested] -> running.paused',
+  'running.work.active.awaitingApproval | after:untilApprovalDue [approvalNotDue] -> running.work.active.awaitingApproval',
+  'running.work.active.backingOff | after:untilRetry [retryNotDue] -> running.work.active.backingOff',
+  'running.clock.ticking | after:untilDeadline [deadlineAhead] -> running.clock.ticking',
 ]);
 
 const isDone = (s: TestSnapshot) => s.status === 'done';
@@ -283,17 +289,9 @@ describe('agent lifecycle machine: defects the model walk turned up', () => {
     expect(timeoutBothWays().live).toMatchObject({ reason: 'TIMEOUT', state: 'planning', tool: null });
   });
 
-  // BUG (machines/agent-machine.ts, actions recordTimeout and recordInternalError):
-  // TIMEOUT.state and INTERNAL_ERROR.where are read from `self.getSnapshot()`,
-  // not from the snapshot being transitioned. On a live actor that is the state
-  // before the event ("planning"). Under XState's pure `transition()` (the way
-  // to apply an event to a stored snapshot without hosting the run) `self` is
-  // a fresh inert actor of the same machine, so the outcome says "turnGate"
-  // (its initial state); under @xstate/graph's mock actor scope it says
-  // "running". Same (snapshot, event), different outcome: the one impure
-  // corner of an otherwise replayable chart; every other reason agrees (the
-  // walk compares live and graph outputs only by state value for this reason).
-  it.fails('the pure transition function records the same TIMEOUT evidence as a live actor', () => {
+  // Evidence comes from context (`phase`), so a pure transition of a stored
+  // snapshot and a live actor agree on where the run was.
+  it('the pure transition function records the same TIMEOUT evidence as a live actor', () => {
     const { live, pure } = timeoutBothWays();
     expect(pure).toEqual(live);
   });
@@ -315,19 +313,8 @@ describe('agent lifecycle machine: defects the model walk turned up', () => {
     expect(leaf).toBe('planning');
   });
 
-  // BUG (machines/agent-machine.ts, delay untilDeadline and the `after` on running.active):
-  // the delay is capped at MAX_TIMER_MS with the comment "later deadlines are
-  // re-checked when it fires", but when it fires before the deadline the guard
-  // deadlinePassed is false, no transition is taken, and nothing re-arms the
-  // timer. State running.active.planning, event
-  // xstate.after.untilDeadline.agent.running.active at now < deadlineAt:
-  // expected the timer to be re-armed for the remaining time and the run to
-  // end TIMEOUT at deadlineAt; actual: no timer is left and the run stays in
-  // planning for good (until something exits and re-enters `active`, i.e. a
-  // pause and resume). Hits any run with maxWallClockMs above ~24.8 days, and
-  // any timer that fires before spec.now() reaches the deadline (a clock that
-  // is not the timer's clock, a wall-clock step back).
-  it.fails('a wall-clock deadline longer than the longest JS timer still ends the run TIMEOUT', () => {
+  // A timer that fires before the deadline (the JS timer cap, a clock step) re-arms itself for the rest.
+  it('a wall-clock deadline longer than the longest JS timer still ends the run TIMEOUT', () => {
     const { clock, actor } = longDeadlineRun();
     clock.increment(MAX_TIMER_MS);
     clock.increment(120_000); // now well past the deadline

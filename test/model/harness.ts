@@ -40,13 +40,18 @@ export const WALL_CLOCK_MS = 5_000;
  * the test delivers the deadline timer (an early timer is a separate test).
  */
 export const NOW = STARTED_AT + WALL_CLOCK_MS;
-export const APPROVAL_TIMEOUT_MS = 60_000;
+/**
+ * Due times equal the fixed clock (approval timeout and backoff of 0): a timer
+ * delivered before its due time re-arms instead of firing, and the walk's
+ * clock never moves, so every delivered timer must already be due.
+ */
+export const APPROVAL_TIMEOUT_MS = 0;
 
 /** The delayed-event types, as XState 5 names them: `xstate.after.<delay key>.<id of the state node that owns the after>`. */
 export const AFTER = {
-  deadline: 'xstate.after.untilDeadline.agent.running.active',
-  approvalDue: 'xstate.after.untilApprovalDue.agent.running.active.awaitingApproval',
-  retry: 'xstate.after.untilRetry.agent.running.active.backingOff',
+  deadline: 'xstate.after.untilDeadline.agent.running.clock.ticking',
+  approvalDue: 'xstate.after.untilApprovalDue.agent.running.work.active.awaitingApproval',
+  retry: 'xstate.after.untilRetry.agent.running.work.active.backingOff',
 } as const;
 
 /** Final state name -> the reason its output must carry. */
@@ -77,6 +82,10 @@ export interface ModelConfig {
   readonly onApprovalTimeout: 'escalate' | 'replan';
   /** Which model decisions the event cases offer (all of them unless narrowed). */
   readonly decisions: readonly Decision[];
+  /** An unreconcilable in-doubt call ends the run (default) or waits for a human. */
+  readonly inDoubt?: 'fail' | 'ask';
+  /** Whether the run has a wall-clock deadline (default true). */
+  readonly deadline?: boolean;
 }
 
 /**
@@ -88,7 +97,7 @@ export interface ModelConfig {
  * than the fixed clock ever moves, so an open circuit stays open.
  */
 export function buildSpec(config: ModelConfig, now: () => number = () => NOW): AgentSpec {
-  const retry = RetryPolicy.parse({ maxAttempts: 2, baseDelayMs: 100, maxDelayMs: 1_000 });
+  const retry = RetryPolicy.parse({ maxAttempts: 2, baseDelayMs: 0, maxDelayMs: 0 });
   const tools = new Map<string, ToolPolicy>([
     [
       'search',
@@ -121,6 +130,7 @@ export function buildSpec(config: ModelConfig, now: () => number = () => NOW): A
     modelRetry: retry,
     modelCircuit: CircuitPolicy.parse({ failureThreshold: 2, cooldownMs: 3_600_000 }),
     approval: { timeoutMs: APPROVAL_TIMEOUT_MS, onTimeout: config.onApprovalTimeout },
+    inDoubt: config.inDoubt ?? 'fail',
     prices: { 'test-model': { inputPerMTok: 1, outputPerMTok: 2 } },
     maxArgumentBytes: 1_024,
     now,
@@ -149,7 +159,7 @@ export function buildInput(config: ModelConfig): AgentInput {
     runId: 'run-1',
     agentId: 'model-agent',
     goal: 'pay the invoice once',
-    limits: { maxTurns: config.maxTurns, maxWallClockMs: WALL_CLOCK_MS },
+    limits: config.deadline === false ? { maxTurns: config.maxTurns } : { maxTurns: config.maxTurns, maxWallClockMs: WALL_CLOCK_MS },
     startedAt: STARTED_AT,
     seed: 42,
   };
@@ -258,7 +268,9 @@ export function eventCases(config: ModelConfig, bounds: WalkBounds) {
     const turn = turnOf(snapshot);
     const fresh = ctx.pauseRequest === null && !pausedBefore(snapshot);
     const offer = fresh && (bounds.interrupts === 'anywhere' || (bounds.interrupts === 'judging' && leaf === 'judging'));
-    const interrupts: AnyEventObject[] = offer ? [KILL, { type: AFTER.deadline }, PAUSE] : [];
+    const interrupts: AnyEventObject[] = offer ? [KILL, ...(ctx.deadlineAt !== null ? [{ type: AFTER.deadline }] : []), PAUSE] : [];
+    // A pause requested during a call can be taken back before it takes effect.
+    if (ctx.pauseRequest !== null && bounds.interrupts === 'anywhere') interrupts.push(RESUME);
     const later = turn >= 2;
     const decisions = later && bounds.laterDecisions ? bounds.laterDecisions : config.decisions;
     const failures = bounds.failures === 'never' ? false : bounds.failures === 'firstTurn' ? !later : true;

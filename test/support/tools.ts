@@ -47,9 +47,9 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /** Waits until `check` holds, polling the event loop; fails the test after `ms`. */
-export async function until(check: () => boolean, ms = 2_000): Promise<void> {
+export async function until(check: () => boolean | Promise<boolean>, ms = 2_000): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error('condition not reached in time');
     await sleep(2);
   }
