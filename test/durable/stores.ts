@@ -1,4 +1,6 @@
+import { inject } from 'vitest';
 import { MemoryStore } from '../../persistence/memory-store.js';
+import { RedisStore } from '../../persistence/redis-store.js';
 import type { SnapshotStore } from '../../persistence/store.js';
 
 /** A store under test: `open` gives a new handle on the same data, as another process would. */
@@ -14,6 +16,24 @@ export const STORE_CASES: DurableStoreCase[] = [
     create: async () => {
       const store = new MemoryStore();
       return { open: async () => store, cleanup: async () => undefined };
+    },
+  },
+  {
+    name: 'RedisStore',
+    create: async () => {
+      // A fresh prefix per case: runs, index and purges of one test never meet another's.
+      const prefix = `d${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+      const opened: RedisStore[] = [];
+      return {
+        open: async () => {
+          const store = new RedisStore({ url: inject('redisUrl'), prefix });
+          opened.push(store);
+          return store;
+        },
+        cleanup: async () => {
+          await Promise.all(opened.map((s) => s.close()));
+        },
+      };
     },
   },
 ];
