@@ -16,4 +16,5 @@ export {
   RunNotFoundError,
 } from './agents/errors.js';
 export { createLogger, type Logger } from './agents/logger.js';
+export { Supervisor, MachineMismatchError, RunEndedError, UnknownAgentError, DeadChildError, type SupervisorOptions } from './agents/supervisor.js';
 export * from './machines/index.js';

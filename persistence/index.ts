@@ -1,0 +1,8 @@
+// Stores: the SnapshotStore contract and its implementations.
+export type { SnapshotStore, Fence } from './store.js';
+export * from './records.js';
+export * from './errors.js';
+export { RunId, checkRunId, InvalidRunIdError } from './run-id.js';
+export { MemoryStore } from './memory-store.js';
+export { RedisStore, type RedisStoreOptions } from './redis-store.js';
+export type { TranscriptStore } from './transcript.js';
