@@ -67,13 +67,15 @@ export class MemoryStore implements SnapshotStore {
   }
 
   async delete(runId: string): Promise<void> {
+    checkRunId(runId);
     this.#runs.delete(runId);
   }
 
   async purge(olderThan: number): Promise<number> {
     let n = 0;
     for (const [id, run] of this.#runs) {
-      if (run.summary.status === 'done' && run.summary.updatedAt < olderThan) {
+      // A quarantined run waits for an operator: retention never deletes evidence nobody has looked at.
+      if (run.summary.status === 'done' && !run.quarantined && run.summary.updatedAt < olderThan) {
         this.#runs.delete(id);
         n++;
       }
@@ -99,11 +101,13 @@ export class MemoryStore implements SnapshotStore {
   }
 
   async releaseLease(runId: string, lease: Lease): Promise<void> {
+    checkRunId(runId);
     const run = this.#runs.get(runId);
     if (run?.lease?.token === lease.token) run.lease = { ...run.lease, expiresAt: 0 };
   }
 
   async readLease(runId: string): Promise<Lease | null> {
+    checkRunId(runId);
     const lease = this.#runs.get(runId)?.lease;
     return lease ? { ...lease } : null;
   }
@@ -120,15 +124,20 @@ export class MemoryStore implements SnapshotStore {
   async journalDone(runId: string, key: string, step: number, result: unknown, fence: Fence): Promise<void> {
     const run = this.#run(runId);
     this.#checkFence(runId, run, fence);
+    const existing = run.journal.get(key);
+    // A call's outcome is recorded once: a replay must see the same result.
+    if (existing !== undefined && JournalEntry.parse(JSON.parse(existing)).status === 'done') return;
     run.journal.set(key, JSON.stringify(JournalEntry.parse({ status: 'done', key, step, at: this.#now(), result })));
   }
 
   async journalGet(runId: string, key: string): Promise<JournalEntry | null> {
+    checkRunId(runId);
     const raw = this.#runs.get(runId)?.journal.get(key);
     return raw === undefined ? null : JournalEntry.parse(JSON.parse(raw));
   }
 
   async journalTrim(runId: string, belowStep: number): Promise<number> {
+    checkRunId(runId);
     const run = this.#runs.get(runId);
     if (!run) return 0;
     let n = 0;
@@ -150,6 +159,7 @@ export class MemoryStore implements SnapshotStore {
   }
 
   async transcriptRead(runId: string): Promise<unknown[]> {
+    checkRunId(runId);
     return (this.#runs.get(runId)?.transcript.messages ?? []).map((m) => JSON.parse(m) as unknown);
   }
 
@@ -160,6 +170,7 @@ export class MemoryStore implements SnapshotStore {
   }
 
   async traceRead(runId: string, limit = TRACE_CAP): Promise<TraceEntry[]> {
+    checkRunId(runId);
     return (this.#runs.get(runId)?.trace ?? []).slice(-limit).map((e) => TraceEntry.parse(JSON.parse(e)));
   }
 
@@ -170,6 +181,7 @@ export class MemoryStore implements SnapshotStore {
   }
 
   async takeCommands(runId: string): Promise<Command[]> {
+    checkRunId(runId);
     const run = this.#runs.get(runId);
     if (!run) return [];
     const taken = run.commands.splice(0);
@@ -191,7 +203,7 @@ export class MemoryStore implements SnapshotStore {
   }
 
   #run(runId: string): MemoryRun {
-    const run = this.#runs.get(runId);
+    const run = this.#runs.get(checkRunId(runId));
     if (!run) throw new UnknownRunError(runId);
     return run;
   }

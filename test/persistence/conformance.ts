@@ -123,6 +123,9 @@ export function describeStoreConformance(name: string, make: () => Promise<Store
       await store.journalDone(id, `${id}:2:1`, 2, { charged: 9 }, fence);
       expect(await store.journalGet(id, `${id}:2:1`)).toMatchObject({ status: 'done', result: { charged: 9 } });
       expect(await store.journalStart(id, `${id}:2:1`, 2, fence)).toMatchObject({ status: 'done', result: { charged: 9 } });
+      // The first recorded outcome stands: a second `done` for the key changes nothing.
+      await store.journalDone(id, `${id}:2:1`, 2, { charged: 10 }, fence);
+      expect(await store.journalGet(id, `${id}:2:1`)).toMatchObject({ status: 'done', result: { charged: 9 } });
       await store.journalStart(id, `${id}:5:1`, 5, fence);
       await expect(store.journalStart(id, `${id}:6:1`, 6, { leaseToken: lease.token + 7 })).rejects.toBeInstanceOf(StaleLeaseError);
       expect(await store.journalTrim(id, 5)).toBe(1);
@@ -217,6 +220,8 @@ export function describeStoreConformance(name: string, make: () => Promise<Store
       for (const bad of ['../etc/passwd', 'a/b', '{tag}', '', 'x'.repeat(200)]) {
         await expect(store.create(recordOf(bad, 1))).rejects.toBeInstanceOf(InvalidRunIdError);
         await expect(store.load(bad)).rejects.toBeInstanceOf(InvalidRunIdError);
+        await expect(store.readLease(bad)).rejects.toBeInstanceOf(InvalidRunIdError);
+        await expect(store.traceRead(bad)).rejects.toBeInstanceOf(InvalidRunIdError);
       }
     });
 
@@ -232,6 +237,13 @@ export function describeStoreConformance(name: string, make: () => Promise<Store
       expect(await store.load(live)).not.toBeNull();
       await store.delete(live);
       expect(await store.load(live)).toBeNull();
+      // Quarantined runs are kept for an operator, however old.
+      const bad = freshId();
+      await store.create(recordOf(bad, 1, { status: 'done', reason: 'COMPLETED', updatedAt: 5 }));
+      await h.corrupt(bad, 'not json');
+      await expect(store.load(bad)).rejects.toBeInstanceOf(CorruptRecordError);
+      await store.purge(100);
+      expect((await store.list({ status: 'quarantined' })).map((s) => s.runId)).toContain(bad);
     });
   });
 }
