@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import { DEFAULT_SECRET_KEYS } from './redact.js';
 
 export type { Logger } from 'pino';
@@ -8,11 +8,12 @@ export type { Logger } from 'pino';
  * "silent" so that the demo's display and test output stay readable). Secret
  * keys are censored by pino itself at the top levels reins logs.
  */
-export function createLogger(options: { level?: string; redact?: readonly string[] } = {}): Logger {
+export function createLogger(options: { level?: string; redact?: readonly string[]; destination?: DestinationStream } = {}): Logger {
   const keys = [...DEFAULT_SECRET_KEYS, ...(options.redact ?? [])];
-  return pino({
+  const config = {
     level: options.level ?? process.env.REINS_LOG_LEVEL ?? 'silent',
     base: { lib: 'reins' },
     redact: { paths: keys.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]), censor: '[redacted]' },
-  });
+  };
+  return options.destination ? pino(config, options.destination) : pino(config);
 }
