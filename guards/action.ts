@@ -12,6 +12,8 @@ export const ActionRecord = z.object({
   argsHash: z.string(),
   resultHash: z.string(),
   ok: z.boolean(),
+  /** What an operator reads in LOOP_DETECTED evidence, e.g. `search {"q":"refund policy"}`; bounded so the window stays small. */
+  label: z.string().optional(),
 });
 export type ActionRecord = z.infer<typeof ActionRecord>;
 
@@ -28,6 +30,14 @@ export function stableStringify(value: unknown): string {
 /** A 64-bit hex digest of a value's stable JSON form. */
 export function hashValue(value: unknown): string {
   return createHash('sha256').update(stableStringify(value)).digest('hex').slice(0, 16);
+}
+
+const LABEL_CHARS = 60;
+
+/** A short readable form of a call: the tool and the start of its raw arguments. */
+export function actionLabel(tool: string, rawArguments: string): string {
+  const args = rawArguments.length > LABEL_CHARS ? `${rawArguments.slice(0, LABEL_CHARS - 1)}…` : rawArguments;
+  return `${tool} ${args}`;
 }
 
 /** The call's identity for repetition checks: same tool and same arguments. */

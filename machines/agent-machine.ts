@@ -1,6 +1,6 @@
 import { assign, fromPromise, raise, setup, type DoneActorEvent, type ErrorActorEvent } from 'xstate';
 import type { z } from 'zod';
-import { hashValue, type ActionRecord } from '../guards/action.js';
+import { actionLabel, callSignature, hashValue, type ActionRecord } from '../guards/action.js';
 import { budgetBreach } from '../guards/budget.js';
 import { admitCall, CLOSED_CIRCUIT, recordFailure, recordSuccess, type CircuitPolicy } from '../guards/circuit.js';
 import { costOf, type PriceTable } from '../guards/cost.js';
@@ -323,6 +323,7 @@ export function createAgentMachine(spec: AgentSpec) {
           argsHash: hashValue(c.call.arguments),
           resultHash: hashValue(hint),
           ok: false,
+          label: actionLabel(c.call.name, c.call.arguments),
         };
         return {
           inbox: [...context.inbox, toolMessage(c.call.id, c.call.name, hint, true)],
@@ -462,7 +463,7 @@ export function createAgentMachine(spec: AgentSpec) {
         const v = loopVerdict(context);
         if (!v.looping) return {};
         const content =
-          `Supervisor warning: you are repeating yourself (${v.pattern}, ${v.repeats}x: ${v.actions.join(' → ')}) and the results are not changing. ` +
+          `Supervisor warning: you are repeating yourself (${v.pattern}, ${v.repeats}x: ${loopLabels(context, v.actions).join(' → ')}) and the results are not changing. ` +
           'Change approach, answer with what you have, or give up. Repeating again ends the run.';
         return { loopWarned: true, inbox: [...context.inbox, { role: 'user' as const, content }] };
       }),
@@ -477,7 +478,7 @@ export function createAgentMachine(spec: AgentSpec) {
             period: v.period,
             repeats: v.repeats,
             window: v.window,
-            actions: v.actions,
+            actions: loopLabels(context, v.actions),
             warned: context.loopWarned,
           });
         },
@@ -795,6 +796,11 @@ export function createAgentMachine(spec: AgentSpec) {
 /** The machine type every agent shares. */
 export type AgentMachine = ReturnType<typeof createAgentMachine>;
 
+/** The readable labels of the calls a loop verdict names (by signature). */
+function loopLabels(context: AgentContext, signatures: readonly string[]): string[] {
+  return signatures.map((signature) => context.history.find((a) => callSignature(a) === signature)?.label ?? signature);
+}
+
 /** The tool a run was busy with in its current phase, if any. */
 function activeTool(context: AgentContext): string | null {
   return ['acting', 'reconciling', 'backingOff', 'awaitingApproval'].includes(context.phase) && context.failure?.target !== 'model'
@@ -818,6 +824,7 @@ function acceptResult(context: AgentContext, result: z.core.util.JSONType, windo
     argsHash: hashValue(c.input),
     resultHash: hashValue(result),
     ok: true,
+    label: actionLabel(c.call.name, c.call.arguments),
   };
   return {
     inbox: [...context.inbox, toolMessage(c.call.id, c.call.name, JSON.stringify(result), false)],
