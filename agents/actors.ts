@@ -113,7 +113,7 @@ export function buildActors(deps: ActorDeps, env: RunEnvironment) {
     const started = env.now();
     try {
       const raw = await withTimeout(
-        (s) => deps.model.generate({ system: deps.system, messages, tools: deps.toolSchemas, signal: s, idempotencyKey: input.idempotencyKey }),
+        (s) => deps.model.generate({ runId: input.runId, system: deps.system, messages, tools: deps.toolSchemas, signal: s, idempotencyKey: input.idempotencyKey }),
         deps.modelTimeoutMs,
         signal,
         () => new ModelTimeoutError(deps.modelTimeoutMs),

@@ -58,6 +58,8 @@ export interface StartOptions<I = unknown> {
   runId?: string;
   /** Seeds backoff jitter; defaults to one derived from the run id, so a run replays identically. */
   seed?: number;
+  /** Limits for this run, over the agent's. */
+  limits?: z.input<typeof Limits>;
   transcripts?: TranscriptStore<Message>;
   logger?: Logger;
   inspect?: AgentRunOptions['inspect'];
@@ -78,7 +80,7 @@ export interface Agent<I = unknown> {
   /** Binds the machine's actors to an environment (a transcript store, a logger, a clock). */
   machineFor(env: RunEnvironment): AgentMachine;
   /** The machine input of a new run: goal, limits, start time, jitter seed. */
-  initialInput(options?: Pick<StartOptions<I>, 'input' | 'runId' | 'seed'>): AgentInput;
+  initialInput(options?: Pick<StartOptions<I>, 'input' | 'runId' | 'seed' | 'limits'>): AgentInput;
   /** Starts a run and returns its handle. */
   start(options?: StartOptions<I>): AgentRun;
   /** Starts a run and waits for its outcome. */
@@ -144,9 +146,10 @@ export function defineAgent<I = unknown>(options: AgentOptions<I>): Agent<I> {
   const machineFor = (env: RunEnvironment): AgentMachine => chart.provide({ actors: buildActors(deps, env) });
   const goalOf = (input: I | undefined) => (typeof options.goal === 'function' ? options.goal(input as I) : options.goal);
 
-  const initialInput = (o: Pick<StartOptions<I>, 'input' | 'runId' | 'seed'> = {}): AgentInput => {
+  const initialInput = (o: Pick<StartOptions<I>, 'input' | 'runId' | 'seed' | 'limits'> = {}): AgentInput => {
     const runId = o.runId ?? randomUUID();
-    return { runId, agentId: options.id, goal: goalOf(o.input), limits, startedAt: now(), seed: o.seed ?? seedFrom(runId) };
+    const runLimits = o.limits ? Limits.parse({ ...limits, ...o.limits }) : limits;
+    return { runId, agentId: options.id, goal: goalOf(o.input), limits: runLimits, startedAt: now(), seed: o.seed ?? seedFrom(runId) };
   };
 
   const start = (startOptions: StartOptions<I> = {}): AgentRun => {

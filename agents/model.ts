@@ -11,6 +11,8 @@ export interface ToolSchema {
 
 /** One model call's input. */
 export interface ModelRequest {
+  /** The run this call belongs to (providers take it as a user or trace id). */
+  readonly runId: string;
   readonly system: string;
   readonly messages: readonly Message[];
   readonly tools: readonly ToolSchema[];

@@ -26,6 +26,7 @@ export type ScriptStep = (
 
 /** What a script function sees: the turn number (1-based), the whole transcript, and the last tool results. */
 export interface ScriptContext {
+  readonly runId: string;
   readonly turn: number;
   readonly messages: readonly Message[];
   readonly lastResults: ReadonlyArray<{ tool: string; content: string; isError: boolean }>;
@@ -44,7 +45,7 @@ export function scriptedModel(script: readonly ScriptStep[] | ((ctx: ScriptConte
     id,
     async generate(request: ModelRequest): Promise<ModelResponse> {
       const turn = request.messages.filter((m) => m.role === 'assistant').length + 1;
-      const step = typeof script === 'function' ? script({ turn, messages: request.messages, lastResults: lastResults(request.messages) }) : script[turn - 1];
+      const step = typeof script === 'function' ? script({ runId: request.runId, turn, messages: request.messages, lastResults: lastResults(request.messages) }) : script[turn - 1];
       if (!step) throw new ScriptExhaustedError(turn, Array.isArray(script) ? script.length : 0);
       const latency = step.latencyMs ?? options.latencyMs ?? 0;
       if (latency > 0) await sleep(latency, request.signal);

@@ -8,7 +8,7 @@ import type { Command, Lease, RunRecord } from '../persistence/records.js';
 import type { SnapshotStore } from '../persistence/store.js';
 import type { RunEnvironment } from './actors.js';
 import { AgentRun, type AgentRunOptions, type RunOrigin } from './agent-run.js';
-import type { Agent } from './define-agent.js';
+import type { Agent, StartOptions } from './define-agent.js';
 import { ReinsError, RunNotFoundError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { applyOffline } from './offline-control.js';
@@ -113,10 +113,15 @@ export class Supervisor {
   }
 
   /** Starts a new durable run of `agentId`; its first snapshot is stored before anything runs. */
-  async start(agentId: string, options: { input?: unknown; runId?: string; seed?: number; parentId?: string } = {}): Promise<AgentRun> {
+  async start(agentId: string, options: { input?: unknown; runId?: string; seed?: number; parentId?: string; limits?: StartOptions['limits'] } = {}): Promise<AgentRun> {
     const agent = this.#agent(agentId);
     const runId = options.runId ?? randomUUID();
-    const input = agent.initialInput({ input: options.input, runId, ...(options.seed !== undefined ? { seed: options.seed } : {}) });
+    const input = agent.initialInput({
+      input: options.input,
+      runId,
+      ...(options.seed !== undefined ? { seed: options.seed } : {}),
+      ...(options.limits ? { limits: options.limits } : {}),
+    });
     const createdAt = Date.now();
     const probe = new AgentRun(agent.chart, { input }, { logger: this.#logger, now: Date.now, redactArgs: (v) => v });
     await this.store.create(recordFrom(probe.persisted(), this.#meta(agent, 1, createdAt, options.parentId ?? null)));
