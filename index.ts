@@ -17,4 +17,5 @@ export {
 } from './agents/errors.js';
 export { createLogger, type Logger } from './agents/logger.js';
 export { Supervisor, MachineMismatchError, RunEndedError, UnknownAgentError, DeadChildError, type SupervisorOptions } from './agents/supervisor.js';
+export type { RunObserver, CallRecord } from './agents/observer.js';
 export * from './machines/index.js';

@@ -10,6 +10,7 @@ import type { RunEnvironment } from './actors.js';
 import { AgentRun, type AgentRunOptions, type RunOrigin } from './agent-run.js';
 import type { Agent, StartOptions } from './define-agent.js';
 import { ReinsError, RunNotFoundError } from './errors.js';
+import type { CallRecord, RunObserver } from './observer.js';
 import { createLogger, type Logger } from './logger.js';
 import { applyOffline } from './offline-control.js';
 import { redact, DEFAULT_SECRET_KEYS } from './redact.js';
@@ -62,6 +63,8 @@ export interface SupervisorOptions {
   readonly logger?: Logger;
   readonly inspect?: AgentRunOptions['inspect'];
   readonly writeRetry?: WriteRetryPolicy;
+  /** Telemetry and live feeds: told of every run start, transition, call and outcome. */
+  readonly observers?: readonly RunObserver[];
 }
 
 interface Hosted {
@@ -296,7 +299,10 @@ export class Supervisor {
       logger,
       now: Date.now,
       journal: new StoreJournal(this.store, runId, token, () => hosted.writer.flushed(), logger),
-      trace: (entry) => hosted.writer.trace(entry),
+      trace: (entry) => {
+        hosted.writer.trace(entry);
+        this.#notify((o) => o.onCall?.(hosted.run, entry as CallRecord));
+      },
     };
     const secretKeys = [...DEFAULT_SECRET_KEYS];
     const run = new AgentRun(agent.machineFor(env), origin, {
@@ -304,8 +310,14 @@ export class Supervisor {
       now: Date.now,
       redactArgs: (v) => redact(v, secretKeys),
       ...(this.#options.inspect ? { inspect: this.#options.inspect } : {}),
-      onTransition: (t) => hosted.writer.trace({ kind: 'transition', ...t }),
-      beforeOutcome: (outcome) => this.#finish(hosted, outcome),
+      onTransition: (t) => {
+        hosted.writer.trace({ kind: 'transition', ...t });
+        this.#notify((o) => o.onTransition?.(hosted.run, t));
+      },
+      beforeOutcome: async (outcome) => {
+        await this.#finish(hosted, outcome);
+        this.#notify((o) => o.onOutcome?.(hosted.run, outcome));
+      },
     });
     const writer = new RunWriter<Snapshot<unknown>>({
       write: (snapshot, trace) => this.#write(hosted, snapshot, trace),
@@ -321,9 +333,21 @@ export class Supervisor {
     hosted = { run, agent, writer, lease: at.lease, version: at.version, createdAt: at.createdAt, parentId: at.parentId, trimmedBelow: 0 };
     this.#hosted.set(runId, hosted);
     run.actor.subscribe({ next: () => writer.snapshot(run.persisted()), error: () => undefined });
+    this.#notify((o) => o.onRunStart?.(run, { resumed: !('input' in origin) }));
     run.start();
     void this.#drainCommands(runId);
     return run;
+  }
+
+  /** Calls every observer; one that throws is logged, never allowed to break a run. */
+  #notify(call: (observer: RunObserver) => void): void {
+    for (const observer of this.#options.observers ?? []) {
+      try {
+        call(observer);
+      } catch (error) {
+        this.#logger.warn({ err: (error as Error).message }, 'observer threw');
+      }
+    }
   }
 
   async #write(hosted: Hosted, snapshot: Snapshot<unknown> | null, trace: unknown[]): Promise<void> {

@@ -74,6 +74,32 @@ for (const storeCase of STORE_CASES) {
       expect((await store.readLease(run.runId))?.expiresAt).toBe(0);
     });
 
+    it('observers see every start, transition, call and outcome; a throwing observer breaks nothing', async () => {
+      const { open } = await setup();
+      const store = await open();
+      const seen = { starts: 0, transitions: [] as string[], calls: [] as string[], outcomes: [] as string[] };
+      const lookup = tool({ name: 'lookup', description: 'l', input: z.object({}), sideEffect: 'none', run: () => 1 });
+      const agent = defineAgent({ id: 'observed', goal: 'g', model: scriptedModel([{ call: 'lookup' }, { answer: 'ok' }]), tools: [lookup] });
+      const sup = await Supervisor.open({
+        store,
+        agents: [agent],
+        workerId: 'obs',
+        observers: [
+          { onTransition: () => { throw new Error('observer bug'); } },
+          {
+            onRunStart: () => void seen.starts++,
+            onTransition: (_r, t) => void seen.transitions.push(t.to),
+            onCall: (_r, c) => void seen.calls.push(c.kind === 'tool' ? `tool:${c.tool}` : 'model'),
+            onOutcome: (_r, o) => void seen.outcomes.push(o.reason),
+          },
+        ],
+      });
+      cleanups.push(() => sup.close({ timeoutMs: 100 }));
+      const run = await sup.start('observed', { runId: `observed-${storeCase.name}` });
+      expect((await run.outcome).reason).toBe('COMPLETED');
+      expect(seen).toEqual({ starts: 1, transitions: ['planning', 'acting', 'planning', 'completed'], calls: ['model', 'tool:lookup', 'model'], outcomes: ['COMPLETED'] });
+    });
+
     it('a call recorded done before the crash is not run again, and the model is not billed twice', async () => {
       const { open } = await setup();
       const base = await open();
