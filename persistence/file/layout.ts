@@ -1,0 +1,115 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { join, relative } from 'node:path';
+
+/**
+ * Where a FileStore keeps things, built in this one place. Inside the store's
+ * folder (`.reins/` unless configured):
+ *
+ *   runs/<runId>/record.json        the RunRecord; replaced atomically by every save
+ *   runs/<runId>/lease.json         the lease; kept after release (expiresAt 0) so tokens only grow
+ *   runs/<runId>/lock               the run's lock file, present only while a process writes the run
+ *   runs/<runId>/quarantine.json    marker: refused until an operator repairs the run and deletes it
+ *   runs/<runId>/journal/<key>.json one entry per idempotency key (key encoded, see journalEntry)
+ *   runs/<runId>/transcript.jsonl   one line per model step: {"step":n,"messages":[…]}
+ *   runs/<runId>/trace.jsonl        one line per entry: {"n":i,"entry":{…}}, compacted to the last 1,000
+ *   runs/.deleted-<runId>-<rand>/   a run being deleted: renamed away first, so deletion is atomic
+ *   commands/<runId>~<seq>~<pid>-<rand>.json   one queued operator command; names sort in send order
+ *
+ * Names starting with "." are never data (temp files, deleted runs), and run
+ * ids cannot start with one.
+ */
+export class FileLayout {
+  readonly root: string;
+  readonly runs: string;
+  readonly commands: string;
+
+  constructor(root: string) {
+    this.root = root;
+    this.runs = join(root, 'runs');
+    this.commands = join(root, 'commands');
+  }
+
+  /** The run's directory. */
+  runDir(runId: string): string {
+    return join(this.runs, runId);
+  }
+  /** The run's record. */
+  record(runId: string): string {
+    return join(this.runs, runId, 'record.json');
+  }
+  /** The run's lease. */
+  lease(runId: string): string {
+    return join(this.runs, runId, 'lease.json');
+  }
+  /** The run's lock file. */
+  lock(runId: string): string {
+    return join(this.runs, runId, 'lock');
+  }
+  /** The run's quarantine marker. */
+  quarantine(runId: string): string {
+    return join(this.runs, runId, 'quarantine.json');
+  }
+  /** The run's journal directory. */
+  journalDir(runId: string): string {
+    return join(this.runs, runId, 'journal');
+  }
+  /** The journal entry of one idempotency key. */
+  journalEntry(runId: string, key: string): string {
+    return join(this.journalDir(runId), journalFileName(key));
+  }
+  /** The run's transcript log. */
+  transcript(runId: string): string {
+    return join(this.runs, runId, 'transcript.jsonl');
+  }
+  /** The run's trace log. */
+  trace(runId: string): string {
+    return join(this.runs, runId, 'trace.jsonl');
+  }
+  /** A fresh name to rename the run's directory to while it is deleted. */
+  trash(runId: string): string {
+    return join(this.runs, `.deleted-${runId}-${randomBytes(4).toString('hex')}`);
+  }
+  /** A file in commands/ for the run's next command; `seq` orders the queue. */
+  command(runId: string, seq: number): string {
+    return join(this.commands, `${runId}~${String(seq).padStart(SEQ_DIGITS, '0')}~${process.pid}-${randomBytes(4).toString('hex')}.json`);
+  }
+  /** The path as named in error messages: relative to the store's folder. */
+  key(path: string): string {
+    return relative(this.root, path);
+  }
+}
+
+/** Microseconds since the epoch fit in 16 digits until the year 2286. */
+const SEQ_DIGITS = 16;
+const COMMAND_NAME = /^([^~]+)~\d{16}~\d+-[0-9a-f]+\.json$/;
+
+/** The run a command file is queued for; null for anything else in the folder (temp files). */
+export function commandRunId(name: string): string | null {
+  return COMMAND_NAME.exec(name)?.[1] ?? null;
+}
+
+/** Whether a directory entry holds data rather than a temp file. */
+export function isDataFile(name: string): boolean {
+  return name.endsWith('.json') && !name.startsWith('.');
+}
+
+/** File names get at most this much of an encoded key; longer keys are shortened with a hash (names are limited to 255 bytes). */
+const MAX_KEY_NAME = 160;
+const SAFE_BYTE = /[A-Za-z0-9_.:-]/;
+
+/**
+ * An idempotency key as a file name: bytes outside [A-Za-z0-9_.:-] become
+ * %XX, a leading "." too (it would read as a temp file), the empty key is
+ * "%" (no other key encodes to it), and a long key keeps a prefix plus its
+ * sha256 ("~" never appears in an encoded key).
+ */
+export function journalFileName(key: string): string {
+  let name = '';
+  for (const byte of Buffer.from(key, 'utf8')) {
+    const ch = String.fromCharCode(byte);
+    name += byte < 0x80 && SAFE_BYTE.test(ch) && !(name === '' && ch === '.') ? ch : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  if (name === '') name = '%';
+  if (name.length > MAX_KEY_NAME) name = `${name.slice(0, MAX_KEY_NAME - 65)}~${createHash('sha256').update(key).digest('hex')}`;
+  return `${name}.json`;
+}
