@@ -57,11 +57,10 @@ export class RunWriter<S> {
     this.#kick();
   }
 
-  /** Queues trace entries; they ride with the next write. */
+  /** Queues trace entries; they ride with the next snapshot write (a call is always followed by a transition). */
   trace(entry: unknown): void {
     if (this.#closed) return;
     this.#trace.push(entry);
-    this.#kick();
   }
 
   /** Resolves when everything queued before this call is durable (or the writer was closed). */
@@ -69,8 +68,9 @@ export class RunWriter<S> {
     while (this.#running) await this.#running;
   }
 
-  /** Stops accepting writes; pending ones still drain. */
+  /** Stops accepting writes; pending ones (trace entries included) still drain. */
   async close(): Promise<void> {
+    if (this.#trace.length > 0) this.#kick();
     await this.flushed();
     this.#closed = true;
   }

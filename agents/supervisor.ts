@@ -22,6 +22,8 @@ import { StoreJournal, StoreTranscript } from './store-journal.js';
 const MACHINE_ID = 'reins.agent';
 /** Every journal step is below this: trimming below it clears the journal. */
 const ALL_STEPS = Number.MAX_SAFE_INTEGER;
+/** Trimming is housekeeping, not a guarantee: it runs once the run has moved this many steps on. */
+const TRIM_EVERY_STEPS = 16;
 
 /** A stored run whose machine or version is not the one this process has. */
 export class MachineMismatchError extends ReinsError {
@@ -352,11 +354,12 @@ export class Supervisor {
 
   async #write(hosted: Hosted, snapshot: Snapshot<unknown> | null, trace: unknown[]): Promise<void> {
     const runId = hosted.run.runId;
-    if (trace.length > 0) await this.store.traceAppend(runId, trace as never);
-    if (snapshot === null) return;
+    const appended = trace.length > 0 ? this.store.traceAppend(runId, trace as never) : Promise.resolve();
+    if (snapshot === null) return appended;
     const record = recordFrom(snapshot, this.#meta(hosted.agent, hosted.version + 1, hosted.createdAt, hosted.parentId));
     try {
-      await this.store.save(record, { leaseToken: hosted.lease.token });
+      // The trace and the snapshot go out together; a retry may repeat trace lines, never lose them.
+      await Promise.all([appended, this.store.save(record, { leaseToken: hosted.lease.token })]);
     } catch (error) {
       // Under our lease only we write: a stale version means an earlier attempt of ours landed after all.
       if (error instanceof StaleVersionError) hosted.version = (await this.store.load(runId))?.version ?? hosted.version;
@@ -364,7 +367,7 @@ export class Supervisor {
     }
     hosted.version = record.version;
     const step = (snapshot as unknown as { context: AgentContext }).context.step;
-    if (step > hosted.trimmedBelow) {
+    if (step >= hosted.trimmedBelow + TRIM_EVERY_STEPS) {
       await this.store.journalTrim(runId, step);
       hosted.trimmedBelow = step;
     }

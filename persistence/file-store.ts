@@ -41,6 +41,10 @@ const LIST_CONCURRENCY = 32;
 export class FileStore implements SnapshotStore {
   readonly #layout: FileLayout;
   readonly #commands: CommandQueue;
+  /** The tail of each run's queue of operations from this process. */
+  readonly #runQueues = new Map<string, Promise<void>>();
+  /** Steps of journal entries this process wrote or read, by path: trimming then needs no file reads. */
+  readonly #journalSteps = new Map<string, number>();
 
   constructor(options: FileStoreOptions = {}) {
     this.#layout = new FileLayout(options.dir ?? '.reins');
@@ -189,9 +193,11 @@ export class FileStore implements SnapshotStore {
     return this.#io(() =>
       this.#withRun(id, async () => {
         await this.#checkFence(id, fence);
-        const existing = await this.#readJson(id, this.#layout.journalEntry(id, key), JournalEntry);
+        const path = this.#layout.journalEntry(id, key);
+        const existing = await this.#readJson(id, path, JournalEntry);
+        this.#journalSteps.set(path, existing?.step ?? step);
         if (existing) return existing;
-        await writeAtomic(this.#layout.journalEntry(id, key), JSON.stringify({ status: 'started', key, step, at: Date.now() } satisfies JournalEntry));
+        await writeAtomic(path, JSON.stringify({ status: 'started', key, step, at: Date.now() } satisfies JournalEntry));
         return null;
       }),
     );
@@ -204,8 +210,10 @@ export class FileStore implements SnapshotStore {
       this.#withRun(id, async () => {
         await this.#checkFence(id, fence);
         // A call's outcome is recorded once: a replay must see the same result.
-        if ((await this.#readJson(id, this.#layout.journalEntry(id, key), JournalEntry))?.status === 'done') return;
-        await writeAtomic(this.#layout.journalEntry(id, key), JSON.stringify(entry));
+        const path = this.#layout.journalEntry(id, key);
+        if ((await this.#readJson(id, path, JournalEntry))?.status === 'done') return;
+        await writeAtomic(path, JSON.stringify(entry));
+        this.#journalSteps.set(path, step);
       }),
     );
   }
@@ -222,8 +230,12 @@ export class FileStore implements SnapshotStore {
         const dir = this.#layout.journalDir(id);
         let n = 0;
         for (const name of (await readdir(dir)).filter(isDataFile)) {
-          const entry = await this.#readJson(id, join(dir, name), JournalEntry);
-          if (entry && entry.step < belowStep && (await removeFile(join(dir, name)))) n++;
+          const path = join(dir, name);
+          const step = this.#journalSteps.get(path) ?? (await this.#readJson(id, path, JournalEntry))?.step;
+          if (step !== undefined && step < belowStep && (await removeFile(path))) {
+            this.#journalSteps.delete(path);
+            n++;
+          }
         }
         return n;
       }),
@@ -294,6 +306,22 @@ export class FileStore implements SnapshotStore {
 
   /** Runs `fn` holding the run's lock; UnknownRunError when the run has no record. */
   async #withRun<T>(runId: string, fn: () => Promise<T>): Promise<T> {
+    // Operations of this process on one run queue here in order, so the lock file's polling retry only ever
+    // waits for another process: a run's snapshot write and its next journal entry never spin against each other.
+    const previous = this.#runQueues.get(runId) ?? Promise.resolve();
+    const mine = previous.then(() => this.#lockedRun(runId, fn));
+    const settled = mine.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#runQueues.set(runId, settled);
+    void settled.then(() => {
+      if (this.#runQueues.get(runId) === settled) this.#runQueues.delete(runId);
+    });
+    return mine;
+  }
+
+  async #lockedRun<T>(runId: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await withLock(this.#layout.lock(runId), async () => {
         if (!(await exists(this.#layout.record(runId)))) throw new UnknownRunError(runId);

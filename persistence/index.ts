@@ -4,5 +4,6 @@ export * from './records.js';
 export * from './errors.js';
 export { RunId, checkRunId, InvalidRunIdError } from './run-id.js';
 export { MemoryStore } from './memory-store.js';
+export { FileStore, type FileStoreOptions } from './file-store.js';
 export { RedisStore, type RedisStoreOptions } from './redis-store.js';
 export type { TranscriptStore } from './transcript.js';

@@ -171,6 +171,7 @@ export class MemoryStore implements SnapshotStore {
 
   async traceRead(runId: string, limit = TRACE_CAP): Promise<TraceEntry[]> {
     checkRunId(runId);
+    if (limit <= 0) return [];
     return (this.#runs.get(runId)?.trace ?? []).slice(-limit).map((e) => TraceEntry.parse(JSON.parse(e)));
   }
 

@@ -1,4 +1,8 @@
 import { inject } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileStore } from '../../persistence/file-store.js';
 import { MemoryStore } from '../../persistence/memory-store.js';
 import { RedisStore } from '../../persistence/redis-store.js';
 import type { SnapshotStore } from '../../persistence/store.js';
@@ -16,6 +20,24 @@ export const STORE_CASES: DurableStoreCase[] = [
     create: async () => {
       const store = new MemoryStore();
       return { open: async () => store, cleanup: async () => undefined };
+    },
+  },
+  {
+    name: 'FileStore',
+    create: async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'reins-durable-'));
+      const opened: FileStore[] = [];
+      return {
+        open: async () => {
+          const store = new FileStore({ dir });
+          opened.push(store);
+          return store;
+        },
+        cleanup: async () => {
+          await Promise.all(opened.map((s) => s.close()));
+          await rm(dir, { recursive: true, force: true });
+        },
+      };
     },
   },
   {

@@ -5,7 +5,7 @@ import { MachineMismatchError, RunEndedError, Supervisor } from '../../agents/su
 import { RunNotFoundError } from '../../agents/errors.js';
 import type { SnapshotStore } from '../../persistence/store.js';
 import { faulty } from '../support/faulty-store.js';
-import { sleep, until } from '../support/tools.js';
+import { leaseExpired, sleep, until } from '../support/tools.js';
 import { STORE_CASES } from './stores.js';
 
 /** A side-effect ledger keyed by idempotency key: a second execution of one key is a duplicate. */
@@ -129,7 +129,7 @@ for (const storeCase of STORE_CASES) {
       const run = await first.start('once', { runId: `once-${storeCase.name}` });
       await until(() => gate !== null);
       base.journalDone = journalDone;
-      await sleep(250); // the frozen worker's lease expires
+      await leaseExpired(base, run.runId);
       const stored = await base.load(run.runId);
       expect(stored?.summary.state).toBe('acting');
       const second = await supervisor(base, [agent], 'w2', 200);
@@ -163,7 +163,7 @@ for (const storeCase of STORE_CASES) {
       const first = await supervisor(fault.store, [agent], 'w1', 200);
       const run = await first.start('doubt', { runId: `doubt-${storeCase.name}` });
       await until(() => effects.executions === 1);
-      await sleep(250);
+      await leaseExpired(base, run.runId);
       const second = await supervisor(base, [agent], 'w2', 200);
       const [recovered] = await second.recover();
       expect(await recovered!.outcome).toMatchObject({ reason: 'ACTION_IN_DOUBT', tool: 'send_email', idempotencyKey: `${run.runId}:2:1`, error: { name: 'InterruptedCall' } });
@@ -190,9 +190,9 @@ for (const storeCase of STORE_CASES) {
       });
       const agent = defineAgent({ id: 'idem', goal: 'g', model: scriptedModel([{ call: 'put' }, { answer: 'ok' }]), tools: [put] });
       const first = await supervisor(fault.store, [agent], 'w1', 200);
-      await first.start('idem', { runId: `idem-${storeCase.name}` });
+      const run = await first.start('idem', { runId: `idem-${storeCase.name}` });
       await until(() => executions === 1);
-      await sleep(250);
+      await leaseExpired(base, run.runId);
       const second = await supervisor(base, [agent], 'w2', 200);
       const [recovered] = await second.recover();
       expect((await recovered!.outcome).reason).toBe('COMPLETED');
@@ -216,7 +216,7 @@ for (const storeCase of STORE_CASES) {
       await until(async () => (await base.load(run.runId))?.summary.status === 'paused');
       n = run.status().turns;
       fault.set('frozen'); // the owner process dies while the run is paused
-      await sleep(250);
+      await leaseExpired(base, run.runId);
       const third = await supervisor(await open(), [agent], 'third', 200);
       const resumed = await third.resume(run.runId, 'oncall');
       expect(resumed).not.toBeNull();
@@ -235,7 +235,7 @@ for (const storeCase of STORE_CASES) {
       const run = await owner.start('kill', { runId: `kill-${storeCase.name}` });
       await until(() => run.status().state === 'acting');
       fault.set('frozen');
-      await sleep(250);
+      await leaseExpired(base, run.runId);
       const operator = await supervisor(base, [agent], 'operator', 200);
       await operator.kill(run.runId, 'oncall', 'runaway');
       const record = await base.load(run.runId);
@@ -256,7 +256,7 @@ for (const storeCase of STORE_CASES) {
       const run = await owner.start('ver', { runId: `ver-${storeCase.name}` });
       await until(() => run.status().state === 'acting');
       fault.set('frozen');
-      await sleep(250);
+      await leaseExpired(store, run.runId);
       const other = await supervisor(store, [v2], 'other', 200);
       await expect(other.resume(run.runId)).rejects.toBeInstanceOf(MachineMismatchError);
       expect(await other.recover()).toEqual([]);

@@ -4,7 +4,7 @@ import { defineAgent, RetryableToolError, scriptedModel, tool } from '../../inde
 import { Supervisor } from '../../agents/supervisor.js';
 import type { SnapshotStore } from '../../persistence/store.js';
 import { faulty } from '../support/faulty-store.js';
-import { sleep, until } from '../support/tools.js';
+import { leaseExpired, sleep, until } from '../support/tools.js';
 import { STORE_CASES } from './stores.js';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -45,7 +45,7 @@ for (const storeCase of STORE_CASES) {
       await until(async () => (await base.load(run.runId))?.summary.state === 'backingOff');
       const stored = (await base.load(run.runId))!.snapshot as { context: { retryAt: number } };
       fault.set('frozen');
-      await sleep(200); // the lease expires while the run backs off
+      await leaseExpired(base, run.runId);
       const second = await open(base, [agent], 'w2');
       const [restored] = await second.recover();
       expect(restored?.status().state).toBe('backingOff');
@@ -67,7 +67,7 @@ for (const storeCase of STORE_CASES) {
       await until(async () => (await base.load(run.runId))?.summary.state === 'awaitingApproval');
       const dueAt = ((await base.load(run.runId))!.snapshot as { context: { approvalDueAt: number } }).context.approvalDueAt;
       fault.set('frozen');
-      await sleep(200);
+      await leaseExpired(base, run.runId);
       const second = await open(base, [agent], 'w2');
       const [restored] = await second.recover();
       const outcome = await restored!.outcome;
@@ -83,10 +83,12 @@ for (const storeCase of STORE_CASES) {
       const slow = tool({ name: 'slow', description: 's', input: z.object({}), sideEffect: 'none', run: (_i, ctx) => sleep(5_000, ctx.signal) });
       const agent = defineAgent({ id: 'deadline', goal: 'g', model: scriptedModel([{ call: 'slow' }]), tools: [slow], limits: { maxWallClockMs: 250 } });
       const first = await open(fault.store, [agent], 'w1');
+      const startedAt = Date.now();
       const run = await first.start('deadline', { runId: `deadline-${storeCase.name}` });
       await until(async () => (await base.load(run.runId))?.summary.state === 'acting');
       fault.set('frozen');
-      await sleep(300);
+      await leaseExpired(base, run.runId);
+      await until(() => Date.now() > startedAt + 260); // the deadline passed while nobody hosted the run
       const second = await open(base, [agent], 'w2');
       const [restored] = await second.recover();
       expect(await restored!.outcome).toMatchObject({ reason: 'TIMEOUT', deadlineMs: 250, state: 'acting', tool: 'slow' });

@@ -159,6 +159,7 @@ export function describeStoreConformance(name: string, make: () => Promise<Store
         { at: 3, kind: 'transition', to: 'acting' },
       ]);
       expect((await store.traceRead(id, 1)).map((e) => e.at)).toEqual([3]);
+      expect(await store.traceRead(id, 0)).toEqual([]);
     });
 
     it('lists by status, agent and reason, newest first', async () => {

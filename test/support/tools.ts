@@ -56,3 +56,8 @@ export async function until(check: () => boolean | Promise<boolean>, ms = 2_000)
 }
 
 export const lookupInput = z.object({ orderId: z.string() });
+
+/** Waits until the run's lease has expired in the store: the moment another worker may take it over. */
+export async function leaseExpired(store: { readLease(runId: string): Promise<{ expiresAt: number } | null> }, runId: string, ms = 5_000): Promise<void> {
+  await until(async () => ((await store.readLease(runId))?.expiresAt ?? 0) < Date.now(), ms);
+}
