@@ -53,3 +53,24 @@ export class StoreUnavailableError extends StoreError {
     super('store-unavailable', message, null, options);
   }
 }
+
+/** approvalDecide() on an item that is no longer pending. */
+export class ApprovalNotPendingError extends StoreError {
+  constructor(itemId: string, status: string) {
+    super('approval-not-pending', `approval ${itemId} is ${status}, not pending`, null);
+  }
+}
+
+/** An approve or reject after the item's deadline: the action it would allow is stale. */
+export class ApprovalExpiredError extends StoreError {
+  constructor(itemId: string, deadlineAt: number) {
+    super('approval-expired', `approval ${itemId} expired at ${new Date(deadlineAt).toISOString()}`, null);
+  }
+}
+
+/** approvalDecide() or approvalGet() for an item the store does not have. */
+export class UnknownApprovalError extends StoreError {
+  constructor(itemId: string) {
+    super('unknown-approval', `no approval item ${itemId}`, null);
+  }
+}

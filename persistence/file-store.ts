@@ -1,17 +1,19 @@
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { CorruptRecordError, RunExistsError, StaleLeaseError, StaleVersionError, StoreUnavailableError, UnknownRunError } from './errors.js';
+import { EMPTY_RATE_STATE, rateDecide, rateRelease, RatePolicy, type RateDecision } from '../guards/rate-limit.js';
+import { approvalOrder, checkDecision } from './approval-rules.js';
+import { CorruptRecordError, RunExistsError, StaleLeaseError, StaleVersionError, StoreUnavailableError, UnknownApprovalError, UnknownRunError } from './errors.js';
 import { writeAtomic, sweepTemps, syncDir } from './file/atomic.js';
 import { CommandQueue } from './file/command-queue.js';
-import { decode } from './file/decode.js';
+import { decode, decodeOrNull } from './file/decode.js';
 import { exists, hasCode, ifExists, isSystemError, readText, removeFile } from './file/io.js';
 import { FileLayout, isDataFile } from './file/layout.js';
 import { withLock } from './file/lock.js';
 import { appendTrace, readTrace, TRACE_CAP } from './file/trace-log.js';
 import { appendTranscript, readTranscript } from './file/transcript-log.js';
 import { matchesFilter, newestFirst } from './filter.js';
-import { Command, JournalEntry, Lease, RunRecord, TraceEntry, type RunFilter, type RunSummary } from './records.js';
+import { ApprovalItem, Command, JournalEntry, Lease, RunRecord, TraceEntry, type ApprovalDecision, type ApprovalStatus, type RunFilter, type RunSummary } from './records.js';
 import { checkRunId, RunId } from './run-id.js';
 import type { Fence, SnapshotStore } from './store.js';
 
@@ -38,6 +40,9 @@ const LIST_CONCURRENCY = 32;
  * Processes sharing the folder take turns through a lock file per run for
  * every check-then-write (saves, leases, journal, logs); reads take no lock.
  */
+/** A bucket's stored state (see guards/rate-limit.ts). */
+const RateStateSchema = z.object({ tat: z.number(), holders: z.record(z.string(), z.number()) });
+
 export class FileStore implements SnapshotStore {
   readonly #layout: FileLayout;
   readonly #commands: CommandQueue;
@@ -295,6 +300,79 @@ export class FileStore implements SnapshotStore {
   }
 
   /** Runs `op`, turning operating-system failures (disk full, permission, I/O error) into StoreUnavailableError. */
+  async approvalPut(item: ApprovalItem): Promise<void> {
+    const valid = ApprovalItem.parse(item);
+    await this.#io(async () => {
+      await mkdir(this.#layout.approvals, { recursive: true });
+      await withLock(this.#layout.approvalsLock(), async () => {
+        if (!(await exists(this.#layout.approval(valid.itemId)))) await writeAtomic(this.#layout.approval(valid.itemId), JSON.stringify(valid));
+      });
+    });
+  }
+
+  async approvalList(filter: { status?: ApprovalStatus; limit?: number } = {}): Promise<ApprovalItem[]> {
+    return this.#io(async () => {
+      const names = ((await ifExists(readdir(this.#layout.approvals))) ?? []).filter(isDataFile);
+      const items: ApprovalItem[] = [];
+      for (const name of names) {
+        const text = await readText(join(this.#layout.approvals, name));
+        const item = text === null ? null : decodeOrNull(ApprovalItem, text);
+        if (item && (filter.status === undefined || item.status === filter.status)) items.push(item);
+      }
+      return items.sort(approvalOrder).slice(0, filter.limit);
+    });
+  }
+
+  async approvalGet(itemId: string): Promise<ApprovalItem | null> {
+    return this.#io(() => this.#readApproval(itemId));
+  }
+
+  async approvalDecide(itemId: string, decision: ApprovalDecision): Promise<ApprovalItem> {
+    return this.#io(async () => {
+      await mkdir(this.#layout.approvals, { recursive: true });
+      return withLock(this.#layout.approvalsLock(), async () => {
+        const item = await this.#readApproval(itemId);
+        if (!item) throw new UnknownApprovalError(itemId);
+        const decided = checkDecision(item, decision);
+        await writeAtomic(this.#layout.approval(itemId), JSON.stringify(decided));
+        return decided;
+      });
+    });
+  }
+
+  async rateAcquire(key: string, policy: RatePolicy, holder: string): Promise<RateDecision> {
+    const valid = RatePolicy.parse(policy);
+    return this.#io(async () => {
+      await mkdir(this.#layout.rates, { recursive: true });
+      return withLock(this.#layout.rateLock(key), async () => {
+        const text = await readText(this.#layout.rate(key));
+        const state = (text === null ? null : decodeOrNull(RateStateSchema, text)) ?? EMPTY_RATE_STATE;
+        const { decision, state: next } = rateDecide(state, valid, holder, Date.now());
+        await writeAtomic(this.#layout.rate(key), JSON.stringify(next));
+        return decision;
+      });
+    });
+  }
+
+  async rateRelease(key: string, holder: string): Promise<void> {
+    await this.#io(async () => {
+      await mkdir(this.#layout.rates, { recursive: true });
+      await withLock(this.#layout.rateLock(key), async () => {
+        const text = await readText(this.#layout.rate(key));
+        const state = text === null ? null : decodeOrNull(RateStateSchema, text);
+        if (state) await writeAtomic(this.#layout.rate(key), JSON.stringify(rateRelease(state, holder)));
+      });
+    });
+  }
+
+  async #readApproval(itemId: string): Promise<ApprovalItem | null> {
+    const text = await readText(this.#layout.approval(itemId));
+    if (text === null) return null;
+    const decoded = decode(ApprovalItem, text);
+    if (!decoded.ok) throw new CorruptRecordError(itemId, this.#layout.key(this.#layout.approval(itemId)), decoded.detail);
+    return decoded.value;
+  }
+
   async #io<T>(op: () => Promise<T>): Promise<T> {
     try {
       return await op();

@@ -1,7 +1,27 @@
 import { EventEmitter } from 'node:events';
-import { CorruptRecordError, RunExistsError, StaleLeaseError, StaleVersionError, UnknownRunError } from './errors.js';
+import { EMPTY_RATE_STATE, rateDecide, rateRelease, RatePolicy, type RateDecision, type RateState } from '../guards/rate-limit.js';
+import {
+  CorruptRecordError,
+  RunExistsError,
+  StaleLeaseError,
+  StaleVersionError,
+  UnknownApprovalError,
+  UnknownRunError,
+} from './errors.js';
+import { approvalOrder, checkDecision } from './approval-rules.js';
 import { matchesFilter, newestFirst } from './filter.js';
-import { Command, JournalEntry, Lease, RunRecord, TraceEntry, type RunFilter, type RunSummary } from './records.js';
+import {
+  ApprovalItem,
+  Command,
+  JournalEntry,
+  Lease,
+  RunRecord,
+  TraceEntry,
+  type ApprovalDecision,
+  type ApprovalStatus,
+  type RunFilter,
+  type RunSummary,
+} from './records.js';
 import { checkRunId } from './run-id.js';
 import type { Fence, SnapshotStore } from './store.js';
 
@@ -23,6 +43,8 @@ interface MemoryRun {
 export class MemoryStore implements SnapshotStore {
   readonly #runs = new Map<string, MemoryRun>();
   readonly #events = new EventEmitter();
+  readonly #approvals = new Map<string, string>();
+  readonly #rates = new Map<string, RateState>();
   readonly #now: () => number;
 
   constructor(options: { now?: () => number } = {}) {
@@ -192,6 +214,40 @@ export class MemoryStore implements SnapshotStore {
   async watchCommands(listener: (runId: string) => void): Promise<() => Promise<void>> {
     this.#events.on('command', listener);
     return async () => void this.#events.off('command', listener);
+  }
+
+  async approvalPut(item: ApprovalItem): Promise<void> {
+    const valid = ApprovalItem.parse(item);
+    if (!this.#approvals.has(valid.itemId)) this.#approvals.set(valid.itemId, JSON.stringify(valid));
+  }
+
+  async approvalList(filter: { status?: ApprovalStatus; limit?: number } = {}): Promise<ApprovalItem[]> {
+    const items = [...this.#approvals.values()].map((raw) => ApprovalItem.parse(JSON.parse(raw)));
+    return items.filter((i) => filter.status === undefined || i.status === filter.status).sort(approvalOrder).slice(0, filter.limit);
+  }
+
+  async approvalGet(itemId: string): Promise<ApprovalItem | null> {
+    const raw = this.#approvals.get(itemId);
+    return raw === undefined ? null : ApprovalItem.parse(JSON.parse(raw));
+  }
+
+  async approvalDecide(itemId: string, decision: ApprovalDecision): Promise<ApprovalItem> {
+    const item = await this.approvalGet(itemId);
+    if (!item) throw new UnknownApprovalError(itemId);
+    const decided = checkDecision(item, decision);
+    this.#approvals.set(itemId, JSON.stringify(decided));
+    return decided;
+  }
+
+  async rateAcquire(key: string, policy: RatePolicy, holder: string): Promise<RateDecision> {
+    const { decision, state } = rateDecide(this.#rates.get(key) ?? EMPTY_RATE_STATE, RatePolicy.parse(policy), holder, this.#now());
+    this.#rates.set(key, state);
+    return decision;
+  }
+
+  async rateRelease(key: string, holder: string): Promise<void> {
+    const state = this.#rates.get(key);
+    if (state) this.#rates.set(key, rateRelease(state, holder));
   }
 
   async close(): Promise<void> {

@@ -79,3 +79,36 @@ export const RunFilter = z.object({
   limit: z.number().int().positive().optional(),
 });
 export type RunFilter = z.infer<typeof RunFilter>;
+
+/** Where an approval request is: only `pending` items can be decided, and only before their deadline. */
+export const ApprovalStatus = z.enum(['pending', 'approved', 'rejected', 'expired', 'cancelled']);
+export type ApprovalStatus = z.infer<typeof ApprovalStatus>;
+
+/** Who decided an approval, when, and how. */
+export const ApprovalDecision = z.object({
+  status: ApprovalStatus.exclude(['pending']),
+  by: z.string().min(1),
+  at: z.number(),
+  feedback: z.string().nullable(),
+  /** Arguments the operator edited before approving; the run validates them again before acting. */
+  editedArguments: z.json().nullable(),
+});
+export type ApprovalDecision = z.infer<typeof ApprovalDecision>;
+
+/** One call waiting for a human, in the durable approval queue. Arguments are stored redacted. */
+export const ApprovalItem = z.object({
+  itemId: z.string().min(1).max(200),
+  runId: z.string().min(1),
+  agentId: z.string(),
+  tool: z.string(),
+  callId: z.string(),
+  arguments: z.json(),
+  priority: z.number().int(),
+  requestedAt: z.number(),
+  deadlineAt: z.number(),
+  status: ApprovalStatus,
+  decision: ApprovalDecision.nullable(),
+});
+export type ApprovalItem = z.infer<typeof ApprovalItem>;
+
+export { RatePolicy, type RateDecision } from '../guards/rate-limit.js';

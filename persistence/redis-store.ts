@@ -1,9 +1,22 @@
 import { Redis, type Cluster, type RedisOptions } from 'ioredis';
 import { z } from 'zod';
-import { CorruptRecordError, RunExistsError, StaleLeaseError, StaleVersionError, UnknownRunError } from './errors.js';
+import { RatePolicy, type RateDecision } from '../guards/rate-limit.js';
+import { approvalOrder, checkDecision } from './approval-rules.js';
+import { CorruptRecordError, RunExistsError, StaleLeaseError, StaleVersionError, UnknownApprovalError, UnknownRunError } from './errors.js';
 import { matchesFilter, newestFirst } from './filter.js';
-import { Command, JournalEntry, Lease, RECORD_SCHEMA, RunFilter, RunRecord, RunSummary, TraceEntry } from './records.js';
-import { allRunKeys, checkPrefix, commandChannel, DEFAULT_PREFIX, indexKeys, indexSetsFor, runKeys, type RunKeys } from './redis/keys.js';
+import { ApprovalItem, Command, JournalEntry, Lease, RECORD_SCHEMA, RunFilter, RunRecord, RunSummary, TraceEntry, type ApprovalDecision, type ApprovalStatus } from './records.js';
+import {
+  allRunKeys,
+  approvalKeys,
+  checkPrefix,
+  commandChannel,
+  DEFAULT_PREFIX,
+  indexKeys,
+  indexSetsFor,
+  rateKeys,
+  runKeys,
+  type RunKeys,
+} from './redis/keys.js';
 import { defineScripts, runScript, type ScriptName } from './redis/scripts.js';
 import { passwordOf, toStoreError } from './redis/unavailable.js';
 import { checkRunId } from './run-id.js';
@@ -382,6 +395,65 @@ export class RedisStore implements SnapshotStore {
       this.#watchers.delete(watcher);
       if (this.#watchers.size === 0) await this.#unsubscribe();
     };
+  }
+
+  async approvalPut(item: ApprovalItem): Promise<void> {
+    const valid = ApprovalItem.parse(item);
+    const k = approvalKeys(this.#prefix);
+    await this.#script('approval-put', [k.item(valid.itemId), k.status(valid.status)], [JSON.stringify(valid), valid.itemId]);
+  }
+
+  async approvalList(filter: { status?: ApprovalStatus; limit?: number } = {}): Promise<ApprovalItem[]> {
+    const k = approvalKeys(this.#prefix);
+    const statuses: ApprovalStatus[] = filter.status ? [filter.status] : ['pending', 'approved', 'rejected', 'expired', 'cancelled'];
+    const ids = (await Promise.all(statuses.map((st) => this.#call(() => this.#redis.smembers(k.status(st)))))).flat();
+    if (ids.length === 0) return [];
+    const raws = await this.#call(() => this.#redis.mget(ids.map((id) => k.item(id))));
+    const items: ApprovalItem[] = [];
+    for (const [i, raw] of raws.entries()) {
+      if (raw === null) continue;
+      const parsed = parseJson(ApprovalItem, raw);
+      if (!parsed.ok) throw new CorruptRecordError(ids[i]!, k.item(ids[i]!), parsed.detail);
+      items.push(parsed.value);
+    }
+    return items.sort(approvalOrder).slice(0, filter.limit);
+  }
+
+  async approvalGet(itemId: string): Promise<ApprovalItem | null> {
+    return (await this.#readApproval(itemId))?.item ?? null;
+  }
+
+  async approvalDecide(itemId: string, decision: ApprovalDecision): Promise<ApprovalItem> {
+    const k = approvalKeys(this.#prefix);
+    // Read, check in TypeScript (one rule for every store), then compare-and-set; a concurrent decision is seen on the retry.
+    for (;;) {
+      const read = await this.#readApproval(itemId);
+      if (!read) throw new UnknownApprovalError(itemId);
+      const decided = checkDecision(read.item, decision);
+      const reply = await this.#script('approval-cas', [k.item(itemId), k.status(read.item.status), k.status(decided.status)], [read.raw, JSON.stringify(decided), itemId]);
+      if (code(reply) === 'UNKNOWN') throw new UnknownApprovalError(itemId);
+      if (code(reply) !== 'CHANGED') return decided;
+    }
+  }
+
+  async rateAcquire(key: string, policy: RatePolicy, holder: string): Promise<RateDecision> {
+    const p = RatePolicy.parse(policy);
+    const k = rateKeys(key, this.#prefix);
+    const [granted, retryAfterMs] = (await this.#script('rate-acquire', [k.tat, k.holders], [p.limit, p.perMs, p.burst, p.concurrency ?? 0, p.slotTtlMs, holder])) as [number, number];
+    return granted === 1 ? { granted: true } : { granted: false, retryAfterMs: Number(retryAfterMs) };
+  }
+
+  async rateRelease(key: string, holder: string): Promise<void> {
+    await this.#script('rate-release', [rateKeys(key, this.#prefix).holders], [holder]);
+  }
+
+  async #readApproval(itemId: string): Promise<{ item: ApprovalItem; raw: string } | null> {
+    const key = approvalKeys(this.#prefix).item(itemId);
+    const raw = await this.#call(() => this.#redis.get(key));
+    if (raw === null) return null;
+    const parsed = parseJson(ApprovalItem, raw);
+    if (!parsed.ok) throw new CorruptRecordError(itemId, key, parsed.detail);
+    return { item: parsed.value, raw };
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Command, JournalEntry, Lease, RunFilter, RunRecord, RunSummary, TraceEntry } from './records.js';
+import type { ApprovalDecision, ApprovalItem, ApprovalStatus, Command, JournalEntry, Lease, RateDecision, RatePolicy, RunFilter, RunRecord, RunSummary, TraceEntry } from './records.js';
 
 /** The proof a writer still owns the run: the token of its current lease. */
 export interface Fence {
@@ -67,6 +67,26 @@ export interface SnapshotStore {
   takeCommands(runId: string): Promise<Command[]>;
   /** Calls `listener` with a run id whenever a command is queued for it (from any process); returns the unsubscribe. */
   watchCommands(listener: (runId: string) => void): Promise<() => Promise<void>>;
+
+  /** Queues an approval request; a second put of the same item id keeps the first. */
+  approvalPut(item: ApprovalItem): Promise<void>;
+  /** Items by status, most urgent first: highest priority, then oldest request. */
+  approvalList(filter?: { status?: ApprovalStatus; limit?: number }): Promise<ApprovalItem[]>;
+  approvalGet(itemId: string): Promise<ApprovalItem | null>;
+  /**
+   * Decides a pending item (compare-and-set on its status): ApprovalNotPendingError
+   * when it was already decided, ApprovalExpiredError when an approve or reject
+   * comes after its deadline, so nobody approves a stale action.
+   */
+  approvalDecide(itemId: string, decision: ApprovalDecision): Promise<ApprovalItem>;
+
+  /**
+   * Takes one token from the bucket `key` (shared by every run and worker on
+   * this store) and, when the policy caps concurrency, a slot held by `holder`.
+   */
+  rateAcquire(key: string, policy: RatePolicy, holder: string): Promise<RateDecision>;
+  /** Gives back the concurrency slot `holder` holds on `key` (tokens are spent, never returned). */
+  rateRelease(key: string, holder: string): Promise<void>;
 
   /** Releases connections and timers. */
   close(): Promise<void>;

@@ -14,6 +14,8 @@ import { join, relative } from 'node:path';
  *   runs/<runId>/trace.jsonl        one line per entry: {"n":i,"entry":{…}}, compacted to the last 1,000
  *   runs/.deleted-<runId>-<rand>/   a run being deleted: renamed away first, so deletion is atomic
  *   commands/<runId>~<seq>~<pid>-<rand>.json   one queued operator command; names sort in send order
+ *   approvals/<itemId>.json         one approval item (id encoded as journal keys are); approvals/.lock serialises decisions
+ *   rates/<key>.json                one rate-limit bucket (GCRA state and concurrency holders); rates/.<key>.json.lock
  *
  * Names starting with "." are never data (temp files, deleted runs), and run
  * ids cannot start with one.
@@ -22,11 +24,32 @@ export class FileLayout {
   readonly root: string;
   readonly runs: string;
   readonly commands: string;
+  readonly approvals: string;
+  readonly rates: string;
 
   constructor(root: string) {
     this.root = root;
     this.runs = join(root, 'runs');
     this.commands = join(root, 'commands');
+    this.approvals = join(root, 'approvals');
+    this.rates = join(root, 'rates');
+  }
+
+  /** One approval item (id encoded like a journal key). */
+  approval(itemId: string): string {
+    return join(this.approvals, journalFileName(itemId));
+  }
+  /** The lock every approval decision takes: decide is a compare-and-set across processes. */
+  approvalsLock(): string {
+    return join(this.approvals, '.lock');
+  }
+  /** One rate-limit bucket's state. */
+  rate(key: string): string {
+    return join(this.rates, journalFileName(key));
+  }
+  /** The lock of one bucket. */
+  rateLock(key: string): string {
+    return `${this.rate(key)}.lock`.replace(/([^/]+)$/, '.$1');
   }
 
   /** The run's directory. */

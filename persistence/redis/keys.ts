@@ -113,6 +113,24 @@ export function indexSetsFor(facts: IndexFacts, prefix: string = DEFAULT_PREFIX)
   return sets;
 }
 
+/** Keys of the approval queue: one slot (`{approvals}`), so a decision moves an item between status sets atomically. */
+export interface ApprovalKeys {
+  item(itemId: string): string;
+  status(status: string): string;
+}
+
+/** Keys of the approval queue. */
+export function approvalKeys(prefix: string = DEFAULT_PREFIX): ApprovalKeys {
+  const base = `${prefix}:{approvals}`;
+  return { item: (id) => `${base}:item:${encodeURIComponent(id)}`, status: (st) => `${base}:status:${st}` };
+}
+
+/** Keys of one rate-limit bucket, hash-tagged by the bucket (user text is encoded so it cannot open a hash tag). */
+export function rateKeys(key: string, prefix: string = DEFAULT_PREFIX): { tat: string; holders: string } {
+  const base = `${prefix}:{rate:${encodeURIComponent(key)}}`;
+  return { tat: `${base}:tat`, holders: `${base}:holders` };
+}
+
 /** The pub/sub channel on which sendCommand announces a run id. */
 export function commandChannel(prefix: string = DEFAULT_PREFIX): string {
   return `${prefix}:commands`;

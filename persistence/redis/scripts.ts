@@ -26,6 +26,10 @@ export const SCRIPT_NAMES = [
   'delete-run',
   'index-run',
   'unindex-run',
+  'approval-put',
+  'approval-cas',
+  'rate-acquire',
+  'rate-release',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

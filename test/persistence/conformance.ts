@@ -1,13 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  ApprovalExpiredError,
+  ApprovalNotPendingError,
   CorruptRecordError,
+  UnknownApprovalError,
   RunExistsError,
   StaleLeaseError,
   StaleVersionError,
   UnknownRunError,
 } from '../../persistence/errors.js';
 import { InvalidRunIdError } from '../../persistence/run-id.js';
-import { RECORD_SCHEMA, type Command, type RunRecord, type RunSummary } from '../../persistence/records.js';
+import { RECORD_SCHEMA, type ApprovalItem, type Command, type RunRecord, type RunSummary } from '../../persistence/records.js';
 import type { SnapshotStore } from '../../persistence/store.js';
 import { sleep, until } from '../support/tools.js';
 
@@ -223,6 +226,53 @@ export function describeStoreConformance(name: string, make: () => Promise<Store
         await expect(store.load(bad)).rejects.toBeInstanceOf(InvalidRunIdError);
         await expect(store.readLease(bad)).rejects.toBeInstanceOf(InvalidRunIdError);
         await expect(store.traceRead(bad)).rejects.toBeInstanceOf(InvalidRunIdError);
+      }
+    });
+
+    it('approval queue: most urgent first, decided once, never after its deadline', async () => {
+      const now = Date.now();
+      const item = (itemId: string, priority: number, requestedAt: number, deadlineAt = now + 60_000): ApprovalItem => ({
+        itemId, runId: freshId(), agentId: 'support', tool: 'refund', callId: 'c1', arguments: { amount: 30, apiKey: '[redacted]' },
+        priority, requestedAt, deadlineAt, status: 'pending', decision: null,
+      });
+      const tag = freshId('appr');
+      const [low, urgentOld, urgentNew, stale] = [item(`${tag}-low`, 0, now - 5_000), item(`${tag}-old`, 5, now - 9_000), item(`${tag}-new`, 5, now - 1_000), item(`${tag}-stale`, 9, now - 1, now - 1)];
+      for (const i of [low, urgentNew, stale, urgentOld]) await store.approvalPut(i);
+      await store.approvalPut({ ...low, priority: 99 }); // a second put of the same id keeps the first
+      const pending = (await store.approvalList({ status: 'pending' })).filter((i) => i.itemId.startsWith(tag)).map((i) => i.itemId);
+      expect(pending).toEqual([stale.itemId, urgentOld.itemId, urgentNew.itemId, low.itemId]);
+      const approved = await store.approvalDecide(urgentOld.itemId, { status: 'approved', by: 'carol', at: now, feedback: null, editedArguments: { amount: 20 } });
+      expect(approved).toMatchObject({ status: 'approved', decision: { by: 'carol', editedArguments: { amount: 20 } } });
+      await expect(store.approvalDecide(urgentOld.itemId, { status: 'rejected', by: 'dave', at: now, feedback: 'no', editedArguments: null })).rejects.toBeInstanceOf(ApprovalNotPendingError);
+      await expect(store.approvalDecide(stale.itemId, { status: 'approved', by: 'carol', at: now, feedback: null, editedArguments: null })).rejects.toBeInstanceOf(ApprovalExpiredError);
+      expect(await store.approvalDecide(stale.itemId, { status: 'expired', by: 'reins', at: now, feedback: null, editedArguments: null })).toMatchObject({ status: 'expired' });
+      await expect(store.approvalDecide(`${tag}-none`, { status: 'approved', by: 'x', at: now, feedback: null, editedArguments: null })).rejects.toBeInstanceOf(UnknownApprovalError);
+      expect(await store.approvalGet(urgentOld.itemId)).toMatchObject({ status: 'approved' });
+      expect(await store.approvalGet(`${tag}-none`)).toBeNull();
+      expect((await store.approvalList({ status: 'approved' })).map((i) => i.itemId)).toContain(urgentOld.itemId);
+    });
+
+    it('rate limits: one bucket shared by every handle, paced, with a concurrency cap', async () => {
+      const key = freshId('rate');
+      const peer = await h.peer();
+      try {
+        const policy = { limit: 20, perMs: 1_000 };
+        const a = await store.rateAcquire(key, policy, 'w1');
+        const b = await peer.rateAcquire(key, policy, 'w2');
+        expect(a).toEqual({ granted: true });
+        expect(b.granted).toBe(false);
+        if (!b.granted) expect(b.retryAfterMs).toBeGreaterThan(0);
+        await sleep(60);
+        expect(await peer.rateAcquire(key, policy, 'w2')).toEqual({ granted: true });
+        const capped = { limit: 1_000, perMs: 1_000, concurrency: 1, slotTtlMs: 10_000 };
+        const slotKey = `${key}-slots`;
+        expect(await store.rateAcquire(slotKey, capped, 'w1')).toEqual({ granted: true });
+        await sleep(5);
+        expect((await peer.rateAcquire(slotKey, capped, 'w2')).granted).toBe(false);
+        await store.rateRelease(slotKey, 'w1');
+        expect(await peer.rateAcquire(slotKey, capped, 'w2')).toEqual({ granted: true });
+      } finally {
+        await peer.close();
       }
     });
 
