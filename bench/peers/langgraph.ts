@@ -1,0 +1,173 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Annotation, END, MemorySaver, START, StateGraph, type BaseCheckpointSaver } from '@langchain/langgraph';
+import { SqliteSaver } from '@langchain/langgraph-checkpoint-sqlite';
+import { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
+import pg from 'pg';
+import type { Message, ToolCall } from '../../machines/model-types.js';
+import type { Model } from '../../agents/model.js';
+import { clockedModel, echo, echoSchema, GOAL, type CurrentClock, type TurnClock } from '../workload.js';
+import { elapsed, type Contender, type RunResult } from '../contenders/contender.js';
+
+/**
+ * The bench agent in LangGraph JS: a StateGraph with a model node and a tool
+ * node and a conditional edge between them, the same scripted model and echo
+ * tool as every other row. The state is reins' own plain message objects in
+ * an appending channel (no LangChain message classes to convert), the lean
+ * way to write it; checkpointers are LangGraph's defaults (durability
+ * "async", full channel values per checkpoint).
+ */
+const AgentState = Annotation.Root({
+  messages: Annotation<Message[]>({ reducer: (a, b) => a.concat(b), default: () => [] }),
+  pending: Annotation<ToolCall[]>({ reducer: (_a, b) => b, default: () => [] }),
+  result: Annotation<unknown>({ reducer: (_a, b) => b, default: () => null }),
+  step: Annotation<number>({ reducer: (_a, b) => b, default: () => 0 }),
+});
+type State = typeof AgentState.State;
+
+function buildGraph(model: Model, checkpointer: BaseCheckpointSaver | undefined) {
+  return new StateGraph(AgentState)
+    .addNode('model', async (state: State, config) => {
+      const runId = String(config.configurable?.thread_id ?? 'lg');
+      const step = state.step + 1;
+      const signal = config.signal ?? new AbortController().signal;
+      const response = await model.generate({ runId, system: '', messages: state.messages, tools: [echoSchema], signal, idempotencyKey: `${runId}:${step}:1` });
+      if (response.type === 'tool_calls') {
+        return { step, pending: response.calls, messages: [{ role: 'assistant' as const, content: response.text, toolCalls: response.calls }] };
+      }
+      return { step, pending: [], result: response.type === 'answer' ? response.result : response.type };
+    })
+    .addNode('tools', async (state: State, config) => {
+      const runId = String(config.configurable?.thread_id ?? 'lg');
+      const signal = config.signal ?? new AbortController().signal;
+      const out: Message[] = [];
+      for (const call of state.pending) {
+        const value = await echo.run(JSON.parse(call.arguments), { runId, idempotencyKey: `${runId}:${state.step}:1`, step: state.step, attempt: 1, signal });
+        out.push({ role: 'tool', callId: call.id, tool: call.name, content: JSON.stringify(value), isError: false });
+      }
+      return { messages: out, pending: [] };
+    })
+    .addEdge(START, 'model')
+    .addConditionalEdges('model', (state: State) => (state.pending.length > 0 ? 'tools' : END), ['tools', END])
+    .addEdge('tools', 'model')
+    .compile(checkpointer ? { checkpointer } : {});
+}
+
+/** How a LangGraph row gets its checkpointer for each run, and cleans up after it. */
+interface SaverKit {
+  readonly id: string;
+  readonly label: string;
+  perRun(): Promise<{ saver: BaseCheckpointSaver | undefined; done(): Promise<void> }>;
+  close(): Promise<void>;
+}
+
+function langGraphContender(kit: SaverKit, board: CurrentClock): Contender {
+  let turns = 0;
+  const model = clockedModel(() => turns, board);
+  let seq = 0;
+  return {
+    id: kit.id,
+    label: kit.label,
+    kind: 'langgraph',
+    async run(n: number, clock: TurnClock, deadline?: number): Promise<RunResult> {
+      turns = n;
+      board.current = clock;
+      const { saver, done } = await kit.perRun();
+      const threadId = `${kit.id}-${process.pid}-${++seq}`;
+      const abort = new AbortController();
+      const signal = deadline === undefined ? undefined : abort.signal;
+      clock.deadline = deadline;
+      clock.onDeadline = () => abort.abort(new Error('time cap'));
+      const t0 = performance.now();
+      try {
+        const graph = buildGraph(model, saver);
+        const final = await graph.invoke(
+          { messages: [{ role: 'user', content: GOAL }] },
+          { configurable: { thread_id: threadId }, recursionLimit: 2 * n + 10, ...(signal ? { signal } : {}) },
+        );
+        const ms = elapsed(t0, clock);
+        const toolTurns = final.messages.filter((m) => m.role === 'tool').length;
+        return { ms, turns: toolTurns, completed: final.result === 'done' && toolTurns === n };
+      } catch (error) {
+        const ms = elapsed(t0, clock);
+        const reached = Math.max(0, clock.count - 1);
+        const why = clock.stopped
+          ? `stopped by the time cap after ${reached} of ${n} turns${reached >= n ? ' (checkpoint writes still pending)' : ''}`
+          : `failed after ${reached} turns: ${(error as Error).message}`;
+        return { ms, turns: reached, completed: false, note: why };
+      } finally {
+        await done();
+      }
+    },
+    close: () => kit.close(),
+  };
+}
+
+/** The installed LangGraph version (for the report). */
+export function langGraphVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('./node_modules/@langchain/langgraph/package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** LangGraph with no checkpointer. */
+export function noSaver(board: CurrentClock): Contender {
+  return langGraphContender(
+    { id: 'lg-none', label: 'LangGraph, no checkpointer', perRun: async () => ({ saver: undefined, done: async () => {} }), close: async () => {} },
+    board,
+  );
+}
+
+/** LangGraph + MemorySaver (a fresh one per run). */
+export function memorySaver(board: CurrentClock): Contender {
+  return langGraphContender(
+    { id: 'lg-memory', label: 'LangGraph + MemorySaver', perRun: async () => ({ saver: new MemorySaver(), done: async () => {} }), close: async () => {} },
+    board,
+  );
+}
+
+/** LangGraph + SqliteSaver on a database file in the temp dir (better-sqlite3; the saver sets WAL mode), a fresh file per run. */
+export async function sqliteSaver(board: CurrentClock): Promise<Contender> {
+  const dir = await mkdtemp(join(tmpdir(), 'reins-bench-sqlite-'));
+  let n = 0;
+  return langGraphContender(
+    {
+      id: 'lg-sqlite',
+      label: 'LangGraph + SqliteSaver',
+      perRun: async () => {
+        const file = join(dir, `run-${++n}.db`);
+        const saver = SqliteSaver.fromConnString(file);
+        return {
+          saver,
+          done: async () => {
+            saver.db.close();
+            await rm(file, { force: true });
+            await rm(`${file}-wal`, { force: true });
+            await rm(`${file}-shm`, { force: true });
+          },
+        };
+      },
+      close: () => rm(dir, { recursive: true, force: true }),
+    },
+    board,
+  );
+}
+
+/** LangGraph + PostgresSaver on `url` (tables made by its setup(), emptied after each run, untimed). */
+export async function postgresSaver(board: CurrentClock, url: string): Promise<Contender> {
+  const pool = new pg.Pool({ connectionString: url });
+  const saver = new PostgresSaver(pool);
+  await saver.setup();
+  const empty = () => pool.query('TRUNCATE checkpoints, checkpoint_blobs, checkpoint_writes');
+  await empty();
+  return langGraphContender(
+    {
+      id: 'lg-postgres',
+      label: 'LangGraph + PostgresSaver',
+      perRun: async () => ({ saver, done: async () => void (await empty()) }),
+      close: () => saver.end(),
+    },
+    board,
+  );
+}

@@ -1,0 +1,318 @@
+import { bytes, int, num, ratio, table } from './lib/format.js';
+import type { DurabilityFloor } from './workloads/durability-floor.js';
+import type { GuardCost } from './workloads/guards.js';
+import type { ManyRunsResult } from './workloads/many-runs.js';
+import type { ResumeResult } from './workloads/resume.js';
+import type { SingleRunRow } from './workloads/single-run.js';
+
+/** Everything one bench run measured (this is also the JSON written by --json). */
+export interface Results {
+  mode: 'quick' | 'full';
+  machine: Record<string, string | number | null>;
+  redis: { version: string; persistence: string };
+  postgres: { version: string; startedByBench: boolean } | null;
+  /** Rows that could not run, and why (one line each). */
+  skipped: Record<string, string>;
+  single: SingleRunRow[];
+  floor: (DurabilityFloor & { fromMeasuredTurn: boolean }) | null;
+  many: ManyRunsResult | null;
+  resume: ResumeResult | null;
+  guards: GuardCost[] | null;
+  guardRuns: SingleRunRow[];
+  durationSeconds: number;
+  targets?: Target[];
+}
+
+export interface Target {
+  readonly target: string;
+  readonly status: 'met' | 'missed' | 'not evaluated';
+  readonly detail: string;
+}
+
+const ORDER: ReadonlyArray<[string, string]> = [
+  ['floor', 'plain TypeScript loop (floor)'],
+  ['xstate', 'raw XState actor'],
+  ['reins-memory', 'reins + MemoryStore'],
+  ['reins-file', 'reins + FileStore'],
+  ['reins-redis', 'reins + RedisStore'],
+  ['lg-none', 'LangGraph, no checkpointer'],
+  ['lg-memory', 'LangGraph + MemorySaver'],
+  ['lg-sqlite', 'LangGraph + SqliteSaver'],
+  ['lg-postgres', 'LangGraph + PostgresSaver'],
+];
+const REINS_STORES: ReadonlyArray<[string, string]> = [
+  ['reins-memory', 'MemoryStore'],
+  ['reins-file', 'FileStore'],
+  ['reins-redis', 'RedisStore'],
+];
+
+function rowOf(r: Results, id: string, n: number): SingleRunRow | undefined {
+  return r.single.find((x) => x.id === id && x.turns === n);
+}
+
+/** µs per turn, "≥" when the runs were stopped by the cap (a lower bound). */
+function usCell(row: SingleRunRow | undefined): string {
+  if (!row) return '–';
+  return `${row.completed ? '' : '≥'}${num(row.usPerTurn)}`;
+}
+
+function tpsCell(row: SingleRunRow | undefined): string {
+  if (!row) return '–';
+  return `${row.completed ? '' : '≤'}${int(row.turnsPerSecond)}`;
+}
+
+/** How many times faster `fast` is than `slow` (µs ratio); null when either is missing or the fast one is only a lower bound. */
+function speedup(fast: SingleRunRow | undefined, slow: SingleRunRow | undefined): number | null {
+  if (!fast || !slow) return null;
+  return slow.usPerTurn / fast.usPerTurn;
+}
+
+function sizes(r: Results): number[] {
+  return [...new Set(r.single.map((x) => x.turns))].sort((a, b) => a - b);
+}
+
+/** Each target: met or missed with its numbers, or why it could not be evaluated. */
+export function evaluateTargets(r: Results): Target[] {
+  const out: Target[] = [];
+  const ns = sizes(r);
+  const quickNote = r.mode === 'quick' ? ' [quick mode: not a measurement]' : '';
+  const push = (target: string, ok: boolean | null, detail: string) =>
+    out.push({ target, status: ok === null ? 'not evaluated' : ok ? 'met' : 'missed', detail: detail + (ok === null ? '' : quickNote) });
+  const missing = (id: string) => r.skipped[id] ?? `${id} was not measured`;
+
+  // 1. reins + MemoryStore at least 0.5x raw XState's turns/s, at every N.
+  {
+    const parts = ns.map((n) => ({ n, v: speedup(rowOf(r, 'xstate', n), rowOf(r, 'reins-memory', n)) }));
+    const have = parts.filter((p) => p.v !== null);
+    if (have.length === 0) push('reins + MemoryStore ≥ 0.5× raw XState turns/s', null, missing(rowOf(r, 'xstate', ns[0] ?? 0) ? 'reins-memory' : 'xstate'));
+    else {
+      const vals = have.map((p) => ({ n: p.n, x: 1 / p.v! }));
+      push('reins + MemoryStore ≥ 0.5× raw XState turns/s', vals.every((v) => v.x >= 0.5), vals.map((v) => `${ratio(v.x)} at N=${int(v.n)}`).join(', '));
+    }
+  }
+
+  // 2. reins + RedisStore within raw XState + 1.5 round trips.
+  if (!r.floor) push('reins + RedisStore turn ≤ raw XState turn + 1.5 Redis round trips', null, 'the durability floor was not measured');
+  else {
+    const ks = ns
+      .map((n) => ({ n, reins: rowOf(r, 'reins-redis', n), raw: rowOf(r, 'xstate', n) }))
+      .filter((p) => p.reins && p.raw)
+      .map((p) => ({ n: p.n, k: (p.reins!.usPerTurn - p.raw!.usPerTurn) / r.floor!.roundTripUs }));
+    if (ks.length === 0) push('reins + RedisStore turn ≤ raw XState turn + 1.5 Redis round trips', null, missing('reins-redis'));
+    else push('reins + RedisStore turn ≤ raw XState turn + 1.5 Redis round trips', ks.every((k) => k.k <= 1.5), ks.map((k) => `k = ${num(k.k)} at N=${int(k.n)}`).join(', ') + ` (round trip ${num(r.floor.roundTripUs)} µs)`);
+  }
+
+  // 3. Flat cost: µs/turn of the longest run and bytes/turn at its last growth point, within 1.2x of N=100 / turn 100.
+  {
+    const big = ns.at(-1);
+    for (const [id, name] of REINS_STORES) {
+      const small = rowOf(r, id, 100);
+      const large = big !== undefined && big > 100 ? rowOf(r, id, big) : undefined;
+      const label = `flat cost, reins + ${name}: µs and bytes per turn at ${int(big ?? 10_000)} turns ≤ 1.2× 100 turns`;
+      if (!small || !large) {
+        push(label, null, missing(id));
+        continue;
+      }
+      const time = large.usPerTurn / small.usPerTurn;
+      const at100 = large.growth.find((g) => g.turn === 100);
+      const last = large.growth.filter((g) => g.turn > 100).at(-1);
+      const b100 = at100?.physicalBytes ?? at100?.logicalBytes ?? null;
+      const bLast = last?.physicalBytes ?? last?.logicalBytes ?? null;
+      const space = b100 && bLast ? bLast / b100 : null;
+      if (!large.completed) {
+        push(label, null, `the ${int(big)}-turn runs did not finish (${large.notes.join('; ')})`);
+        continue;
+      }
+      push(
+        label,
+        space === null ? time <= 1.2 : time <= 1.2 && space <= 1.2,
+        `time ${ratio(time)} (${num(small.usPerTurn)} → ${num(large.usPerTurn)} µs), bytes ${ratio(space)} (${bytes(b100)} at turn 100 → ${bytes(bLast)} at turn ${int(last?.turn)})`,
+      );
+    }
+  }
+
+  // 4. Many runs.
+  if (!r.many) push('1,000 concurrent runs on RedisStore ≥ 5,000 durable turns/s', null, 'not measured');
+  else if (r.many.runs < 1_000) push('1,000 concurrent runs on RedisStore ≥ 5,000 durable turns/s', null, `measured ${int(r.many.runs)} runs only (${int(r.many.turnsPerSecond)} turns/s)`);
+  else push('1,000 concurrent runs on RedisStore ≥ 5,000 durable turns/s', r.many.turnsPerSecond >= 5_000, `${int(r.many.turnsPerSecond)} turns/s`);
+
+  // 5. Resume.
+  if (!r.resume) push('resume of 10,000 paused runs < 3 s', null, 'not measured');
+  else if (r.resume.runs < 10_000) push('resume of 10,000 paused runs < 3 s', null, `measured ${int(r.resume.runs)} runs only (${num(r.resume.resumeMs / 1000)} s)`);
+  else push('resume of 10,000 paused runs < 3 s', r.resume.resumeMs < 3_000, `${num(r.resume.resumeMs / 1000)} s (${num(r.resume.perRunUs)} µs per run)`);
+
+  // 6. Against LangGraph at 1,000 turns.
+  const at = 1_000;
+  const vs = (reinsId: string, lgId: string, factor: number, label: string) => {
+    const reins = rowOf(r, reinsId, at);
+    const lg = rowOf(r, lgId, at);
+    if (!reins || !lg) return push(label, null, !reins ? missing(reinsId) : missing(lgId));
+    const x = speedup(reins, lg)!;
+    const detail = `${ratio(x)} (${num(reins.usPerTurn)} vs ${num(lg.usPerTurn)} µs per turn)`;
+    if (!reins.completed) return push(label, null, `${detail}, but the reins runs did not finish (${reins.notes.join('; ')})`);
+    // A capped LangGraph row's cost is a lower bound: enough to show a target met, not to show it missed.
+    if (!lg.completed && x < factor) return push(label, null, `${detail}, but the LangGraph runs were stopped by the cap (its cost is only a lower bound)`);
+    push(label, x >= factor, detail + (!lg.completed ? ' (LangGraph stopped by the cap: its cost is a lower bound)' : ''));
+  };
+  vs('reins-redis', 'lg-sqlite', 10, 'reins + RedisStore ≥ 10× LangGraph + SqliteSaver at 1,000 turns');
+  vs('reins-redis', 'lg-postgres', 10, 'reins + RedisStore ≥ 10× LangGraph + PostgresSaver at 1,000 turns');
+  vs('reins-file', 'lg-sqlite', 5, 'reins + FileStore ≥ 5× LangGraph + SqliteSaver at 1,000 turns');
+  vs('reins-file', 'lg-none', 1, 'reins + FileStore faster than LangGraph with no checkpointer at 1,000 turns');
+  vs('reins-redis', 'lg-none', 1, 'reins + RedisStore faster than LangGraph with no checkpointer at 1,000 turns');
+  return out;
+}
+
+/** The printed report: machine, the six workloads, the targets. */
+export function report(r: Results): string {
+  const m = r.machine;
+  const ns = sizes(r);
+  const lines: string[] = [];
+  const say = (s = '') => lines.push(s);
+  say(`reins benchmarks, ${r.mode} run, ${String(m.date).slice(0, 16).replace('T', ' ')} UTC`);
+  say(`machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}`);
+  say(
+    `software: Node ${m.node}, xstate ${m.xstate}, ioredis ${m.ioredis}, redis-server ${r.redis.version} (${r.redis.persistence}), ` +
+      `LangGraph JS ${m.langgraph ?? '–'}, better-sqlite3 ${m.betterSqlite3 ?? '–'}, PostgreSQL ${r.postgres?.version ?? '–'}; reins ${m.reinsCommit}${m.reinsTreeDirty === 'yes' ? ' (+ uncommitted changes)' : ''}`,
+  );
+  say('Every figure is a median over repeats after a warm-up; rows are interleaved round by round; every ratio compares rows of this run.');
+  if (r.mode === 'quick') say('QUICK MODE: reduced sizes, one repeat, runs capped at 2 s. It checks that the bench runs; do not quote these numbers.');
+
+  // 1
+  say();
+  say('1. One run of N turns (one model call + one echo tool call per turn), µs per turn and turns per second');
+  const header = ['', ...ns.flatMap((n) => [`N=${int(n)} µs/turn`, 'turns/s', 'runs'])];
+  const rows: string[][] = [];
+  for (const [id, label] of ORDER) {
+    if (r.skipped[id]) {
+      rows.push([label, ...ns.flatMap(() => ['skipped', '', ''])]);
+      continue;
+    }
+    if (!r.single.some((x) => x.id === id)) continue;
+    rows.push([label, ...ns.flatMap((n) => [usCell(rowOf(r, id, n)), tpsCell(rowOf(r, id, n)), String(rowOf(r, id, n)?.repeats ?? '–')])]);
+  }
+  if (rows.length) say(table(header, rows));
+  for (const [id, label] of ORDER) if (r.skipped[id]) say(`  ${label}: skipped, ${r.skipped[id]}`);
+  for (const row of r.single) if (row.notes.length) say(`  ${row.label}, N=${int(row.turns)}: ${row.notes.join('; ')} (≥ / ≤: a lower bound on its cost)`);
+  const noisy = r.single.filter((x) => x.repeats >= 3 && x.spread > 0.5);
+  if (noisy.length) say(`  noisy (repeats spread over 50% of the median): ${noisy.map((x) => `${x.id} N=${int(x.turns)} ${(100 * x.spread).toFixed(0)}%`).join(', ')}`);
+
+  if (r.single.length) {
+    say();
+    say('   how many times faster the reins row is than each other row (µs per turn of the other ÷ reins\'; < 1 means slower)');
+    const others = ['floor', 'xstate', 'lg-none', 'lg-memory', 'lg-sqlite', 'lg-postgres'].filter((id) => r.single.some((x) => x.id === id));
+    const label = (id: string) => ORDER.find(([i]) => i === id)![1].replace('plain TypeScript loop (floor)', 'floor');
+    const ratioRows: string[][] = [];
+    for (const n of ns) {
+      for (const [id, name] of REINS_STORES) {
+        const mine = rowOf(r, id, n);
+        if (!mine) continue;
+        ratioRows.push([`N=${int(n)} reins + ${name}`, ...others.map((o) => ratio(speedup(mine, rowOf(r, o, n))))]);
+      }
+    }
+    if (ratioRows.length) say(table(['', ...others.map(label)], ratioRows));
+  }
+
+  // 2
+  say();
+  say('2. Durability floor: one sequential Redis round trip carrying what a reins turn writes');
+  if (!r.floor) say('  not measured');
+  else {
+    const f = r.floor;
+    say(`  EVALSHA (SET + XADD) of ${bytes(f.payloadBytes)}${f.fromMeasuredTurn ? ' (the wire bytes of one reins + RedisStore turn, measured above)' : ' (a default: the RedisStore row did not run)'}: ${num(f.roundTripUs)} µs median, p99 ${num(f.p99Us)} µs over ${int(f.samples)} sequential calls`);
+    say(`  SET of 2 KB: ${num(f.set2kUs)} µs median`);
+    for (const n of ns) {
+      const reins = rowOf(r, 'reins-redis', n);
+      const raw = rowOf(r, 'xstate', n);
+      if (!reins || !raw) continue;
+      const k = (reins.usPerTurn - raw.usPerTurn) / f.roundTripUs;
+      const cmds = reins.growth.filter((g) => g.ops !== null).at(-1);
+      say(
+        `  N=${int(n)}: reins + RedisStore ${num(reins.usPerTurn)} µs = raw XState ${num(raw.usPerTurn)} µs + k × ${num(f.roundTripUs)} µs with k = ${num(k)}` +
+          (cmds ? `; it sends ${num(cmds.ops)} Redis commands (${bytes(cmds.physicalBytes)}) per turn (at turn ${int(cmds.turn)})` : ''),
+      );
+    }
+  }
+
+  // 3
+  say();
+  if (!r.many) say('3. Many runs: not measured');
+  else {
+    const x = r.many;
+    say(`3. Many runs: ${int(x.runs)} concurrent runs × ${x.turnsPerRun} turns on RedisStore, one Supervisor in one process (${x.repeats} repeat${x.repeats === 1 ? '' : 's'})`);
+    say(
+      table(
+        ['durable turns/s', 'wall time', 'turn latency p50', 'p99', 'peak RSS', 'heap per active run'],
+        [[int(x.turnsPerSecond), `${num(x.totalMs / 1000)} s`, `${num(x.p50Us / 1000)} ms`, `${num(x.p99Us / 1000)} ms`, `${int(x.peakRssMiB)} MiB`, `${num(x.heapPerRunKiB)} KiB`]],
+      ),
+    );
+    say('  turn latency: from one model call of a run to its next; heap per run: heap after a full GC halfway through, less the heap before, ÷ runs then active');
+    if (!x.completed) say('  WARNING: not every run completed');
+  }
+
+  // 4
+  say();
+  say('4. Growth: one turn deep into a run (from the runs of section 1; the turns around each point, sampled turns excluded)');
+  const points = [...new Set(r.single.flatMap((x) => x.growth.map((g) => g.turn)))].sort((a, b) => a - b);
+  const longest = (id: string) => r.single.filter((x) => x.id === id).sort((a, b) => b.turns - a.turns)[0];
+  if (points.length) {
+    const grow: string[][] = [];
+    for (const [id, label] of ORDER) {
+      const row = longest(id);
+      if (!row) continue;
+      grow.push([label, ...points.map((p) => num(row.growth.find((g) => g.turn === p)?.usPerTurn)), row.completed ? '' : row.notes.join('; ')]);
+    }
+    say(table(['µs per turn at turn', ...points.map((p) => int(p)), ''], grow));
+    say();
+    const byteRows: string[][] = [];
+    for (const [id, name] of REINS_STORES) {
+      const row = longest(id);
+      if (!row) continue;
+      const cell = (p: number) => {
+        const g = row.growth.find((x) => x.turn === p);
+        if (!g) return '–';
+        return g.physicalBytes === null ? bytes(g.logicalBytes) : `${bytes(g.logicalBytes)} / ${bytes(g.physicalBytes)}`;
+      };
+      byteRows.push([`reins + ${name}`, ...points.map(cell), ...ns.map((n) => bytes(rowOf(r, id, n)?.recordBytes))]);
+    }
+    if (byteRows.length) {
+      say(table(['bytes written in turn (logical / physical)', ...points.map((p) => int(p)), ...ns.map((n) => `record @${int(n)}`)], byteRows));
+      say('  logical: JSON handed to the store API; physical: bytes written to files (write(2)) or read by Redis off the wire; record: the stored run at the end of a run of N turns');
+    }
+  }
+
+  // 5
+  say();
+  if (!r.resume) say('5. Resume: not measured');
+  else {
+    const x = r.resume;
+    say(`5. Resume: ${int(x.runs)} paused runs rehydrated from Redis by a fresh Supervisor, ${x.concurrency} resume() calls in flight (${x.repeats} repeat${x.repeats === 1 ? '' : 's'})`);
+    say(`  all resume() calls resolved: ${num(x.resumeMs / 1000)} s (${num(x.perRunUs)} µs per run); every run back at its next model call: ${num(x.backAtWorkMs / 1000)} s`);
+    say('  timed: load the record, take the lease, reload it, take queued commands, restore the actor from the snapshot, check its children, re-arm timers, RESUME;');
+    say(`  the runs were paused mid-tool-call by another Supervisor that then shut down (setup ${num(x.setupMs / 1000)} s, untimed)`);
+    if (!x.completed) say('  WARNING: not every resumed run completed');
+  }
+
+  // 6
+  say();
+  say('6. Guard cost per turn at loop window 8, 64, 512');
+  if (!r.guards) say('  not measured');
+  else {
+    const gRows = r.guards.map((g) => {
+      const run = r.guardRuns.find((x) => x.id === `reins-memory-w${g.window}`);
+      return [String(g.window), num(g.usPerTurn), num(g.loopUs), num(g.budgetUs), run ? `${usCell(run)}` : '–', run ? bytes(run.recordBytes) : '–'];
+    });
+    const turns = r.guardRuns[0]?.turns;
+    say(table(['window', 'guards µs/turn', 'detectLoop', 'budgetBreach', `reins+Memory µs/turn (N=${int(turns)})`, 'record'], gRows));
+    say('  guards: the action record (two hashes, a label), the bounded window, detectLoop and budgetBreach, as the machine runs them; reins+Memory: a whole run with that window');
+  }
+
+  // Targets
+  const targets = evaluateTargets(r);
+  r.targets = targets;
+  say();
+  say('Targets');
+  for (const t of targets) say(`  [${t.status === 'met' ? 'MET' : t.status === 'missed' ? 'MISSED' : 'N/A'}] ${t.target}: ${t.detail}`);
+  say();
+  say(`bench run time: ${num(r.durationSeconds)} s`);
+  return lines.join('\n');
+}
