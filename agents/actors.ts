@@ -1,7 +1,10 @@
 import { fromPromise } from 'xstate';
 import type { z } from 'zod';
-import { ProgressVerdict, type ProgressJudge, type ProgressJudgeInput } from '../guards/progress.js';
+import { costOf, type PriceTable } from '../guards/cost.js';
+import { heuristicJudge, type ProgressJudge } from '../guards/progress.js';
 import type {
+  CompactInput,
+  JudgeInput,
   ModelCallInput,
   ModelCallResult,
   ReconcileInput,
@@ -9,11 +12,12 @@ import type {
   ToolCallInput,
   ToolCallResult,
 } from '../machines/agent-machine.js';
-import { ModelResponse, type Message } from '../machines/model-types.js';
+import { CompactionResult, JudgeResult, ModelResponse, type Message, type TranscriptEntry } from '../machines/model-types.js';
 import { toErrorInfo } from '../machines/outcome.js';
 import type { TranscriptStore } from '../persistence/transcript.js';
 import { FatalToolError, ModelCallError, ModelTimeoutError, RetryableToolError, ToolTimeoutError } from './errors.js';
 import type { CallJournal } from './call-journal.js';
+import { compactTranscript, transcriptView, type CompactionSetup } from './compaction.js';
 import type { Logger } from './logger.js';
 import type { Model, ToolSchema } from './model.js';
 import { redact } from './redact.js';
@@ -24,13 +28,26 @@ type Json = z.core.util.JSONType;
 
 /** Where a run's actors do their I/O: the transcript, the log, the clock, and (for durable runs) the journal and trace. */
 export interface RunEnvironment {
-  readonly transcripts: TranscriptStore<Message>;
+  /** Messages and compaction markers; the model reads them through `transcriptView`. */
+  readonly transcripts: TranscriptStore<TranscriptEntry>;
   readonly logger: Logger;
   readonly now: () => number;
   readonly journal?: CallJournal;
-  /** Receives one entry per model and tool call for the run's trace. */
-  readonly trace?: (entry: { at: number; kind: 'model' | 'tool'; [key: string]: unknown }) => void;
+  /** Receives one entry per model call, tool call, progress check and compaction for the run's trace. */
+  readonly trace?: (entry: { at: number; kind: 'model' | 'tool' | 'judge' | 'compaction'; [key: string]: unknown }) => void;
 }
+
+/**
+ * What a progress judge receives: the guard's input, and for a judge that
+ * reads (a model-backed one) the run, its messages as the model sees them,
+ * the tokens judges have spent in it so far, and the abort signal.
+ */
+export type JudgeCall = Parameters<ProgressJudge>[0] & {
+  readonly runId: string;
+  readonly messages: readonly Message[];
+  readonly judgeTokens: number;
+  readonly signal: AbortSignal;
+};
 
 /** The call a process died in: its outcome is unknown, so a non-idempotent tool must not be run again blindly. */
 const INTERRUPTED = { name: 'InterruptedCall', message: 'the process stopped during this call; whether it took effect is unknown' };
@@ -45,6 +62,9 @@ export interface ActorDeps {
   readonly toolSchemas: readonly ToolSchema[];
   readonly judge: ProgressJudge;
   readonly secretKeys: readonly string[];
+  readonly prices: PriceTable;
+  /** null when compaction is off (the machine then never enters `compacting`). */
+  readonly compaction: CompactionSetup | null;
 }
 
 /** Tool results must survive JSON (they go to the model and the snapshot); undefined becomes null. */
@@ -104,21 +124,117 @@ export function buildActors(deps: ActorDeps, env: RunEnvironment) {
       return r.applied ? { applied: true, result: toJson(r.result, input.tool) } : { applied: false };
     }),
 
-    judgeProgress: fromPromise<ProgressVerdict, ProgressJudgeInput>(async ({ input }) => ProgressVerdict.parse(await deps.judge(input))),
+    judgeProgress: fromPromise<JudgeResult, JudgeInput>(async ({ input, signal }) => {
+      // A model judge costs tokens: a re-invoked check returns its recorded verdict instead of asking again.
+      const key = `${input.runId}:${input.step}:judge-${input.check}`;
+      const recorded = await env.journal?.begin(key, input.step, signal);
+      if (recorded?.kind === 'done') return recorded.result as JudgeResult;
+      const started = env.now();
+      const messages = [...transcriptView(await env.transcripts.read(input.runId)), ...input.inbox];
+      const call: JudgeCall = {
+        goal: input.goal,
+        recentSteps: input.recentSteps,
+        earlierSteps: input.earlierSteps,
+        runId: input.runId,
+        messages,
+        judgeTokens: input.judgeTokens,
+        signal,
+      };
+      const judged = JudgeResult.parse(await deps.judge(call));
+      const verdict = { ...judged, judge: judged.judge ?? (deps.judge === heuristicJudge ? 'heuristic' : 'custom') };
+      await env.journal?.finish(key, input.step, verdict);
+      const spend = verdict.spend ?? null;
+      log.info(
+        { runId: input.runId, agent: deps.agentId, step: input.step, judge: verdict.judge, progressing: verdict.progressing, latencyMs: env.now() - started, ...spendFields(spend) },
+        'progress check',
+      );
+      env.trace?.({
+        at: env.now(),
+        kind: 'judge',
+        step: input.step,
+        check: input.check,
+        judge: verdict.judge,
+        progressing: verdict.progressing,
+        why: verdict.why,
+        latencyMs: env.now() - started,
+        ...(spend ? { model: spend.modelId, usage: spend.usage, costUsd: costOf(spend.modelId, spend.usage, deps.prices) } : {}),
+      });
+      return verdict;
+    }),
+
+    compactTranscript: fromPromise<CompactionResult, CompactInput>(async ({ input, signal }) => {
+      if (!deps.compaction) throw new Error('compaction is off for this agent, yet the run entered compacting');
+      const recorded = await env.journal?.begin(input.idempotencyKey, input.step, signal);
+      if (recorded?.kind === 'done') return recorded.result as CompactionResult;
+      const started = env.now();
+      const report = await compactTranscript(env.transcripts, deps.compaction, input, signal);
+      const result = CompactionResult.parse(report.result);
+      await env.journal?.finish(input.idempotencyKey, input.step, result);
+      const fields = {
+        runId: input.runId,
+        agent: deps.agentId,
+        step: input.step,
+        reason: input.reason,
+        contextTokens: input.contextTokens,
+        compacted: result.compacted,
+        by: result.by,
+        replaced: result.replaced,
+        messagesBefore: report.before,
+        messagesAfter: report.after,
+        latencyMs: env.now() - started,
+        ...(report.fallback ? { fallback: report.fallback } : {}),
+        ...spendFields(result.spend),
+      };
+      log.info(fields, 'compaction');
+      env.trace?.({
+        at: env.now(),
+        kind: 'compaction',
+        step: input.step,
+        reason: input.reason,
+        contextTokens: input.contextTokens,
+        compacted: result.compacted,
+        by: result.by,
+        replaced: result.replaced,
+        messagesBefore: report.before,
+        messagesAfter: report.after,
+        ...(report.repeated ? { repeated: true } : {}),
+        ...(report.fallback ? { fallback: report.fallback } : {}),
+        ...(result.spend ? { model: result.spend.modelId, usage: result.spend.usage, costUsd: costOf(result.spend.modelId, result.spend.usage, deps.prices) } : {}),
+      });
+      return result;
+    }),
   };
+
+  /** Log fields for a helper model's spend. */
+  function spendFields(spend: JudgeResult['spend']) {
+    return spend
+      ? { model: spend.modelId, inputTokens: spend.usage.inputTokens, outputTokens: spend.usage.outputTokens, costUsd: costOf(spend.modelId, spend.usage, deps.prices) }
+      : {};
+  }
 
   async function askModel(input: ModelCallInput, signal: AbortSignal): Promise<ModelCallResult> {
     await env.transcripts.appendStep(input.runId, input.step, input.inbox);
-    const messages = await env.transcripts.read(input.runId);
+    const messages = transcriptView(await env.transcripts.read(input.runId));
     const started = env.now();
     try {
       const raw = await withTimeout(
-        (s) => deps.model.generate({ runId: input.runId, system: deps.system, messages, tools: deps.toolSchemas, signal: s, idempotencyKey: input.idempotencyKey }),
+        (s) =>
+          deps.model.generate({
+            runId: input.runId,
+            system: deps.system,
+            messages,
+            tools: deps.toolSchemas,
+            signal: s,
+            idempotencyKey: input.idempotencyKey,
+            ...(input.raiseOutputLimit ? { raiseOutputLimit: true } : {}),
+          }),
         deps.modelTimeoutMs,
         signal,
         () => new ModelTimeoutError(deps.modelTimeoutMs),
       );
       const response = ModelResponse.parse(raw);
+      const costUsd = costOf(response.modelId, response.usage, deps.prices);
+      const latencyMs = env.now() - started;
       log.info(
         {
           runId: input.runId,
@@ -126,10 +242,14 @@ export function buildActors(deps: ActorDeps, env: RunEnvironment) {
           step: input.step,
           attempt: input.attempt,
           model: response.modelId,
-          latencyMs: env.now() - started,
+          latencyMs,
           inputTokens: response.usage.inputTokens,
           outputTokens: response.usage.outputTokens,
+          cachedInputTokens: response.usage.cachedInputTokens,
+          reasoningTokens: response.usage.reasoningTokens,
+          costUsd,
           finishReason: response.finishReason,
+          rawFinishReason: response.rawFinishReason,
           decision: response.type,
         },
         'model call',
@@ -140,10 +260,13 @@ export function buildActors(deps: ActorDeps, env: RunEnvironment) {
         step: input.step,
         attempt: input.attempt,
         model: response.modelId,
-        latencyMs: env.now() - started,
+        latencyMs,
         usage: response.usage,
+        costUsd,
         finishReason: response.finishReason,
+        rawFinishReason: response.rawFinishReason,
         decision: response.type,
+        ...(input.raiseOutputLimit ? { raisedOutputLimit: true } : {}),
       });
       return { ok: true, response };
     } catch (error) {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { hashValue } from '../guards/action.js';
 import { Limits } from '../guards/budget.js';
 import { CircuitPolicy } from '../guards/circuit.js';
+import { CompactionPolicy, compactionThresholdTokens, contextWindowOf } from '../guards/compaction.js';
 import { DEFAULT_PRICES, type PriceTable } from '../guards/cost.js';
 import { LoopPolicy } from '../guards/loop.js';
 import { heuristicJudge, ProgressPolicy, type ProgressJudge } from '../guards/progress.js';
@@ -11,7 +12,7 @@ import { RetryPolicy } from '../guards/retry.js';
 import { DEFAULT_MAX_ARGUMENT_BYTES } from '../guards/validate.js';
 import { createAgentMachine, type AgentMachine, type AgentSpec, type ToolPolicy } from '../machines/agent-machine.js';
 import type { AgentInput } from '../machines/agent-context.js';
-import type { Message } from '../machines/model-types.js';
+import type { TranscriptEntry } from '../machines/model-types.js';
 import type { TerminalOutcome } from '../machines/outcome.js';
 import { MemoryTranscriptStore, type TranscriptStore } from '../persistence/transcript.js';
 import { buildActors, type ActorDeps, type RunEnvironment } from './actors.js';
@@ -32,8 +33,20 @@ export interface AgentOptions<I = unknown> {
   tools?: readonly ToolDefinition[];
   limits?: z.input<typeof Limits>;
   loop?: z.input<typeof LoopPolicy>;
-  /** false turns the progress check off; a judge replaces the heuristic one. */
+  /** false turns the progress check off; a judge replaces the heuristic one (e.g. `modelJudge({ model })`). */
   progress?: false | (z.input<typeof ProgressPolicy> & { judge?: ProgressJudge });
+  /**
+   * Context compaction (on by default): past `threshold` of the context window
+   * the middle of the transcript is replaced by a summary, keeping the system
+   * prompt, the goal and the last `keepRecentTurns` turns. The window is the
+   * policy's, else the model's, else DEFAULT_CONTEXT_WINDOWS by model id;
+   * unknown, only output cut off at its length limit compacts. `summariser`:
+   * a model that writes the summary; without one, a deterministic digest of
+   * the tool calls and results. false turns it off.
+   */
+  compaction?: false | (z.input<typeof CompactionPolicy> & { summariser?: Model });
+  /** Restate the goal to the model every N turns (a user message); off by default. */
+  goalReminderEveryTurns?: number;
   approval?: { timeoutMs?: number; onTimeout?: 'escalate' | 'replan' };
   /** A call whose outcome is unknown and that cannot be reconciled: end ACTION_IN_DOUBT (default) or ask a human. */
   inDoubt?: 'fail' | 'ask';
@@ -60,7 +73,7 @@ export interface StartOptions<I = unknown> {
   seed?: number;
   /** Limits for this run, over the agent's. */
   limits?: z.input<typeof Limits>;
-  transcripts?: TranscriptStore<Message>;
+  transcripts?: TranscriptStore<TranscriptEntry>;
   logger?: Logger;
   inspect?: AgentRunOptions['inspect'];
 }
@@ -93,7 +106,8 @@ const AgentId = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/, 'agent ids
 export function defineAgent<I = unknown>(options: AgentOptions<I>): Agent<I> {
   AgentId.parse(options.id);
   const tools = new Map<string, ToolDefinition>();
-  for (const t of options.tools ?? []) {
+  // The model adapter's reserved tools (reins_give_up, …) are offered and validated like the agent's own.
+  for (const t of [...(options.tools ?? []), ...(options.model.reservedTools ?? [])]) {
     if (tools.has(t.name)) throw new Error(`agent ${options.id}: two tools are named ${t.name}`);
     tools.set(t.name, t);
   }
@@ -101,6 +115,12 @@ export function defineAgent<I = unknown>(options: AgentOptions<I>): Agent<I> {
   const secretKeys = [...DEFAULT_SECRET_KEYS, ...(options.redact ?? [])];
   const limits = Limits.parse(options.limits ?? {});
   const progress = options.progress === false ? null : options.progress ?? {};
+  const { summariser, ...compactionOptions } = options.compaction === false ? { summariser: undefined } : options.compaction ?? {};
+  const compaction = options.compaction === false ? null : CompactionPolicy.parse(compactionOptions);
+  const contextWindow = compaction?.contextWindow ?? options.model.contextWindow ?? contextWindowOf(options.model.id);
+  if (options.goalReminderEveryTurns !== undefined && !(Number.isInteger(options.goalReminderEveryTurns) && options.goalReminderEveryTurns >= 1)) {
+    throw new Error(`agent ${options.id}: goalReminderEveryTurns must be a whole number of turns, at least 1`);
+  }
 
   const policies = new Map<string, ToolPolicy>();
   for (const t of tools.values()) {
@@ -123,6 +143,8 @@ export function defineAgent<I = unknown>(options: AgentOptions<I>): Agent<I> {
     inDoubt: options.inDoubt ?? 'fail',
     prices: { ...DEFAULT_PRICES, ...options.prices },
     maxArgumentBytes: options.maxArgumentBytes ?? DEFAULT_MAX_ARGUMENT_BYTES,
+    compaction: compaction && { thresholdTokens: contextWindow === undefined ? null : compactionThresholdTokens(contextWindow, compaction.threshold) },
+    goalReminderEveryTurns: options.goalReminderEveryTurns ?? null,
     now,
   };
   const toolSchemas: ToolSchema[] = [...tools.values()].map((t) => ({
@@ -139,6 +161,8 @@ export function defineAgent<I = unknown>(options: AgentOptions<I>): Agent<I> {
     toolSchemas,
     judge: (progress && progress.judge) || heuristicJudge,
     secretKeys,
+    prices: spec.prices,
+    compaction: compaction && { policy: compaction, summariser: summariser ?? null },
   };
   const chart = createAgentMachine(spec);
   const version = options.version ?? hashValue({ chart: JSON.parse(JSON.stringify(chart.definition)) as unknown, tools: [...tools.keys()].sort() });
@@ -154,7 +178,7 @@ export function defineAgent<I = unknown>(options: AgentOptions<I>): Agent<I> {
 
   const start = (startOptions: StartOptions<I> = {}): AgentRun => {
     const logger = startOptions.logger ?? defaultLogger;
-    const env: RunEnvironment = { transcripts: startOptions.transcripts ?? new MemoryTranscriptStore<Message>(), logger, now };
+    const env: RunEnvironment = { transcripts: startOptions.transcripts ?? new MemoryTranscriptStore<TranscriptEntry>(), logger, now };
     const run = new AgentRun(
       machineFor(env),
       { input: initialInput(startOptions) },
@@ -165,7 +189,7 @@ export function defineAgent<I = unknown>(options: AgentOptions<I>): Agent<I> {
 
   return {
     id: options.id,
-    machine: machineFor({ transcripts: new MemoryTranscriptStore<Message>(), logger: defaultLogger, now }),
+    machine: machineFor({ transcripts: new MemoryTranscriptStore<TranscriptEntry>(), logger: defaultLogger, now }),
     chart,
     version,
     spec,

@@ -1,8 +1,10 @@
 import { fromPromise, type Snapshot } from 'xstate';
 import type { AgentEvent } from '../machines/agent-context.js';
-import type { ProgressJudgeInput, ProgressVerdict } from '../guards/progress.js';
+import type { CompactionResult, JudgeResult } from '../machines/model-types.js';
 import type {
   AgentMachine,
+  CompactInput,
+  JudgeInput,
   ModelCallInput,
   ModelCallResult,
   ReconcileInput,
@@ -26,7 +28,8 @@ export function applyOffline(chart: AgentMachine, snapshot: Snapshot<unknown>, r
       callModel: never<ModelCallResult, ModelCallInput>(),
       callTool: never<ToolCallResult, ToolCallInput>(),
       reconcileCall: never<ReconcileResult, ReconcileInput>(),
-      judgeProgress: never<ProgressVerdict, ProgressJudgeInput>(),
+      judgeProgress: never<JudgeResult, JudgeInput>(),
+      compactTranscript: never<CompactionResult, CompactInput>(),
     } });
   const run = new AgentRun(inert, { snapshot, runId, agentId }, { logger, now: Date.now, redactArgs: (v) => v });
   run.start();

@@ -21,6 +21,8 @@ export type ScriptStep = (
   | { giveUp: string }
   | { escalate: string }
   | { refuse: string; finishReason?: Extract<FinishReason, 'content_filter' | 'refusal'> }
+  /** Output cut off at its length limit: `truncated` is the partial output, the arguments of a call to `call` when given, else an answer. */
+  | { truncated: string; call?: string }
   | { fail: string; retryable: boolean; status?: number }
 ) & { usage?: Partial<TokenUsage>; latencyMs?: number };
 
@@ -30,12 +32,16 @@ export interface ScriptContext {
   readonly turn: number;
   readonly messages: readonly Message[];
   readonly lastResults: ReadonlyArray<{ tool: string; content: string; isError: boolean }>;
+  /** The previous response was cut off and the loop asks again with the raised output limit. */
+  readonly raisedOutputLimit: boolean;
 }
 
 export interface ScriptedModelOptions {
   id?: string;
   /** Simulated latency per call; honours the abort signal. */
   latencyMs?: number;
+  /** The context window to report (in the same estimated tokens as its usage), so that compaction can be exercised. */
+  contextWindow?: number;
 }
 
 /** A deterministic model driven by a list of turns or a function of the transcript; for tests, examples and the demo. */
@@ -43,9 +49,13 @@ export function scriptedModel(script: readonly ScriptStep[] | ((ctx: ScriptConte
   const id = options.id ?? 'scripted';
   return {
     id,
+    ...(options.contextWindow !== undefined ? { contextWindow: options.contextWindow } : {}),
     async generate(request: ModelRequest): Promise<ModelResponse> {
       const turn = request.messages.filter((m) => m.role === 'assistant').length + 1;
-      const step = typeof script === 'function' ? script({ runId: request.runId, turn, messages: request.messages, lastResults: lastResults(request.messages) }) : script[turn - 1];
+      const step =
+        typeof script === 'function'
+          ? script({ runId: request.runId, turn, messages: request.messages, lastResults: lastResults(request.messages), raisedOutputLimit: request.raiseOutputLimit === true })
+          : script[turn - 1];
       if (!step) throw new ScriptExhaustedError(turn, Array.isArray(script) ? script.length : 0);
       const latency = step.latencyMs ?? options.latencyMs ?? 0;
       if (latency > 0) await sleep(latency, request.signal);
@@ -73,6 +83,10 @@ function toResponse(step: Exclude<ScriptStep, { fail: string }>, modelId: string
     ...(step.usage?.reasoningTokens !== undefined ? { reasoningTokens: step.usage.reasoningTokens } : {}),
   });
   const meta = (finishReason: FinishReason, output: string) => ({ usage: usage(output), finishReason, rawFinishReason: finishReason, modelId });
+  if ('truncated' in step) {
+    const calls = step.call === undefined ? [] : [{ id: `call_${turn}_0`, name: step.call, arguments: step.truncated }];
+    return { type: 'truncated', text: step.call === undefined ? step.truncated : '', calls, maxOutputTokens: null, ...meta('length', step.truncated) };
+  }
   if ('call' in step || 'calls' in step) {
     const list: ScriptedCall[] = 'calls' in step ? step.calls : [{ name: step.call, args: step.args, ...(step.rawArgs !== undefined ? { rawArgs: step.rawArgs } : {}) }];
     const calls: ToolCall[] = list.map((c, i) => ({ id: `call_${turn}_${i}`, name: c.name, arguments: c.rawArgs ?? JSON.stringify(c.args ?? {}) }));

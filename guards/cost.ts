@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { TokenUsage } from './usage.js';
+import type { TokenUsage, Usage } from './usage.js';
 
 /** A model's list price in USD per million tokens; cached input has its own (lower) rate when the provider has one. */
 export const Price = z.object({
@@ -27,19 +27,26 @@ export const DEFAULT_PRICES: PriceTable = {
 
 /** A 'provider:' or 'provider/' prefix, as in 'openai:gpt-4o' or 'anthropic/claude-sonnet-4'. */
 const PROVIDER_PREFIX = /^[^:/]+[:/]/;
+/** A dated snapshot suffix, as in 'gpt-4o-mini-2024-07-18' or 'claude-sonnet-4-20250514'. */
+const DATE_SUFFIX = /-(\d{4}-\d{2}-\d{2}|\d{8})$/;
 
-/** The price for an id, looked up as own keys only so that ids like 'constructor' never hit Object.prototype. */
-function priceOf(modelId: string, prices: PriceTable): Price | undefined {
+/**
+ * The entry for a model id in a table keyed by model id (prices, context
+ * windows): the exact id, then without a 'provider:' / 'provider/' prefix,
+ * then without a dated snapshot suffix. Own keys only, so that ids like
+ * 'constructor' never hit Object.prototype.
+ */
+export function lookupModel<T>(modelId: string, table: Readonly<Record<string, T>>): T | undefined {
   const bare = modelId.replace(PROVIDER_PREFIX, '');
-  for (const id of [modelId, bare]) {
-    if (Object.hasOwn(prices, id)) return prices[id];
+  for (const id of [modelId, bare, bare.replace(DATE_SUFFIX, '')]) {
+    if (Object.hasOwn(table, id)) return table[id];
   }
   return undefined;
 }
 
-/** USD cost of one call; cached input tokens (part of inputTokens) are billed at cachedInputPerMTok when given; null when the model has no price (unknown, never zero). Lookup: exact id, then the id after a 'provider:' or 'provider/' prefix. */
+/** USD cost of one call; cached input tokens (part of inputTokens) are billed at cachedInputPerMTok when given; null when the model has no price (unknown, never zero). Lookup: exact id, then without a 'provider:' / 'provider/' prefix, then without a dated suffix. */
 export function costOf(modelId: string, tokens: TokenUsage, prices: PriceTable): number | null {
-  const price = priceOf(modelId, prices);
+  const price = lookupModel(modelId, prices);
   if (!price) return null;
   // Without a cached rate the provider bills cached tokens as ordinary input;
   // reasoning tokens are part of outputTokens and billed as output.
@@ -49,4 +56,34 @@ export function costOf(modelId: string, tokens: TokenUsage, prices: PriceTable):
     cached * (price.cachedInputPerMTok ?? 0) +
     tokens.outputTokens * price.outputPerMTok;
   return micro / 1_000_000;
+}
+
+/** Adds a helper model's call (a summariser, a progress judge) to a run's usage: tokens and cost count, turns do not. */
+export function addSpend(usage: Usage, modelId: string, tokens: TokenUsage, prices: PriceTable): Usage {
+  const cost = costOf(modelId, tokens, prices);
+  return {
+    turns: usage.turns,
+    inputTokens: usage.inputTokens + tokens.inputTokens,
+    outputTokens: usage.outputTokens + tokens.outputTokens,
+    cachedInputTokens: usage.cachedInputTokens + (tokens.cachedInputTokens ?? 0),
+    reasoningTokens: usage.reasoningTokens + (tokens.reasoningTokens ?? 0),
+    costUsd: usage.costUsd + (cost ?? 0),
+    costKnown: usage.costKnown && cost !== null,
+  };
+}
+
+/** The total of several runs' usage (a run and its sub-runs): what a run tree's budget is checked against. Unknown cost anywhere makes the total unknown. */
+export function combineUsage(usages: readonly Usage[]): Usage {
+  return usages.reduce<Usage>(
+    (total, u) => ({
+      turns: total.turns + u.turns,
+      inputTokens: total.inputTokens + u.inputTokens,
+      outputTokens: total.outputTokens + u.outputTokens,
+      cachedInputTokens: total.cachedInputTokens + u.cachedInputTokens,
+      reasoningTokens: total.reasoningTokens + u.reasoningTokens,
+      costUsd: total.costUsd + u.costUsd,
+      costKnown: total.costKnown && u.costKnown,
+    }),
+    { turns: 0, inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, reasoningTokens: 0, costUsd: 0, costKnown: true },
+  );
 }

@@ -52,6 +52,18 @@ export const AgentContext = z.object({
   step: z.number().int().nonnegative(),
   modelAttempt: z.number().int().positive(),
   failedTurns: z.number().int().nonnegative(),
+  /** Model responses in a row cut off at their output limit; each one escalates the recovery (raised limit, compaction, give up). */
+  truncations: z.number().int().nonnegative(),
+  /** Input tokens of the last model call: how full the context window was; null once compacted, until the next call measures it. */
+  contextTokens: z.number().int().nonnegative().nullable(),
+  /** Compactions so far, and the reason and result of the latest one. */
+  compaction: z.object({
+    count: z.number().int().nonnegative(),
+    reason: z.enum(['threshold', 'length']).nullable(),
+    compacted: z.boolean().nullable(),
+  }),
+  /** The turn the goal was last restated to the model (0: only as the first message). */
+  lastReminderTurn: z.number().int().nonnegative(),
   inbox: z.array(Message),
   response: ModelResponse.nullable(),
   queue: z.array(ToolCall),
@@ -66,6 +78,8 @@ export const AgentContext = z.object({
     lastCheckTurn: z.number().int().nonnegative(),
     checks: z.number().int().nonnegative(),
     failedChecks: z.number().int().nonnegative(),
+    /** Tokens a model-backed judge has spent in this run (its own budget is checked against this). */
+    judgeTokens: z.number().int().nonnegative(),
   }),
   pauseRequest: Actor.nullable(),
   paused: Actor.extend({ at: z.number() }).nullable(),

@@ -3,16 +3,17 @@ import type { z } from 'zod';
 import { actionLabel, callSignature, hashValue, type ActionRecord } from '../guards/action.js';
 import { budgetBreach } from '../guards/budget.js';
 import { admitCall, CLOSED_CIRCUIT, recordFailure, recordSuccess, type CircuitPolicy } from '../guards/circuit.js';
-import { costOf, type PriceTable } from '../guards/cost.js';
+import { compactionDue } from '../guards/compaction.js';
+import { addSpend, costOf, type PriceTable } from '../guards/cost.js';
 import { detectLoop, type LoopPolicy } from '../guards/loop.js';
-import { progressCheckDue, type ProgressJudgeInput, type ProgressPolicy, type ProgressVerdict } from '../guards/progress.js';
+import { progressCheckDue, type ProgressJudgeInput, type ProgressPolicy } from '../guards/progress.js';
 import { nextRandom } from '../guards/random.js';
 import { backoffDelay, canRetry, classifyFailure, type RetryPolicy, type SideEffect } from '../guards/retry.js';
 import { addTurn, ZERO_USAGE } from '../guards/usage.js';
 import { checkToolCall } from '../guards/validate.js';
 import type { AgentContext, AgentEvent, AgentInput, Failure } from './agent-context.js';
-import type { Message, ModelResponse, ToolCall } from './model-types.js';
-import { toErrorInfo, type ErrorInfo, type OutcomeEvidence, type TerminalOutcome } from './outcome.js';
+import type { CompactionResult, JudgeResult, Message, ModelResponse, ModelSpend, ToolCall } from './model-types.js';
+import { toErrorInfo, type ErrorInfo, type LengthRecovery, type OutcomeEvidence, type TerminalOutcome } from './outcome.js';
 
 /** What the machine needs to know about one tool; the implementation itself is provided by the runtime. */
 export interface ToolPolicy {
@@ -37,6 +38,15 @@ export interface AgentSpec {
   readonly inDoubt: 'fail' | 'ask';
   readonly prices: PriceTable;
   readonly maxArgumentBytes: number;
+  /**
+   * Context compaction: null turns it off; otherwise the transcript is
+   * compacted when the last call's input reached `thresholdTokens` (null when
+   * the model's context window is unknown: then only to recover from output
+   * cut off at its length limit).
+   */
+  readonly compaction: { readonly thresholdTokens: number | null } | null;
+  /** Restate the goal to the model every N turns; null: never. */
+  readonly goalReminderEveryTurns: number | null;
   /** The clock; injectable so that tests and restores control time. */
   readonly now: () => number;
 }
@@ -60,6 +70,31 @@ export interface ModelCallInput {
   readonly idempotencyKey: string;
   /** Messages produced since the last successful model call, appended to the transcript exactly once per step. */
   readonly inbox: readonly Message[];
+  /** The previous response was cut off at its output limit: ask with the raised limit. */
+  readonly raiseOutputLimit: boolean;
+}
+export interface CompactInput {
+  readonly runId: string;
+  /** The compaction's own step: its transcript marker and journal entry are keyed by it, so a re-run after a crash applies it once. */
+  readonly step: number;
+  readonly idempotencyKey: string;
+  readonly goal: string;
+  readonly reason: 'threshold' | 'length';
+  /** Input tokens of the last call, for the trace. */
+  readonly contextTokens: number | null;
+  /** Assistant turns still in the inbox (not yet in the transcript): they are kept, and count towards the turns kept. */
+  readonly pendingTurns: number;
+}
+/** What a progress judge is asked: the guard's input, plus what a model-backed judge needs (the run, the pending messages, its spend so far). */
+export interface JudgeInput extends ProgressJudgeInput {
+  readonly runId: string;
+  readonly step: number;
+  /** The number of this check (1 = first), which keys its journal entry. */
+  readonly check: number;
+  /** Messages not yet in the transcript (the last turn's tool results). */
+  readonly inbox: readonly Message[];
+  /** Tokens model-backed judges have spent in this run so far. */
+  readonly judgeTokens: number;
 }
 export interface ToolCallInput {
   readonly runId: string;
@@ -156,7 +191,8 @@ export function createAgentMachine(spec: AgentSpec) {
       callModel: fromPromise<ModelCallResult, ModelCallInput>(async () => notProvided('callModel')),
       callTool: fromPromise<ToolCallResult, ToolCallInput>(async () => notProvided('callTool')),
       reconcileCall: fromPromise<ReconcileResult, ReconcileInput>(async () => notProvided('reconcileCall')),
-      judgeProgress: fromPromise<ProgressVerdict, ProgressJudgeInput>(async () => notProvided('judgeProgress')),
+      judgeProgress: fromPromise<JudgeResult, JudgeInput>(async () => notProvided('judgeProgress')),
+      compactTranscript: fromPromise<CompactionResult, CompactInput>(async () => notProvided('compactTranscript')),
     },
     delays: {
       untilDeadline: ({ context }) => Math.min(MAX_TIMER_MS, Math.max(0, (context.deadlineAt ?? Infinity) - spec.now())),
@@ -175,7 +211,16 @@ export function createAgentMachine(spec: AgentSpec) {
       budgetSpent: ({ context }) => budgetBreach(context.usage, context.limits) !== null,
       progressCheckDue: ({ context }) =>
         spec.progress !== null && context.usage.turns > 0 && progressCheckDue(context.usage.turns, context.progress.lastCheckTurn, spec.progress),
+      compactionDue: ({ context }) =>
+        spec.compaction !== null && spec.compaction.thresholdTokens !== null && compactionDue(context.contextTokens, spec.compaction.thresholdTokens),
+      goalReminderDue: ({ context }) =>
+        spec.goalReminderEveryTurns !== null && context.usage.turns > 0 && context.usage.turns - context.lastReminderTurn >= spec.goalReminderEveryTurns,
       modelFailed: ({ context }) => context.failure !== null,
+      truncated: ({ context }) => context.response?.type === 'truncated',
+      // Recovery from output cut off at its limit, one step per truncation in a row: raise the limit, then compact, then give up.
+      mayRaiseOutputLimit: ({ context }) => context.truncations === 1,
+      mayCompactForLength: ({ context }) => context.truncations === 2 && spec.compaction !== null,
+      lengthRecoveryFutile: ({ context }) => context.compaction.reason === 'length' && context.compaction.compacted === false,
       refused: ({ context }) => context.response?.type === 'refused',
       answered: ({ context }) => context.response?.type === 'answer',
       gaveUp: ({ context }) => context.response?.type === 'give_up',
@@ -281,6 +326,8 @@ export function createAgentMachine(spec: AgentSpec) {
           response,
           inbox: [],
           failure: null,
+          truncations: response.type === 'truncated' ? context.truncations + 1 : 0,
+          contextTokens: response.usage.inputTokens,
           usage: addTurn(context.usage, response.usage, costOf(response.modelId, response.usage, spec.prices)),
           circuits: { ...context.circuits, [MODEL]: recordSuccess(circuitOf(context, MODEL)) },
         };
@@ -288,7 +335,13 @@ export function createAgentMachine(spec: AgentSpec) {
       queueToolCalls: assign(({ context }) => {
         const r = context.response;
         if (r?.type !== 'tool_calls') return {};
-        const assistant: Message = { role: 'assistant', content: r.text, toolCalls: r.calls.map(boundedCall(spec.maxArgumentBytes)) };
+        const assistant: Message = {
+          role: 'assistant',
+          content: r.text,
+          toolCalls: r.calls.map(boundedCall(spec.maxArgumentBytes)),
+          finishReason: r.finishReason,
+          rawFinishReason: r.rawFinishReason,
+        };
         return { queue: r.calls, inbox: [...context.inbox, assistant], response: null };
       }),
       nudgeEmptyTurn: assign({
@@ -484,19 +537,64 @@ export function createAgentMachine(spec: AgentSpec) {
         },
       }),
       storeVerdict: assign(({ context, event }) => {
-        const verdict = doneOutput<ProgressVerdict>(event);
+        const verdict = doneOutput<JudgeResult>(event);
         const checks = context.progress.checks + 1;
         const failedChecks = verdict.progressing ? 0 : context.progress.failedChecks + 1;
-        const progress = { lastCheckTurn: context.usage.turns, checks, failedChecks };
-        if (verdict.progressing) return { progress };
+        const spend = verdict.spend ?? null;
+        const judgeTokens = context.progress.judgeTokens + (spend ? spend.usage.inputTokens + spend.usage.outputTokens : 0);
+        const progress = { lastCheckTurn: context.usage.turns, checks, failedChecks, judgeTokens };
+        // A model judge's tokens are the run's spend: they count against its token and cost budgets (not as turns).
+        const usage = withSpend(context.usage, spend, spec.prices);
+        if (verdict.progressing) return { progress, usage };
         if (spec.progress && failedChecks >= spec.progress.maxFailedChecks) {
           return {
             progress,
-            outcome: conclude(context, { reason: 'NO_PROGRESS', verdict: { progressing: false, why: verdict.why }, failedChecks, checks }),
+            usage,
+            outcome: conclude({ ...context, usage }, { reason: 'NO_PROGRESS', verdict: { progressing: false, why: verdict.why, ...(verdict.judge ? { judge: verdict.judge } : {}) }, failedChecks, checks }),
           };
         }
         const content = `Supervisor progress check: ${verdict.why}. Change approach or finish with what you have.`;
-        return { progress, inbox: [...context.inbox, { role: 'user' as const, content }] };
+        return { progress, usage, inbox: [...context.inbox, { role: 'user' as const, content }] };
+      }),
+      beginCompaction: assign({
+        step: ({ context }) => context.step + 1,
+        compaction: ({ context }, params: { reason: 'threshold' | 'length' }) => ({ ...context.compaction, reason: params.reason, compacted: null }),
+      }),
+      storeCompaction: assign(({ context, event }) => {
+        const result = doneOutput<CompactionResult>(event);
+        return {
+          usage: withSpend(context.usage, result.spend, spec.prices),
+          // The next call measures the compacted context; until then a compaction is not due again.
+          contextTokens: null,
+          compaction: { count: context.compaction.count + (result.compacted ? 1 : 0), reason: context.compaction.reason, compacted: result.compacted },
+        };
+      }),
+      raiseOutputLimit: assign({ response: null }),
+      remindGoal: assign({
+        inbox: ({ context }) => [...context.inbox, { role: 'user' as const, content: `Reminder of your goal: ${context.goal}` }],
+        lastReminderTurn: ({ context }) => context.usage.turns,
+      }),
+      recordTruncated: assign({
+        outcome: ({ context }) => {
+          const r = context.response;
+          const tried: LengthRecovery[] = [];
+          if (context.truncations >= 2) tried.push('raised-output-limit');
+          if (context.compaction.reason === 'length' && context.compaction.compacted === true) tried.push('compacted-context');
+          const where =
+            r?.type === 'truncated' && r.calls.length > 0
+              ? `in the middle of a call to ${[...new Set(r.calls.map((c) => c.name))].join(', ')}`
+              : 'before its answer was complete';
+          const limit = r?.type === 'truncated' && r.maxOutputTokens !== null ? ` of ${r.maxOutputTokens} tokens` : '';
+          const after = tried.length > 0 ? ` after ${tried.join(' and ')}` : '';
+          const futile = context.compaction.reason === 'length' && context.compaction.compacted === false ? ' (the context had nothing left to compact)' : '';
+          return conclude(context, {
+            reason: 'MODEL_REFUSED',
+            finishReason: 'length',
+            rawFinishReason: r?.rawFinishReason ?? null,
+            message: `the model's output was cut off at its output limit${limit} ${where}${after}${futile}`,
+            tried,
+          });
+        },
       }),
       recordCompleted: assign({
         outcome: ({ context }) =>
@@ -523,6 +621,7 @@ export function createAgentMachine(spec: AgentSpec) {
             finishReason: r.finishReason,
             rawFinishReason: r.rawFinishReason,
             message: r.type === 'refused' ? r.message : '',
+            tried: [],
           });
         },
       }),
@@ -545,6 +644,10 @@ export function createAgentMachine(spec: AgentSpec) {
       step: 0,
       modelAttempt: 1,
       failedTurns: 0,
+      truncations: 0,
+      contextTokens: null,
+      compaction: { count: 0, reason: null, compacted: null },
+      lastReminderTurn: 0,
       inbox: [{ role: 'user', content: input.goal }],
       response: null,
       queue: [],
@@ -555,7 +658,7 @@ export function createAgentMachine(spec: AgentSpec) {
       history: [],
       circuits: {},
       loopWarned: false,
-      progress: { lastCheckTurn: 0, checks: 0, failedChecks: 0 },
+      progress: { lastCheckTurn: 0, checks: 0, failedChecks: 0, judgeTokens: 0 },
       pauseRequest: null,
       paused: null,
       outcome: null,
@@ -585,7 +688,33 @@ export function createAgentMachine(spec: AgentSpec) {
                       { guard: 'pauseRequested', target: '#agent.running.work.paused', actions: 'enterRequestedPause' },
                       { guard: 'budgetSpent', target: '#agent.budgetExceeded', actions: 'recordBudgetBreach' },
                       { guard: 'progressCheckDue', target: 'judging' },
+                      { guard: 'compactionDue', target: 'compacting', actions: { type: 'beginCompaction', params: { reason: 'threshold' } } },
+                      { guard: 'goalReminderDue', target: 'planning', actions: ['remindGoal', 'beginTurn'] },
                       { target: 'planning', actions: 'beginTurn' },
+                    ],
+                  },
+                  compacting: {
+                    entry: { type: 'enterPhase', params: { phase: 'compacting' } },
+                    invoke: {
+                      id: 'compact',
+                      src: 'compactTranscript',
+                      input: ({ context }) => ({
+                        runId: context.runId,
+                        step: context.step,
+                        idempotencyKey: `${context.runId}:${context.step}:compact`,
+                        goal: context.goal,
+                        reason: context.compaction.reason ?? 'threshold',
+                        contextTokens: context.contextTokens,
+                        pendingTurns: context.inbox.filter((m) => m.role === 'assistant').length,
+                      }),
+                      onDone: { target: 'compacted', actions: 'storeCompaction' },
+                      onError: { target: '#agent.internalError', actions: 'recordInternalError' },
+                    },
+                  },
+                  compacted: {
+                    always: [
+                      { guard: 'lengthRecoveryFutile', target: '#agent.modelRefused', actions: 'recordTruncated' },
+                      { target: 'turnGate' },
                     ],
                   },
                   judging: {
@@ -597,6 +726,11 @@ export function createAgentMachine(spec: AgentSpec) {
                         goal: context.goal,
                         recentSteps: context.history.filter((a) => a.step > context.progress.lastCheckTurn),
                         earlierSteps: context.history.filter((a) => a.step <= context.progress.lastCheckTurn),
+                        runId: context.runId,
+                        step: context.step,
+                        check: context.progress.checks + 1,
+                        inbox: context.inbox,
+                        judgeTokens: context.progress.judgeTokens,
                       }),
                       onDone: { target: 'judged', actions: 'storeVerdict' },
                       onError: { target: '#agent.internalError', actions: 'recordInternalError' },
@@ -616,6 +750,7 @@ export function createAgentMachine(spec: AgentSpec) {
                         attempt: context.modelAttempt,
                         idempotencyKey: idempotencyKey(context.runId, context.step, context.modelAttempt),
                         inbox: context.inbox,
+                        raiseOutputLimit: context.truncations > 0,
                       }),
                       onDone: { target: 'deciding', actions: 'storeModelResult' },
                       onError: { target: '#agent.internalError', actions: 'recordInternalError' },
@@ -624,12 +759,20 @@ export function createAgentMachine(spec: AgentSpec) {
                   deciding: {
                     always: [
                       { guard: 'modelFailed', target: 'failed' },
+                      { guard: 'truncated', target: 'truncatedOutput' },
                       { guard: 'refused', target: '#agent.modelRefused', actions: 'recordRefused' },
                       { guard: 'answered', target: '#agent.completed', actions: 'recordCompleted' },
                       { guard: 'gaveUp', target: '#agent.infeasible', actions: 'recordInfeasible' },
                       { guard: 'escalating', target: '#agent.escalated', actions: 'recordEscalated' },
                       { guard: 'hasToolCalls', target: 'callGate', actions: 'queueToolCalls' },
                       { target: 'turnGate', actions: 'nudgeEmptyTurn' },
+                    ],
+                  },
+                  truncatedOutput: {
+                    always: [
+                      { guard: 'mayRaiseOutputLimit', target: 'turnGate', actions: 'raiseOutputLimit' },
+                      { guard: 'mayCompactForLength', target: 'compacting', actions: { type: 'beginCompaction', params: { reason: 'length' } } },
+                      { target: '#agent.modelRefused', actions: 'recordTruncated' },
                     ],
                   },
                   callGate: {
@@ -795,6 +938,11 @@ export function createAgentMachine(spec: AgentSpec) {
 
 /** The machine type every agent shares. */
 export type AgentMachine = ReturnType<typeof createAgentMachine>;
+
+/** A run's usage with a helper model's spend (summariser, judge) added; unchanged when there was none. */
+function withSpend(usage: AgentContext['usage'], spend: ModelSpend | null, prices: PriceTable): AgentContext['usage'] {
+  return spend ? addSpend(usage, spend.modelId, spend.usage, prices) : usage;
+}
 
 /** The readable labels of the calls a loop verdict names (by signature). */
 function loopLabels(context: AgentContext, signatures: readonly string[]): string[] {

@@ -17,6 +17,9 @@ export type ErrorInfo = z.infer<typeof ErrorInfo>;
 export const FinishReason = z.enum(['stop', 'length', 'tool_calls', 'content_filter', 'refusal', 'error', 'other']);
 export type FinishReason = z.infer<typeof FinishReason>;
 
+/** What the loop tried before it gave up on output cut off at its length limit (MODEL_REFUSED with finishReason 'length'). */
+export const LengthRecovery = z.enum(['raised-output-limit', 'compacted-context']);
+export type LengthRecovery = z.infer<typeof LengthRecovery>;
 
 /** Every outcome says how far the run got and what it spent, so a fleet can be cut by reason and cost. */
 const base = {
@@ -71,7 +74,8 @@ export const LoopDetected = z.object({
 export const NoProgress = z.object({
   reason: z.literal('NO_PROGRESS'),
   ...base,
-  verdict: z.object({ progressing: z.literal(false), why: z.string() }),
+  /** The judge's verdict; `judge` names which judge gave it (heuristic, model:<id>, or a fallback). */
+  verdict: z.object({ progressing: z.literal(false), why: z.string(), judge: z.string().optional() }),
   failedChecks: z.number().int().positive(),
   checks: z.number().int().positive(),
 });
@@ -96,6 +100,8 @@ export const ModelRefused = z.object({
   finishReason: FinishReason,
   rawFinishReason: z.string().nullable(),
   message: z.string(),
+  /** For 'length': the recoveries tried, in order, before the run gave up; empty for a refusal or a filter. */
+  tried: z.array(LengthRecovery).default([]),
 });
 export const ActionInDoubt = z.object({
   reason: z.literal('ACTION_IN_DOUBT'),

@@ -27,6 +27,12 @@
  *   then a second that ends the run). The turns around it only produce history.
  * - unreconciled-replan: the side-effecting tool without reconcile, and an
  *   approval timeout that re-plans instead of escalating.
+ * - length-recovery, length-no-compaction: output cut off at its limit three
+ *   times in a row (raised limit, compaction, MODEL_REFUSED), with and
+ *   without compaction, and a compaction that finds nothing to compact.
+ * - compaction: every call fills the context past the threshold, so each
+ *   later turn compacts first (PAUSE / KILL / deadline while it runs), and
+ *   the goal is restated every turn.
  * In every walk, events that lead from one state to the same next state are
  * parallel edges: only the first is walked (the others would multiply paths
  * and reach nothing new), and each dropped one is replayed once, after the
@@ -80,7 +86,7 @@ const WALKS: readonly Walk[] = [
   {
     // The judge and PAUSE / KILL / deadline while it runs; the turns around it only need to produce history.
     config: { ...base, name: 'judged', maxTurns: 2, progress: { everyTurns: 1, maxFailedChecks: 1 }, decisions: ['callSearch', 'callSearchTwice', 'callPay', 'callInvalid', 'callNothing'] },
-    bounds: { interrupts: 'judging', laterDecisions: ['callSearch'], failures: 'never' },
+    bounds: { interrupts: 'helpers', laterDecisions: ['callSearch'], failures: 'never' },
   },
   {
     // Two failed checks end the run; one only nudges the model.
@@ -99,6 +105,23 @@ const WALKS: readonly Walk[] = [
   {
     config: { ...base, name: 'unreconciled-replan', maxTurns: 2, reconcilable: false, onApprovalTimeout: 'replan', decisions: ['callPay', 'callPayThenSearch'] },
     bounds: { interrupts: 'nowhere', laterDecisions: ['answer'] },
+  },
+  {
+    // Output cut off at its limit: re-asked with a raised limit, then compacted (a summary, or nothing to compact), then MODEL_REFUSED.
+    // The window is unknown (no threshold), so only the truncation compacts; three turns hold three truncations in a row.
+    config: { ...base, name: 'length-recovery', maxTurns: 3, decisions: ['truncated', 'answer'], compaction: { thresholdTokens: null } },
+    bounds: { interrupts: 'helpers', failures: 'never' },
+  },
+  {
+    // Without compaction the second truncation in a row ends the run.
+    config: { ...base, name: 'length-no-compaction', maxTurns: 2, decisions: ['truncated', 'answer'] },
+    bounds: { interrupts: 'nowhere', failures: 'never' },
+  },
+  {
+    // Every call fills the context to the threshold: compaction before each later turn (PAUSE / KILL / deadline while it runs),
+    // and the goal restated every turn.
+    config: { ...base, name: 'compaction', maxTurns: 2, decisions: ['callSearch', 'answer'], compaction: { thresholdTokens: 10 }, goalReminderEveryTurns: 1 },
+    bounds: { interrupts: 'helpers', failures: 'never' },
   },
 ];
 

@@ -13,13 +13,15 @@
 import { createActor, fromPromise, SimulatedClock, transition, type AnyEventObject, type SnapshotFrom } from 'xstate';
 import { z } from 'zod';
 import { LoopPolicy } from '../../guards/loop.js';
-import { ProgressPolicy, type ProgressJudgeInput, type ProgressVerdict } from '../../guards/progress.js';
+import { ProgressPolicy } from '../../guards/progress.js';
 import { RetryPolicy } from '../../guards/retry.js';
 import { CircuitPolicy } from '../../guards/circuit.js';
 import {
   createAgentMachine,
   stateName,
   type AgentSpec,
+  type CompactInput,
+  type JudgeInput,
   type ModelCallInput,
   type ModelCallResult,
   type ReconcileInput,
@@ -29,7 +31,7 @@ import {
   type ToolPolicy,
 } from '../../machines/agent-machine.js';
 import type { AgentInput } from '../../machines/agent-context.js';
-import type { ModelResponse } from '../../machines/model-types.js';
+import type { CompactionResult, JudgeResult, ModelResponse } from '../../machines/model-types.js';
 
 /** When every modelled run starts. */
 export const STARTED_AT = 1_700_000_000_000;
@@ -86,6 +88,10 @@ export interface ModelConfig {
   readonly inDoubt?: 'fail' | 'ask';
   /** Whether the run has a wall-clock deadline (default true). */
   readonly deadline?: boolean;
+  /** Context compaction (default off); every modelled call reports 10 input tokens, so a threshold of 10 makes it due after each call. */
+  readonly compaction?: { readonly thresholdTokens: number | null } | null;
+  /** Restate the goal every N turns (default never). */
+  readonly goalReminderEveryTurns?: number;
 }
 
 /**
@@ -133,6 +139,8 @@ export function buildSpec(config: ModelConfig, now: () => number = () => NOW): A
     inDoubt: config.inDoubt ?? 'fail',
     prices: { 'test-model': { inputPerMTok: 1, outputPerMTok: 2 } },
     maxArgumentBytes: 1_024,
+    compaction: config.compaction ?? null,
+    goalReminderEveryTurns: config.goalReminderEveryTurns ?? null,
     now,
   };
 }
@@ -143,7 +151,8 @@ export const stubActors = {
   callModel: fromPromise<ModelCallResult, ModelCallInput>(never),
   callTool: fromPromise<ToolCallResult, ToolCallInput>(never),
   reconcileCall: fromPromise<ReconcileResult, ReconcileInput>(never),
-  judgeProgress: fromPromise<ProgressVerdict, ProgressJudgeInput>(never),
+  judgeProgress: fromPromise<JudgeResult, JudgeInput>(never),
+  compactTranscript: fromPromise<CompactionResult, CompactInput>(never),
 };
 
 /** The machine under test: the real chart and guards with stubbed actors. */
@@ -205,9 +214,16 @@ export const DECISIONS = {
   giveUp: { type: 'give_up', explanation: 'no invoice exists', ...meta('stop') },
   escalate: { type: 'escalate', why: 'needs a human', ...meta('stop') },
   refused: { type: 'refused', message: 'cannot help with that', ...meta('content_filter') },
+  // Output cut off at its limit in the middle of a call: re-asked with a raised limit, then after compaction, then MODEL_REFUSED.
+  truncated: { type: 'truncated', text: '', calls: [{ id: 'c-t', name: 'search', arguments: '{"q":"inv' }], maxOutputTokens: 100, ...meta('length') },
 } satisfies Record<string, ModelResponse>;
 export type Decision = keyof typeof DECISIONS;
-export const ALL_DECISIONS = Object.keys(DECISIONS) as Decision[];
+/** Every decision but `truncated`, whose recovery has walks of its own (it only repeats turns the others already take). */
+export const ALL_DECISIONS = (Object.keys(DECISIONS) as Decision[]).filter((d) => d !== 'truncated');
+
+/** Compaction results: a summary replaced the middle, or there was nothing to replace. */
+const COMPACTED: CompactionResult = { compacted: true, replaced: 3, kept: 4, by: 'digest', spend: null };
+const NOTHING_TO_COMPACT: CompactionResult = { compacted: false, replaced: 0, kept: 2, by: 'none', spend: null };
 
 const err = (name: string) => ({ name, message: `${name} happened` });
 const done = (id: string, output: unknown): AnyEventObject => ({ type: `xstate.done.actor.${id}`, output });
@@ -237,10 +253,10 @@ export function leafOf(snapshot: TestSnapshot): string {
 export interface WalkBounds {
   /**
    * Where PAUSE, KILL and the deadline are offered: in any state that handles
-   * them, only in `judging`, or nowhere. At most one of them per run either way
+   * them, only in the helper calls (`judging`, `compacting`), or nowhere. At most one of them per run either way
    * (a paused run may still be resumed or killed, in every walk).
    */
-  readonly interrupts: 'anywhere' | 'judging' | 'nowhere';
+  readonly interrupts: 'anywhere' | 'helpers' | 'nowhere';
   /** Model decisions offered from the second turn on (all of `config.decisions` when absent). */
   readonly laterDecisions?: readonly Decision[];
   /** When failed calls and crashed actors are offered: in every turn (the default), in the first turn only, or never. */
@@ -267,7 +283,7 @@ export function eventCases(config: ModelConfig, bounds: WalkBounds) {
     const ctx = snapshot.context;
     const turn = turnOf(snapshot);
     const fresh = ctx.pauseRequest === null && !pausedBefore(snapshot);
-    const offer = fresh && (bounds.interrupts === 'anywhere' || (bounds.interrupts === 'judging' && leaf === 'judging'));
+    const offer = fresh && (bounds.interrupts === 'anywhere' || (bounds.interrupts === 'helpers' && (leaf === 'judging' || leaf === 'compacting')));
     const interrupts: AnyEventObject[] = offer ? [KILL, ...(ctx.deadlineAt !== null ? [{ type: AFTER.deadline }] : []), PAUSE] : [];
     // A pause requested during a call can be taken back before it takes effect.
     if (ctx.pauseRequest !== null && bounds.interrupts === 'anywhere') interrupts.push(RESUME);
@@ -289,6 +305,9 @@ export function eventCases(config: ModelConfig, bounds: WalkBounds) {
         ];
       case 'reconciling':
         return [done('reconcile', { applied: true, result: { ok: 'pay' } }), done('reconcile', { applied: false }), error('reconcile'), ...interrupts];
+      case 'compacting':
+        // A crashed compaction (a summariser's bug) is offered in every walk that compacts: it is not a call failure the bounds ration.
+        return [done('compact', COMPACTED), done('compact', NOTHING_TO_COMPACT), error('compact'), ...interrupts];
       case 'judging':
         return [
           done('judge', { progressing: true, why: 'new results' }),
@@ -381,6 +400,10 @@ export function serializeState(snapshot: TestSnapshot): string {
     circuits: Object.fromEntries(Object.entries(c.circuits).map(([k, v]) => [k, `${v.status}:${v.consecutiveFailures}`])),
     loopWarned: c.loopWarned,
     progress: c.progress,
+    truncations: c.truncations,
+    contextTokens: c.contextTokens,
+    compaction: c.compaction,
+    lastReminderTurn: c.lastReminderTurn,
     pauseRequest: c.pauseRequest !== null,
     paused: c.paused !== null,
     reason: c.outcome?.reason ?? null,
