@@ -1,0 +1,203 @@
+/**
+ * A crash-test worker process: opens a Supervisor on the store named in
+ * argv[2] (JSON WorkerConfig), hosts the agents of test/crash/agents.ts, and
+ * takes orders from its parent over IPC. It may be SIGKILLed, SIGSTOPped or
+ * kill itself at a seeded crash point; it never cleans up after itself.
+ *
+ *   node --import tsx test/crash/worker.ts '<WorkerConfig JSON>'
+ */
+import { Redis } from 'ioredis';
+import { Supervisor } from '../../agents/supervisor.js';
+import type { AgentRun } from '../../agents/agent-run.js';
+import { RedisStore } from '../../persistence/redis-store.js';
+import type { SnapshotStore } from '../../persistence/store.js';
+import { buildAgents, prng } from './agents.js';
+import { openLedger } from './effects.js';
+import type { CallMessage, CrashPoint, GoMessage, StoreSpec, WorkerConfig, WorkerMessage } from './protocol.js';
+
+const config = JSON.parse(process.argv[2] ?? '{}') as WorkerConfig;
+
+function send(message: WorkerMessage): void {
+  if (process.connected) process.send?.(message);
+}
+
+// The parent is gone: nothing more to do here (no orphaned workers).
+process.on('disconnect', () => process.exit(0));
+process.on('unhandledRejection', (error) => {
+  process.stderr.write(`worker ${process.pid}: unhandled rejection: ${(error as Error)?.stack ?? String(error)}\n`);
+  send({ type: 'error', message: `unhandled rejection: ${(error as Error)?.message ?? String(error)}` });
+});
+
+/** The crash point of this worker once armed by `go`: ops are counted from then on. */
+let crash: CrashPoint | null = null;
+let ops = 0;
+
+function die(): never {
+  process.kill(process.pid, 'SIGKILL');
+  // SIGKILL to oneself is delivered before this returns on Linux; never reached.
+  throw new Error('unreachable');
+}
+
+/** Counts one store I/O operation; kills the process before it, or once it has been answered, at the crash point. */
+function countOp<T>(perform: () => Promise<T>): Promise<T> {
+  if (crash === null) return perform();
+  const n = ++ops;
+  if (n !== crash.op) return perform();
+  if (crash.when === 'before') die();
+  const result = perform();
+  result.then(die, die);
+  return result;
+}
+
+/** A Redis client that counts every command it sends (EVALSHA, GET, …): the crash points of RedisStore. */
+function countingRedis(url: string): Redis {
+  // The connection options RedisStore uses for its own clients.
+  const redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 3_000, commandTimeout: 10_000, retryStrategy: (times) => Math.min(times * 100, 2_000) });
+  const original = redis.sendCommand.bind(redis) as (command: { promise: Promise<unknown> }, stream?: unknown) => unknown;
+  (redis as unknown as { sendCommand: typeof original }).sendCommand = (command, stream) => {
+    if (crash === null) return original(command, stream);
+    const n = ++ops;
+    if (n === crash.op) {
+      if (crash.when === 'before') die();
+      command.promise.then(die, die);
+    }
+    return original(command, stream);
+  };
+  return redis;
+}
+
+/** Wraps every store method in countOp (FileStore: one crash point per store call). */
+function countingStore(store: SnapshotStore): SnapshotStore {
+  return new Proxy(store, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop) as unknown;
+      if (typeof value !== 'function') return value;
+      // Private fields need the real object as `this`.
+      if (prop === 'close' || prop === 'watchCommands') return (value as (...a: unknown[]) => unknown).bind(target);
+      return (...args: unknown[]) => countOp(() => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args));
+    },
+  });
+}
+
+/** Reports every fenced write and lease call with its outcome (the lease test checks whose writes landed). */
+function reportingStore(store: SnapshotStore): SnapshotStore {
+  const reported = new Set(['save', 'journalStart', 'journalDone', 'journalTrim', 'transcriptAppend', 'traceAppend', 'renewLease', 'acquireLease', 'releaseLease']);
+  return new Proxy(store, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop) as unknown;
+      if (typeof value !== 'function') return value;
+      if (!reported.has(String(prop))) return (value as (...a: unknown[]) => unknown).bind(target);
+      return async (...args: unknown[]) => {
+        const op = String(prop);
+        const record = op === 'save' ? (args[0] as { version: number; summary: { runId: string } }) : null;
+        const runId = record ? record.summary.runId : String(args[0]);
+        const fence = op === 'save' ? args[1] : op === 'journalStart' ? args[3] : op === 'journalDone' ? args[4] : op === 'transcriptAppend' ? args[3] : args[1];
+        const token =
+          fence && typeof fence === 'object' ? Number((fence as { leaseToken?: number; token?: number }).leaseToken ?? (fence as { token?: number }).token) : null;
+        const at = Date.now();
+        if (op === 'save' && config.saveLatencyMs) await new Promise((r) => setTimeout(r, config.saveLatencyMs));
+        try {
+          const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          // A renewal or acquisition that returns null did not get the lease.
+          const ok = !((op === 'renewLease' || op === 'acquireLease') && result === null);
+          const got = op === 'acquireLease' && result ? (result as { token: number }).token : token;
+          send({ type: 'write', op, runId, token: got, version: record?.version ?? null, ok, error: ok ? null : 'lease not held', at, doneAt: Date.now(), ...(op === 'journalTrim' ? { value: result } : {}) });
+          return result;
+        } catch (error) {
+          send({ type: 'write', op, runId, token, version: record?.version ?? null, ok: false, error: (error as Error).name + ': ' + (error as Error).message, at, doneAt: Date.now() });
+          throw error;
+        }
+      };
+    },
+  });
+}
+
+async function openStore(spec: StoreSpec): Promise<SnapshotStore> {
+  if (spec.kind === 'redis') return new RedisStore({ redis: countingRedis(spec.url), prefix: spec.prefix });
+  const { FileStore } = await import('../../persistence/file-store.js');
+  return countingStore(new FileStore({ dir: spec.dir }));
+}
+
+const ledger = openLedger(config.effects);
+const agents = buildAgents({
+  ledger,
+  rand: prng(config.seed),
+  ...(config.slowMs !== undefined ? { slowMs: config.slowMs } : {}),
+  ...(config.jitterMs !== undefined ? { jitterMs: config.jitterMs } : {}),
+});
+let store = await openStore(config.store);
+if (config.reportWrites) store = reportingStore(store);
+const supervisor = await Supervisor.open({ store, agents, leaseMs: config.leaseMs, ...(config.workerId ? { workerId: config.workerId } : {}) });
+
+/** Supervisor calls that can host runs go one at a time: two overlapping ones could host one run twice in this process. */
+let queue: Promise<unknown> = Promise.resolve();
+function serial<T>(fn: () => Promise<T>): Promise<T> {
+  const next = queue.then(fn, fn);
+  queue = next.catch(() => undefined);
+  return next;
+}
+
+const watched = new WeakSet<AgentRun>();
+function watch(run: AgentRun | null): string | null {
+  if (!run) return null;
+  if (!watched.has(run)) {
+    watched.add(run);
+    void run.outcome.then((outcome) => send({ type: 'outcome', runId: run.runId, outcome }));
+  }
+  return run.runId;
+}
+
+async function go(message: GoMessage): Promise<void> {
+  crash = message.crashAt;
+  ops = 0;
+  const recover = () =>
+    serial(async () => {
+      const runs = await supervisor.recover();
+      if (runs.length > 0) send({ type: 'recovered', runIds: runs.map((r) => watch(r)!) });
+    });
+  const starts = message.start.map(({ runId, agentId }) =>
+    serial(async () => {
+      watch(await supervisor.start(agentId, { runId }));
+      send({ type: 'started', runId });
+    }),
+  );
+  void recover();
+  setInterval(() => void recover(), message.recoverEveryMs);
+  await Promise.all(starts);
+}
+
+async function call(message: CallMessage): Promise<unknown> {
+  const a = message.args as string[];
+  switch (message.method) {
+    case 'start':
+      return serial(async () => watch(await supervisor.start(a[0]!, { runId: a[1]! })));
+    case 'recover':
+      return serial(async () => (await supervisor.recover()).map((r) => watch(r)));
+    case 'resume':
+      return serial(async () => watch(await supervisor.resume(a[0]!, a[1] ?? 'operator')));
+    case 'pause':
+      return supervisor.pause(a[0]!, a[1]!, a[2]!);
+    case 'kill':
+      return supervisor.kill(a[0]!, a[1]!, a[2]!);
+    case 'hosted':
+      return supervisor.hosted().map((r) => r.runId);
+    case 'close':
+      await supervisor.close({ timeoutMs: 1_000 });
+      await store.close();
+      await ledger.close();
+      return null;
+  }
+}
+
+process.on('message', (raw: GoMessage | CallMessage) => {
+  if (raw.type === 'go') {
+    go(raw).catch((error: unknown) => send({ type: 'error', message: `go: ${(error as Error).stack ?? String(error)}` }));
+    return;
+  }
+  call(raw).then(
+    (value) => send({ type: 'reply', id: raw.id, ok: true, value: value ?? null }),
+    (error: unknown) => send({ type: 'reply', id: raw.id, ok: false, error: `${(error as Error).name}: ${(error as Error).message}` }),
+  );
+});
+
+send({ type: 'ready', workerId: supervisor.workerId, pid: process.pid });
