@@ -25,7 +25,8 @@ export interface LiveRow {
   readonly status: RunStatus | null;
 }
 
-const BUDGET_LABEL: Record<BudgetUse['budget'], string> = {
+/** Short names of the budgets, as bars and columns label them. */
+export const BUDGET_LABEL: Record<BudgetUse['budget'], string> = {
   turns: 'turns',
   inputTokens: 'input tok',
   outputTokens: 'output tok',
@@ -36,9 +37,9 @@ const BUDGET_LABEL: Record<BudgetUse['budget'], string> = {
   wallClockMs: 'time',
 };
 
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-const pad = (text: string, width: number) => (text.length >= width ? `${text.slice(0, width - 1)}…` : text.padEnd(width));
-const cut = (text: string, width: number) => (text.length > width ? `${text.slice(0, Math.max(0, width - 1))}…` : text);
+export const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+export const pad = (text: string, width: number) => (text.length >= width ? `${text.slice(0, width - 1)}…` : text.padEnd(width));
+export const cut = (text: string, width: number) => (text.length > width ? `${text.slice(0, Math.max(0, width - 1))}…` : text);
 
 /** What a run is doing, in a few words: "acting lookup_order", "paused by oncall@demo: inspect", or its terminal reason. */
 function describeState(status: RunStatus): string {
@@ -63,8 +64,13 @@ function liveState(s: RunStatus): string {
   return s.pauseRequested ? `${s.state}, pausing` : s.state;
 }
 
+/** Width of the run id column: demo run ids are `<prefix>.<scenario>`, about 20 characters. */
+const RUN_WIDTH = 22;
+/** Width of the agent column: fits `support-watchful`. */
+const AGENT_WIDTH = 17;
+
 function tableRow(row: LiveRow, p: Paint): string {
-  const head = `${pad(row.runId, 13)}${pad(row.agentId, 10)}`;
+  const head = `${pad(row.runId, RUN_WIDTH)}${pad(row.agentId, AGENT_WIDTH)}`;
   const s = row.status;
   if (!s) return p.dim(`${head}queued`);
   const state = s.outcome ? p.group(groupOf(s.outcome.reason), pad(s.outcome.reason, 22)) : pad(liveState(s), 22);
@@ -80,13 +86,14 @@ function visibleRows(rows: readonly LiveRow[], room: number): { shown: LiveRow[]
   return { shown, hidden: rows.length - shown.length };
 }
 
-/** One frame of the live table, each line cut to `columns` so that nothing wraps and the redraw stays aligned. */
+/** One frame of the live table, each line cut to `columns` so that nothing wraps and the redraw stays aligned; `notes` go last, undimmed. */
 export function liveFrame(
   rows: readonly LiveRow[],
   operatorLines: readonly string[],
   elapsedMs: number,
   size: { columns: number; rows: number },
   p: Paint,
+  notes: readonly string[] = [],
 ): string[] {
   const count = (f: (s: RunStatus) => boolean) => rows.filter((r) => r.status && f(r.status)).length;
   const counts = [
@@ -97,8 +104,8 @@ export function liveFrame(
     `${rows.filter((r) => !r.status).length} queued`,
   ];
   const header = p.bold(`reins demo · ${rows.length} runs · ${counts.join(' · ')} · ${seconds(elapsedMs)}`);
-  const columns = p.dim(`${pad('RUN', 13)}${pad('AGENT', 10)}${pad('STATE', 22)}${'STEP'.padStart(4)}  ${pad('TOOL', 15)}${'TURNS'.padStart(5)}  BUDGET`);
-  const footer = operatorLines.map((line) => p.dim(line));
+  const columns = p.dim(`${pad('RUN', RUN_WIDTH)}${pad('AGENT', AGENT_WIDTH)}${pad('STATE', 22)}${'STEP'.padStart(4)}  ${pad('TOOL', 15)}${'TURNS'.padStart(5)}  BUDGET`);
+  const footer = [...operatorLines.map((line) => p.dim(line)), ...notes];
   // Two header lines, the footer, and one spare line so that the cursor never scrolls the frame.
   const { shown, hidden } = visibleRows(rows, size.rows - 3 - footer.length);
   const lines = [header, columns, ...shown.map((r) => tableRow(r, p))];
@@ -108,16 +115,16 @@ export function liveFrame(
   return lines.map((line) => (visibleLength(line) > size.columns - 1 ? cut(stripAnsi(line), size.columns - 1) : line));
 }
 
-const ANSI = /\x1b\[[0-9;]*m/g;
-const stripAnsi = (text: string) => text.replace(ANSI, '');
-const visibleLength = (text: string) => stripAnsi(text).length;
+export const ANSI = /\x1b\[[0-9;]*m/g;
+export const stripAnsi = (text: string) => text.replace(ANSI, '');
+export const visibleLength = (text: string) => stripAnsi(text).length;
 
 const stamp = (elapsedMs: number) => `+${(elapsedMs / 1000).toFixed(3)}s`.padEnd(9);
 
 /** The log line for one state change, for output that is not a terminal: no escapes, one event per line. */
 export function changeLine(elapsedMs: number, status: RunStatus): string {
   const detail = status.outcome ? `  ${evidenceOf(status.outcome)}` : `  step ${status.step}, turn ${status.turns}`;
-  return `${stamp(elapsedMs)} ${pad(status.runId, 13)}${describeState(status)}${detail}`;
+  return `${stamp(elapsedMs)} ${pad(status.runId, RUN_WIDTH)}${describeState(status)}${detail}`;
 }
 
 /** An operator command as words: "oncall@demo: kill research-08 (runaway cost)". */
@@ -127,10 +134,10 @@ export function operatorLine(action: OperatorAction): string {
 
 /** The log line for an operator command, between the state changes it causes. */
 export function operatorLogLine(elapsedMs: number, action: OperatorAction): string {
-  return `${stamp(elapsedMs)} ${pad(action.runId, 13)}» ${operatorLine(action)}`;
+  return `${stamp(elapsedMs)} ${pad(action.runId, RUN_WIDTH)}» ${operatorLine(action)}`;
 }
 
-const money = (usd: number) => `$${usd.toFixed(4)}`;
+export const money = (usd: number) => `$${usd.toFixed(4)}`;
 const json = (value: unknown) => cut(JSON.stringify(value) ?? 'null', 60);
 
 /** One line of evidence from an outcome: what an operator needs to believe its reason. */
@@ -183,12 +190,12 @@ const share = (n: number, total: number) => `${((100 * n) / Math.max(1, total)).
 export function distributionReport(runs: readonly ReportRun[], elapsedMs: number, seedNote: string, p: Paint): string[] {
   const total = runs.length;
   const lines = [p.bold(`Terminal reasons: ${total} runs in ${seconds(elapsedMs)} (${seedNote})`), ''];
-  lines.push(p.dim(`${pad('REASON', 21)}${'RUNS'.padStart(4)} ${'SHARE'.padStart(6)}  ${pad('GROUP', 11)}${pad('EXAMPLE', 13)}EVIDENCE`));
+  lines.push(p.dim(`${pad('REASON', 21)}${'RUNS'.padStart(4)} ${'SHARE'.padStart(6)}  ${pad('GROUP', 11)}${pad('EXAMPLE', RUN_WIDTH)}EVIDENCE`));
   for (const reason of TERMINAL_REASONS) {
     const matching = runs.filter((r) => r.outcome.reason === reason);
     const group = groupOf(reason);
     const example = matching[0];
-    const evidence = example ? `${pad(example.runId, 13)}${cut(evidenceOf(example.outcome), 110)}` : '—';
+    const evidence = example ? `${pad(example.runId, RUN_WIDTH)}${cut(evidenceOf(example.outcome), 110)}` : '—';
     lines.push(`${p.group(group, pad(reason, 21))}${String(matching.length).padStart(4)} ${share(matching.length, total)}  ${pad(group, 11)}${evidence}`);
   }
   const groups = (['healthy', 'exhausted', 'broken'] as const).map((g) => {
@@ -201,7 +208,7 @@ export function distributionReport(runs: readonly ReportRun[], elapsedMs: number
     lines.push(p.group('healthy', `✓ all ${total} runs ended with the reason they were designed for`));
   } else {
     lines.push(p.group('broken', `✗ ${mismatched.length} of ${total} runs did not end as designed:`));
-    for (const r of mismatched) lines.push(`  ${pad(r.runId, 13)}expected ${pad(r.expected, 21)}got ${pad(r.outcome.reason, 21)}${evidenceOf(r.outcome)}`);
+    for (const r of mismatched) lines.push(`  ${pad(r.runId, RUN_WIDTH)}expected ${pad(r.expected, 21)}got ${pad(r.outcome.reason, 21)}${evidenceOf(r.outcome)}`);
   }
   return lines;
 }

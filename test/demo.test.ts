@@ -1,29 +1,50 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import { FLEET, runFleet, type FleetResult } from '../examples/fleet/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Supervisor } from '../agents/supervisor.js';
+import { agents, FLEET, runFleet, scenarioIdOf, type FleetResult } from '../examples/fleet/index.js';
 import { OPERATOR } from '../examples/fleet/operator.js';
 import { TERMINAL_REASONS, TerminalOutcome, type TerminalOutcome as Outcome } from '../machines/outcome.js';
+import { MemoryStore } from '../persistence/memory-store.js';
 
-/** An outcome without the fields that measure time, which no two runs share. */
+/** An outcome without the fields that measure time or name the demo invocation, which no two fleets share. */
 function timeless(outcome: Outcome): unknown {
-  return JSON.parse(JSON.stringify(outcome, (key, value: unknown) => (['endedAt', 'elapsedMs', 'stack'].includes(key) ? undefined : value)));
+  const prefix = outcome.runId.slice(0, outcome.runId.length - scenarioIdOf(outcome.runId).length);
+  const json = JSON.stringify(outcome, (key, value: unknown) => (['endedAt', 'elapsedMs', 'stack'].includes(key) ? undefined : value));
+  return JSON.parse(json.split(prefix).join(''));
 }
 
 const withControl = (results: readonly FleetResult[], control: string) => results.filter((r) => r.scenario.control === control);
 
+/** Runs the fleet on a fresh supervisor and store, as `reins demo` does. */
+async function fleet(options: { prefix: string; concurrency?: number }): Promise<{ results: FleetResult[]; store: MemoryStore }> {
+  const store = new MemoryStore();
+  const supervisor = await Supervisor.open({ store, agents: [...agents] });
+  try {
+    return { results: await runFleet({ supervisor, ...options }), store };
+  } finally {
+    await supervisor.close();
+  }
+}
+
 describe('the demo fleet', () => {
   let results: FleetResult[];
+  let store: MemoryStore;
   beforeAll(async () => {
-    results = await runFleet();
+    ({ results, store } = await fleet({ prefix: 'demo1' }));
+  });
+  afterAll(async () => {
+    await store.close();
   });
 
-  it('has a few dozen runs with fixed, unique ids', () => {
+  it('has a few dozen runs with fixed, unique ids, on agents registered up front', () => {
     expect(FLEET.length).toBeGreaterThanOrEqual(36);
-    expect(new Set(FLEET.map((s) => s.runId)).size).toBe(FLEET.length);
-    expect(results.map((r) => r.scenario.runId)).toEqual(FLEET.map((s) => s.runId));
+    expect(new Set(FLEET.map((s) => s.id)).size).toBe(FLEET.length);
+    expect(results.map((r) => r.runId)).toEqual(FLEET.map((s) => `demo1.${s.id}`));
+    const registered = new Set(agents.map((a) => a.id));
+    expect(FLEET.every((s) => registered.has(s.agentId))).toBe(true);
   });
 
   it('ends every run with exactly the reason its scenario was designed for', () => {
-    expect(results.map((r) => `${r.scenario.runId} ${r.outcome.reason}`)).toEqual(FLEET.map((s) => `${s.runId} ${s.expected}`));
+    expect(results.map((r) => `${r.scenario.id} ${r.outcome.reason}`)).toEqual(FLEET.map((s) => `${s.id} ${s.expected}`));
     expect(results.every((r) => r.asDesigned)).toBe(true);
   });
 
@@ -33,10 +54,18 @@ describe('the demo fleet', () => {
   });
 
   it('produces outcomes that parse as TerminalOutcome and belong to their run', () => {
-    for (const { scenario, outcome } of results) {
+    for (const { runId, scenario, outcome } of results) {
       expect(TerminalOutcome.parse(outcome)).toEqual(outcome);
-      expect(outcome).toMatchObject({ runId: scenario.runId, agentId: scenario.agent.id });
+      expect(outcome).toMatchObject({ runId, agentId: scenario.agentId });
     }
+  });
+
+  it('stores every run durably with its terminal reason', async () => {
+    const stored = await store.list();
+    expect(stored).toHaveLength(FLEET.length);
+    expect(stored.every((s) => s.status === 'done')).toBe(true);
+    const byId = new Map(stored.map((s) => [s.runId, s.reason]));
+    for (const r of results) expect(byId.get(r.runId)).toBe(r.outcome.reason);
   });
 
   it('shows the paused run in status "paused", then completes it', () => {
@@ -65,8 +94,9 @@ describe('the demo fleet', () => {
     expect(new Set(escalated.map((o) => o.by))).toEqual(new Set(['agent', 'approval-timeout']));
   });
 
-  it('replays identically, even with every run in flight at once', async () => {
-    const again = await runFleet({ concurrency: FLEET.length });
-    expect(again.map((r) => timeless(r.outcome))).toEqual(results.map((r) => timeless(r.outcome)));
+  it('replays identically under another prefix, even with every run in flight at once', async () => {
+    const again = await fleet({ prefix: 'demo2', concurrency: FLEET.length });
+    expect(again.results.map((r) => timeless(r.outcome))).toEqual(results.map((r) => timeless(r.outcome)));
+    await again.store.close();
   });
 });

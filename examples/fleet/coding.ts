@@ -20,62 +20,69 @@ const TESTS: ReadonlyArray<{ name: string; file: string; passes: (source: string
   { name: 'strings: slugify replaces every space', file: 'src/strings.ts', passes: (s) => s.includes("replaceAll(' ', '-')") },
 ];
 
-/** The three tools over one run's own working copy, so that an edit in one run never fixes another's tests. */
-function codingTools() {
-  const files = new Map(Object.entries(REPO));
-  const readFile = tool({
-    name: 'read_file',
-    description: 'Read a file of the repository.',
-    input: z.object({ path: z.string().min(1) }),
-    sideEffect: 'none',
-    run: async ({ path }, { signal }) => {
-      await latency(latencyOf(`read:${path}`), signal);
-      const content = files.get(path);
-      return content === undefined ? { path, missing: true } : { path, content };
-    },
-  });
-  const editFile = tool({
-    name: 'edit_file',
-    description: 'Replace the first occurrence of `find` with `replace` in a file.',
-    input: z.object({ path: z.string().min(1), find: z.string().min(1), replace: z.string() }),
-    // Repeating an applied edit finds `replace` already there and changes nothing.
-    sideEffect: 'idempotent',
-    run: async ({ path, find, replace }, { signal }) => {
-      await latency(latencyOf(`edit:${path}`), signal);
-      if (path.startsWith('vendor/')) throw new FatalToolError(`EACCES: ${path} is vendored and read-only`);
-      const content = files.get(path);
-      if (content === undefined) return { path, changed: false, error: 'no such file' };
-      if (!content.includes(find)) return content.includes(replace) ? { path, changed: false, note: 'already applied' } : { path, changed: false, error: 'find text not found' };
-      files.set(path, content.replace(find, replace));
-      return { path, changed: true };
-    },
-  });
-  const runTests = tool({
-    name: 'run_tests',
-    description: 'Run a test suite: unit (fast) or integration (needs the shared database runner).',
-    input: z.object({ suite: z.enum(['unit', 'integration']).default('unit') }),
-    sideEffect: 'none',
-    // The circuit opens before retries run out: a runner that is down for one call is down for the next.
-    retry: { maxAttempts: 5, baseDelayMs: 10 },
-    circuit: { failureThreshold: 3, cooldownMs: 60_000 },
-    run: async ({ suite }, { signal }) => {
-      await latency(latencyOf(`tests:${suite}`), signal);
-      if (suite === 'integration') throw new RetryableToolError('integration runner unavailable: database pool exhausted');
-      const failed = TESTS.filter((t) => !t.passes(files.get(t.file) ?? '')).map((t) => t.name);
-      return { suite, passed: TESTS.length - failed.length, failed };
-    },
-  });
-  return [readFile, editFile, runTests];
+/** Each run's own working copy, by run id, so that an edit in one run never fixes another's tests. */
+const WORKING_COPIES = new Map<string, Map<string, string>>();
+
+/** The run's working copy, checked out from REPO on first use (a run rehydrated in another process starts from a fresh checkout). */
+function filesOf(runId: string): Map<string, string> {
+  let files = WORKING_COPIES.get(runId);
+  if (!files) WORKING_COPIES.set(runId, (files = new Map(Object.entries(REPO))));
+  return files;
 }
+
+const readFile = tool({
+  name: 'read_file',
+  description: 'Read a file of the repository.',
+  input: z.object({ path: z.string().min(1) }),
+  sideEffect: 'none',
+  run: async ({ path }, { signal, runId }) => {
+    await latency(latencyOf(`read:${path}`), signal);
+    const content = filesOf(runId).get(path);
+    return content === undefined ? { path, missing: true } : { path, content };
+  },
+});
+
+const editFile = tool({
+  name: 'edit_file',
+  description: 'Replace the first occurrence of `find` with `replace` in a file.',
+  input: z.object({ path: z.string().min(1), find: z.string().min(1), replace: z.string() }),
+  // Repeating an applied edit finds `replace` already there and changes nothing.
+  sideEffect: 'idempotent',
+  run: async ({ path, find, replace }, { signal, runId }) => {
+    await latency(latencyOf(`edit:${path}`), signal);
+    if (path.startsWith('vendor/')) throw new FatalToolError(`EACCES: ${path} is vendored and read-only`);
+    const files = filesOf(runId);
+    const content = files.get(path);
+    if (content === undefined) return { path, changed: false, error: 'no such file' };
+    if (!content.includes(find)) return content.includes(replace) ? { path, changed: false, note: 'already applied' } : { path, changed: false, error: 'find text not found' };
+    files.set(path, content.replace(find, replace));
+    return { path, changed: true };
+  },
+});
+
+const runTests = tool({
+  name: 'run_tests',
+  description: 'Run a test suite: unit (fast) or integration (needs the shared database runner).',
+  input: z.object({ suite: z.enum(['unit', 'integration']).default('unit') }),
+  sideEffect: 'none',
+  // The circuit opens before retries run out: a runner that is down for one call is down for the next.
+  retry: { maxAttempts: 5, baseDelayMs: 10 },
+  circuit: { failureThreshold: 3, cooldownMs: 60_000 },
+  run: async ({ suite }, { signal, runId }) => {
+    await latency(latencyOf(`tests:${suite}`), signal);
+    if (suite === 'integration') throw new RetryableToolError('integration runner unavailable: database pool exhausted');
+    const files = filesOf(runId);
+    const failed = TESTS.filter((t) => !t.passes(files.get(t.file) ?? '')).map((t) => t.name);
+    return { suite, passed: TESTS.length - failed.length, failed };
+  },
+});
 
 /** The coding agent: reads, edits, and tests a small repository. */
 export const coding = fleetAgent({
   id: 'coding',
   modelLatencyMs: 55,
-  options: () => ({
-    instructions: 'You are a careful coding agent. Run the tests before you claim a fix.',
-    tools: codingTools(),
-  }),
+  instructions: 'You are a careful coding agent. Run the tests before you claim a fix.',
+  tools: [readFile, editFile, runTests],
 });
 
 const read = (path: string): ScriptStep => ({ call: 'read_file', args: { path } });
@@ -116,7 +123,7 @@ export const codingScenarios = numbered(coding, [
   {
     goal: 'Document every exported function in the generated sources.',
     expected: 'BUDGET_EXCEEDED',
-    tuning: { limits: { maxTurns: 5 } },
+    limits: { maxTurns: 5 },
     script: ({ turn }) => read(`src/generated/part-${turn}.ts`),
   },
   {

@@ -55,10 +55,8 @@ const summarize = tool({
 export const research = fleetAgent({
   id: 'research',
   modelLatencyMs: 45,
-  options: () => ({
-    instructions: 'You are a research assistant. Cite the pages you used.',
-    tools: [search, fetchPage, summarize],
-  }),
+  instructions: 'You are a research assistant. Cite the pages you used.',
+  tools: [search, fetchPage, summarize],
 });
 
 const find = (query: string): ScriptStep => ({ call: 'search', args: { query } });
@@ -124,13 +122,14 @@ export const researchScenarios = numbered(research, [
   {
     goal: 'Archive the annual report at https://slow.example/annual-report.',
     expected: 'TIMEOUT',
-    tuning: { limits: { maxWallClockMs: 400 } },
+    // Long enough for the page fetch to start even on a busy store; the fetch itself never ends.
+    limits: { maxWallClockMs: 2_000 },
     script: [read('https://slow.example/annual-report')],
   },
   {
     goal: 'Literature review of agent supervision, reading every paper in full.',
     expected: 'BUDGET_EXCEEDED',
-    tuning: { limits: { maxCostUsd: 0.04 } },
+    limits: { maxCostUsd: 0.04 },
     script: ({ turn }) => heavy(find(`agent supervision paper ${turn}`), 3_000),
   },
   {

@@ -1,3 +1,5 @@
+import type { z } from 'zod';
+import type { Limits } from '../../guards/budget.js';
 import { defineAgent, type Agent, type AgentOptions } from '../../agents/define-agent.js';
 import { scriptedModel, type ScriptContext, type ScriptStep } from '../../agents/scripted-model.js';
 import type { TerminalReason } from '../../machines/outcome.js';
@@ -17,54 +19,73 @@ export type Script = readonly ScriptStep[] | ((ctx: ScriptContext) => ScriptStep
 /** What the demo's operator does to a run while it is in flight. */
 export type Control = 'pause-resume' | 'kill' | 'approve' | 'reject';
 
-/** Per-scenario policy overrides: a tighter limit, a shorter approval window, a more eager progress judge. */
-export type Tuning = Pick<AgentOptions<string>, 'limits' | 'approval' | 'progress'>;
-
-/** An agent kind as the fleet uses it: a fixed id, instructions and tools, built per run around that run's script. */
-export interface FleetAgent {
-  readonly id: string;
-  build(script: Script, tuning: Tuning): Agent<string>;
-}
-
 /** One scripted run and the terminal reason it is designed to end with. */
 export interface Scenario {
-  readonly runId: string;
-  readonly agent: FleetAgent;
+  /** Stable and readable (`support-02`); a demo's run id is `<demo prefix>.<scenario id>`. */
+  readonly id: string;
+  /** The registered agent that runs it (a variant carries per-scenario policies such as a short approval window). */
+  readonly agentId: string;
   /** The task as a user would type it; it becomes the run's goal. */
   readonly goal: string;
   readonly expected: TerminalReason;
   readonly script: Script;
   readonly control?: Control;
-  readonly tuning?: Tuning;
+  /** Limits for this run over its agent's, passed to `supervisor.start`. */
+  readonly limits?: z.input<typeof Limits>;
 }
 
-/** What an agent kind fixes; `options` is called once per run, so a stateful fake world is never shared between runs. */
-export interface FleetAgentSpec {
-  id: string;
-  modelLatencyMs: number;
-  options: () => Omit<AgentOptions<string>, 'id' | 'goal' | 'model' | 'prices'>;
+/** What a scenario declares; `numbered` gives it its id and agent. */
+export type ScenarioSpec = Omit<Scenario, 'id' | 'agentId'> & { readonly agent?: Agent<string> };
+
+/** Every scenario's script by scenario id: the agents' one scripted model looks its run's script up here. */
+const SCRIPTS = new Map<string, Script>();
+
+/** The scenario id inside a run id: `<prefix>.<scenario>` or the bare scenario id. */
+export function scenarioIdOf(runId: string): string {
+  return runId.slice(runId.lastIndexOf('.') + 1);
 }
 
-/** Declares an agent kind of the fleet: each run gets a fresh world, the fleet's prices and limits, and its own scripted model. */
-export function fleetAgent(spec: FleetAgentSpec): FleetAgent {
-  return {
-    id: spec.id,
-    build(script, tuning) {
-      const base = spec.options();
-      return defineAgent<string>({
-        ...base,
-        ...tuning,
-        id: spec.id,
-        goal: (task) => task,
-        model: scriptedModel(script, { id: FLEET_MODEL_ID, latencyMs: spec.modelLatencyMs }),
-        prices: FLEET_PRICES,
-        limits: { ...FLEET_LIMITS, ...base.limits, ...tuning.limits },
-      });
-    },
-  };
+/** A run id for one scenario of one demo invocation. */
+export function runIdFor(prefix: string, scenarioId: string): string {
+  return prefix ? `${prefix}.${scenarioId}` : scenarioId;
 }
 
-/** Scenarios numbered in order as `<agent>-01`, `<agent>-02`, …: ids stay stable and readable when a scenario is added at the end. */
-export function numbered(agent: FleetAgent, scenarios: ReadonlyArray<Omit<Scenario, 'runId' | 'agent'>>): Scenario[] {
-  return scenarios.map((s, i) => ({ ...s, agent, runId: `${agent.id}-${String(i + 1).padStart(2, '0')}` }));
+/** The scripted turn of run `ctx.runId`: agents are registered once, and every run finds its own script by its id. */
+function scriptedTurn(ctx: ScriptContext): ScriptStep {
+  const script = SCRIPTS.get(scenarioIdOf(ctx.runId));
+  // A run that is not a fleet scenario is a bug in whoever started it: it ends INTERNAL_ERROR, saying so.
+  if (!script) throw new Error(`no fleet scenario for run ${ctx.runId}`);
+  // scriptedModel reports a missing turn (past the end of a list) as ScriptExhaustedError.
+  return (typeof script === 'function' ? script(ctx) : script[ctx.turn - 1])!;
+}
+
+/** What one fleet agent fixes: its id, tools, instructions and policies. */
+export interface FleetAgentSpec extends Omit<AgentOptions<string>, 'goal' | 'model' | 'prices'> {
+  readonly modelLatencyMs: number;
+}
+
+/** Declares a fleet agent: the fleet's prices and limits, and one scripted model that plays every scenario by run id. */
+export function fleetAgent(spec: FleetAgentSpec): Agent<string> {
+  const { modelLatencyMs, limits, ...options } = spec;
+  return defineAgent<string>({
+    ...options,
+    goal: (task) => task,
+    model: scriptedModel(scriptedTurn, { id: FLEET_MODEL_ID, latencyMs: modelLatencyMs }),
+    prices: FLEET_PRICES,
+    limits: { ...FLEET_LIMITS, ...limits },
+  });
+}
+
+/**
+ * Scenarios numbered in order as `<group>-01`, `<group>-02`, …: ids stay
+ * stable and readable when a scenario is added at the end. A scenario runs on
+ * `agent` (a variant) when it names one, else on the group's agent.
+ */
+export function numbered(group: Agent<string>, specs: readonly ScenarioSpec[]): Scenario[] {
+  return specs.map(({ agent, ...s }, i) => {
+    const id = `${group.id}-${String(i + 1).padStart(2, '0')}`;
+    if (SCRIPTS.has(id)) throw new Error(`two fleet scenarios are named ${id}`);
+    SCRIPTS.set(id, s.script);
+    return { ...s, id, agentId: (agent ?? group).id };
+  });
 }

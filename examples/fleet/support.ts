@@ -82,16 +82,23 @@ const sendEmail = tool({
   },
 });
 
-/** The customer-support agent: looks orders up, refunds (large ones with approval), emails customers. */
-export const support = fleetAgent({
-  id: 'support',
+/** How long a refund waits for an operator: long enough for a human at a second terminal (`reins demo --hold`). */
+const APPROVAL_WINDOW_MS = 30 * 60_000;
+
+const supportOptions = {
+  instructions: 'You are a support agent for a web shop. Be brief. Never share payment details.',
+  tools: [lookupOrder, trackShipment, issueRefund, sendEmail],
   modelLatencyMs: 35,
-  options: () => ({
-    instructions: 'You are a support agent for a web shop. Be brief. Never share payment details.',
-    tools: [lookupOrder, trackShipment, issueRefund, sendEmail],
-    approval: { timeoutMs: 5_000 },
-  }),
-});
+};
+
+/** The customer-support agent: looks orders up, refunds (large ones with approval), emails customers. */
+export const support = fleetAgent({ ...supportOptions, id: 'support', approval: { timeoutMs: APPROVAL_WINDOW_MS } });
+
+/** The same agent on a desk where nobody answers approvals in time: a large refund escalates after 120 ms. */
+export const supportHurried = fleetAgent({ ...supportOptions, id: 'support-hurried', approval: { timeoutMs: 120 } });
+
+/** The same agent with an eager progress judge: checks every 2 turns and gives up after 2 failed checks. */
+export const supportWatchful = fleetAgent({ ...supportOptions, id: 'support-watchful', progress: { everyTurns: 2, maxFailedChecks: 2 } });
 
 const lookup = (orderId: string): ScriptStep => ({ call: 'lookup_order', args: { orderId } });
 const track = (orderId: string, refresh = 0): ScriptStep => ({ call: 'track_shipment', args: { orderId, refresh } });
@@ -149,7 +156,7 @@ export const supportScenarios = numbered(support, [
     goal: 'Refund all $520 of order A-1007 right now.',
     expected: 'ESCALATED',
     // Nobody answers the approval request within its window.
-    tuning: { approval: { timeoutMs: 120 } },
+    agent: supportHurried,
     script: [lookup('A-1007'), refund('A-1007', 520)],
   },
   {
@@ -165,7 +172,7 @@ export const supportScenarios = numbered(support, [
   {
     goal: 'Tell me the moment A-1003 leaves the warehouse.',
     expected: 'NO_PROGRESS',
-    tuning: { progress: { everyTurns: 2, maxFailedChecks: 2 } },
+    agent: supportWatchful,
     // Polls with a fresh `refresh` each time, so no two calls are identical and the loop guard stays quiet.
     script: ({ turn }) => track('A-1003', turn),
   },

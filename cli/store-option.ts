@@ -1,0 +1,98 @@
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { StoreUnavailableError } from '../persistence/errors.js';
+import { FileStore } from '../persistence/file-store.js';
+import { RedisStore } from '../persistence/redis-store.js';
+import type { SnapshotStore } from '../persistence/store.js';
+import { CliError, ExitCode } from './exit-codes.js';
+
+/** The default FileStore folder, relative to the working directory. */
+export const DEFAULT_STORE_DIR = '.reins';
+
+/** Which store a command uses: a folder (FileStore) or a Redis URL (RedisStore), with where the choice came from. */
+export type StoreSpec =
+  | { readonly kind: 'file'; readonly dir: string; readonly from: 'flag' | 'default' }
+  | { readonly kind: 'redis'; readonly url: string; readonly prefix: string | undefined; readonly from: 'flag' | 'env' };
+
+/** How the store flag reads in every command's help. */
+export const STORE_FLAG_HELP = `store: a folder (FileStore) or redis://… / rediss://… (RedisStore, ?prefix=… for a key prefix); default REDIS_URL if set, else ./${DEFAULT_STORE_DIR}`;
+
+/**
+ * The store to use: `--store` when given, else REDIS_URL when set, else the
+ * FileStore folder `.reins`. A Redis URL may carry `?prefix=` (the key
+ * prefix; REINS_REDIS_PREFIX otherwise), which is taken off before the URL
+ * reaches the client.
+ */
+export function storeSpec(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): StoreSpec {
+  const value = flag ?? env.REDIS_URL;
+  const from = flag !== undefined ? 'flag' : 'env';
+  if (value === undefined || value === '') return { kind: 'file', dir: DEFAULT_STORE_DIR, from: 'default' };
+  if (/^rediss?:\/\//i.test(value)) {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw new CliError(ExitCode.usage, `--store: not a valid Redis URL (${describeUrl(value)})`);
+    }
+    const prefix = url.searchParams.get('prefix') ?? env.REINS_REDIS_PREFIX ?? undefined;
+    url.searchParams.delete('prefix');
+    return { kind: 'redis', url: url.toString(), prefix: prefix || undefined, from };
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) throw new CliError(ExitCode.usage, `--store: unsupported scheme in ${describeUrl(value)} (use a folder, redis:// or rediss://)`);
+  if (flag === undefined) throw new CliError(ExitCode.usage, 'REDIS_URL must be a redis:// or rediss:// URL');
+  return { kind: 'file', dir: value, from: 'flag' };
+}
+
+/** A URL as it may be printed: user and password never are. */
+export function describeUrl(value: string): string {
+  try {
+    const url = new URL(value);
+    const auth = url.username || url.password ? '***@' : '';
+    return `${url.protocol}//${auth}${url.host}${url.pathname === '/' ? '' : url.pathname}`;
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
+/** The store in words, for headers and hints: never with credentials. */
+export function describeStore(spec: StoreSpec): string {
+  if (spec.kind === 'file') return `FileStore ${resolve(spec.dir)}`;
+  return `RedisStore ${describeUrl(spec.url)}${spec.prefix ? ` (prefix ${spec.prefix})` : ''}`;
+}
+
+/** The `--store` argument to repeat in a printed hint, or '' when the default (or REDIS_URL) already picks this store. */
+export function storeArgument(spec: StoreSpec): string {
+  if (spec.from !== 'flag') return '';
+  if (spec.kind === 'file') return ` --store ${quote(spec.dir)}`;
+  // A URL with credentials is not printed: the user passed it, they can pass it again.
+  const url = new URL(spec.url);
+  if (url.username || url.password) return ' --store <your redis URL>';
+  if (spec.prefix) url.searchParams.set('prefix', spec.prefix);
+  return ` --store ${quote(url.toString())}`;
+}
+
+const quote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+/**
+ * Opens the store. `write: false` (listings) leaves a missing folder
+ * uncreated and reads it as empty; anything unreachable comes out as
+ * StoreUnavailableError (exit 4).
+ */
+export async function openStore(spec: StoreSpec, options: { write: boolean }): Promise<SnapshotStore> {
+  if (spec.kind === 'redis') {
+    try {
+      return await RedisStore.connect(spec.url, spec.prefix ? { prefix: spec.prefix } : {});
+    } catch (error) {
+      // The client's own wording (retry counts, option names) helps nobody at 3 a.m.: say where, and the gist.
+      if (error instanceof StoreUnavailableError) throw new StoreUnavailableError(`no Redis answers at ${describeUrl(spec.url)}${/credentials/.test(error.message) ? ' with these credentials' : ''}`, { cause: error });
+      throw error;
+    }
+  }
+  if (!options.write) {
+    const found = await stat(spec.dir).catch(() => null);
+    if (found === null) return new FileStore({ dir: spec.dir });
+    if (!found.isDirectory()) throw new CliError(ExitCode.storeUnreachable, `store unreachable: ${spec.dir} is not a folder`);
+    return new FileStore({ dir: spec.dir });
+  }
+  return FileStore.open(spec.dir);
+}
