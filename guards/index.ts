@@ -9,3 +9,5 @@ export * from './random.js';
 export * from './retry.js';
 export * from './usage.js';
 export * from './validate.js';
+export * from './compaction.js';
+export * from './rate-limit.js';
