@@ -1,8 +1,4 @@
 import { CommanderError } from 'commander';
-import { MachineMismatchError, RunEndedError, UnknownAgentError } from '../agents/supervisor.js';
-import { RunNotFoundError } from '../agents/errors.js';
-import { CorruptRecordError, RunExistsError, StoreUnavailableError, UnknownRunError } from '../persistence/errors.js';
-import { InvalidRunIdError } from '../persistence/run-id.js';
 
 /** What `reins` exits with: scripts branch on these, so they never change meaning. */
 export const ExitCode = {
@@ -46,19 +42,31 @@ export class ConflictError extends CliError {
   }
 }
 
+/** Exit codes of the errors reins raises on purpose, by their `kind` tag (ReinsError, StoreError, InvalidRunIdError). */
+const EXIT_BY_KIND: Readonly<Record<string, ExitCode>> = {
+  'store-unavailable': ExitCode.storeUnreachable,
+  'run-not-found': ExitCode.notFound,
+  'unknown-run': ExitCode.notFound,
+  'invalid-run-id': ExitCode.notFound,
+  'unknown-agent': ExitCode.notFound,
+  'run-ended': ExitCode.conflict,
+  'run-exists': ExitCode.conflict,
+  'machine-mismatch': ExitCode.failed,
+  'corrupt-record': ExitCode.failed,
+};
+
 /** The exit code and one-line message for any error: never a stack trace (set REINS_DEBUG=1 for one). */
 export function describeFailure(error: unknown): { exitCode: ExitCode; message: string } {
   const message = oneLine(error instanceof Error ? error.message : String(error));
   if (error instanceof CliError) return { exitCode: error.exitCode, message };
   if (error instanceof CommanderError) return { exitCode: error.exitCode === 0 ? ExitCode.ok : ExitCode.usage, message: message.replace(/^error: /, '') };
-  if (error instanceof StoreUnavailableError) return { exitCode: ExitCode.storeUnreachable, message: `store unreachable: ${message}` };
-  if (error instanceof RunNotFoundError || error instanceof UnknownRunError || error instanceof InvalidRunIdError) {
-    return { exitCode: ExitCode.notFound, message };
-  }
-  if (error instanceof UnknownAgentError) return { exitCode: ExitCode.notFound, message: `${message} (load agent definitions with --agents <module> or REINS_AGENTS)` };
-  if (error instanceof RunEndedError || error instanceof RunExistsError) return { exitCode: ExitCode.conflict, message };
-  if (error instanceof MachineMismatchError || error instanceof CorruptRecordError) return { exitCode: ExitCode.failed, message };
-  return { exitCode: ExitCode.failed, message: `${error instanceof Error ? error.name : 'error'}: ${message}` };
+  // Switch on the errors' kind tags rather than their classes: this module stays light to load, and a tag never depends on which copy of a class threw.
+  const kind = error instanceof Error && typeof (error as { kind?: unknown }).kind === 'string' ? (error as unknown as { kind: string }).kind : null;
+  const exitCode = kind === null ? undefined : EXIT_BY_KIND[kind];
+  if (exitCode === undefined) return { exitCode: ExitCode.failed, message: `${error instanceof Error ? error.name : 'error'}: ${message}` };
+  if (kind === 'store-unavailable') return { exitCode, message: `store unreachable: ${message}` };
+  if (kind === 'unknown-agent') return { exitCode, message: `${message} (load agent definitions with --agents <module> or REINS_AGENTS)` };
+  return { exitCode, message };
 }
 
 /** Multi-line messages (commander's suggestions, wrapped causes) folded onto one line. */

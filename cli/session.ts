@@ -1,6 +1,5 @@
 import { Option, type Command } from 'commander';
-import { createLogger } from '../agents/logger.js';
-import { Supervisor } from '../agents/supervisor.js';
+import type { Supervisor } from '../agents/supervisor.js';
 import type { SnapshotStore } from '../persistence/store.js';
 import { AGENTS_FLAG_HELP, loadAgents } from './agents-option.js';
 import { openStore, STORE_FLAG_HELP, storeSpec, type StoreSpec } from './store-option.js';
@@ -45,7 +44,8 @@ export async function usingStore<T>(flags: StoreFlags, write: boolean, fn: (stor
 /** A Supervisor over the store with the flags' agents, closed after `fn` (runs it hosts are handed back through their leases). */
 export async function usingSupervisor<T>(store: SnapshotStore, flags: AgentFlags, fn: (supervisor: Supervisor) => Promise<T>): Promise<T> {
   const agents = await loadAgents(flags.agents);
-  const supervisor = await Supervisor.open({ store, agents, logger: createLogger() });
+  const { Supervisor } = await import('../agents/supervisor.js');
+  const supervisor = await Supervisor.open({ store, agents });
   try {
     return await fn(supervisor);
   } finally {

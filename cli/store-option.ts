@@ -1,8 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { StoreUnavailableError } from '../persistence/errors.js';
-import { FileStore } from '../persistence/file-store.js';
-import { RedisStore } from '../persistence/redis-store.js';
 import type { SnapshotStore } from '../persistence/store.js';
 import { CliError, ExitCode } from './exit-codes.js';
 
@@ -80,6 +78,8 @@ const quote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/
  */
 export async function openStore(spec: StoreSpec, options: { write: boolean }): Promise<SnapshotStore> {
   if (spec.kind === 'redis') {
+    // Loaded on demand: a FileStore command never pays for the Redis client.
+    const { RedisStore } = await import('../persistence/redis-store.js');
     try {
       return await RedisStore.connect(spec.url, spec.prefix ? { prefix: spec.prefix } : {});
     } catch (error) {
@@ -88,6 +88,7 @@ export async function openStore(spec: StoreSpec, options: { write: boolean }): P
       throw error;
     }
   }
+  const { FileStore } = await import('../persistence/file-store.js');
   if (!options.write) {
     const found = await stat(spec.dir).catch(() => null);
     if (found === null) return new FileStore({ dir: spec.dir });

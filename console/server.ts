@@ -23,6 +23,7 @@ import { listRuns, RUN_STATES, showRun, type RunState } from '../cli/ops/runs.js
 import { StoreFeed, type FeedEvent } from './feed.js';
 import { loadMetrics, type ConsoleMetrics } from './metrics.js';
 import { consolePage } from './page.js';
+import { DEFAULT_CONSOLE_PORT } from './defaults.js';
 
 /** How to start the console. */
 export interface ConsoleOptions {
@@ -52,7 +53,7 @@ export interface RunningConsole {
   close(): Promise<void>;
 }
 
-export const DEFAULT_CONSOLE_PORT = 7420;
+export { DEFAULT_CONSOLE_PORT };
 
 const MAX_BODY_BYTES = 64 * 1024;
 const HEARTBEAT_MS = 15_000;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DEFAULT_CONSOLE_PORT, startConsole } from '../../console/server.js';
+import { DEFAULT_CONSOLE_PORT } from '../../console/defaults.js';
 import { loadAgents } from '../agents-option.js';
 import { parseNonNegativeInt } from '../duration.js';
 import { describeStore, openStore, storeSpec } from '../store-option.js';
@@ -22,6 +22,7 @@ export function registerConsole(program: Command): void {
     const agents = await loadAgents(flags.agents);
     const store = await openStore(spec, { write: true });
     const token = process.env.REINS_CONSOLE_TOKEN || undefined;
+    const { startConsole } = await import('../../console/server.js');
     const running = await startConsole({ store, storeLabel: describeStore(spec), agents, host: flags.host, port: flags.port, ...(token ? { token } : {}) }).catch(async (error: NodeJS.ErrnoException) => {
       await store.close();
       throw error.code === 'EADDRINUSE' ? new Error(`port ${flags.port} is in use (pick another with --port, or --port 0)`) : error;

@@ -1,28 +1,27 @@
 /**
- * `reins demo`: the example fleet (support, research and coding agents, every
+ * `reins demo`, the work (demo.ts declares the command): the example fleet (support, research and coding agents, every
  * one scripted) as durable runs on a Supervisor over the store, with a live
  * table on a terminal (one line per state change in a pipe), then the
  * distribution of terminal reasons. `--hold` leaves the operator-controlled
  * runs to a human at a second terminal.
  */
-import { InvalidArgumentError, type Command } from 'commander';
 import type { AgentRun } from '../../agents/agent-run.js';
 import { createLogger } from '../../agents/logger.js';
 import type { RunStatus } from '../../agents/status.js';
 import { Supervisor } from '../../agents/supervisor.js';
 import { agents, demoPrefix, FLEET, runFleet, type FleetOptions, type HeldRun, type OperatorAction } from '../../examples/fleet/index.js';
 import { REJECTION_FEEDBACK } from '../../examples/fleet/operator.js';
-import { parseNonNegativeInt, parsePositiveInt } from '../duration.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { changeLine, distributionReport, liveFrame, operatorLine, operatorLogLine, paint, type LiveRow } from '../render.js';
 import { describeStore, openStore, storeArgument, storeSpec } from '../store-option.js';
-import { print, withStoreFlag, type StoreFlags } from '../session.js';
+import { print, type StoreFlags } from '../session.js';
 
 const REDRAW_MS = 100;
 /** Operator commands kept under the live table. */
 const OPERATOR_LINES = 5;
 
-interface DemoFlags extends StoreFlags {
+/** The flags of `reins demo` (see demo.ts). */
+export interface DemoFlags extends StoreFlags {
   readonly seed?: number;
   readonly hold?: boolean;
   readonly concurrency?: number;
@@ -101,7 +100,8 @@ function humanCommand(held: HeldRun, storeArg: string): string {
   return `reins ${held.waitingFor} ${held.runId}${feedback}${storeArg}`;
 }
 
-async function demo(flags: DemoFlags): Promise<void> {
+/** Runs the demo fleet on the store the flags name, as `reins demo` describes. */
+export async function demo(flags: DemoFlags): Promise<void> {
   const spec = storeSpec(flags.store);
   const store = await openStore(spec, { write: true });
   const supervisor = await Supervisor.open({ store, agents: [...agents], logger: createLogger() });
@@ -159,19 +159,4 @@ async function demo(flags: DemoFlags): Promise<void> {
     `  reins stats --since 10m${storeArg}    reins console${storeArg}    reins demo --hold${storeArg} (you operate)`,
   ]);
   if (!results.every((r) => r.asDesigned)) throw new CliError(ExitCode.failed, `${results.filter((r) => !r.asDesigned).length} runs did not end as designed`);
-}
-
-/** Registers `reins demo`. */
-export function registerDemo(program: Command): void {
-  const cmd = program
-    .command('demo')
-    .description(`run the demo fleet: ${FLEET.length} scripted runs ending in every terminal reason (one paused and resumed, one killed, approvals), then the distribution`)
-    .option('--hold', 'leave the operator-controlled runs to you: approvals stay pending and paused runs paused until you act from another terminal')
-    .option('--seed <n>', "reseed every run's retry jitter (default: derived from each run id)", parseNonNegativeInt)
-    .option('--concurrency <n>', 'runs in flight at once', parsePositiveInt)
-    .option('--prefix <id>', 'run id prefix (default: d + a time stamp, unique per demo)', (v) => {
-      if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,40}$/.test(v)) throw new InvalidArgumentError('letters, digits, _ and -, starting with a letter or digit');
-      return v;
-    });
-  withStoreFlag(cmd).action(demo);
 }

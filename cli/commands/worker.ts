@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { createLogger } from '../../agents/logger.js';
-import { Supervisor } from '../../agents/supervisor.js';
 import { loadAgents } from '../agents-option.js';
 import { parsePositiveInt } from '../duration.js';
 import { describeStore, openStore, storeSpec } from '../store-option.js';
@@ -20,7 +18,8 @@ export function registerWorker(program: Command): void {
     const spec = storeSpec(flags.store);
     const agents = await loadAgents(flags.agents);
     const store = await openStore(spec, { write: true });
-    const supervisor = await Supervisor.open({ store, agents, logger: createLogger() });
+    const { Supervisor } = await import('../../agents/supervisor.js');
+    const supervisor = await Supervisor.open({ store, agents });
     const recover = async () => {
       const runs = await supervisor.recover();
       for (const run of runs) {

@@ -2,7 +2,6 @@ import { hostname, userInfo } from 'node:os';
 import type { AgentRun } from '../../agents/agent-run.js';
 import { RunNotFoundError } from '../../agents/errors.js';
 import type { Supervisor } from '../../agents/supervisor.js';
-import { RunEndedError } from '../../agents/supervisor.js';
 import type { RunRecord } from '../../persistence/records.js';
 import type { AgentContext } from '../../machines/agent-context.js';
 import { ConflictError } from '../exit-codes.js';
@@ -57,7 +56,7 @@ function storedOf(record: RunRecord): Stored {
 
 /** Refuses a command the run is in no state to take (exit 5), before anything is sent. */
 function checkApplicable(command: ControlCommand, runId: string, run: Stored): void {
-  if (run.status === 'done') throw new RunEndedError(runId, run.reason);
+  if (run.status === 'done') throw new ConflictError(`run ${runId} already ended${run.reason ? ` (${run.reason})` : ''}`);
   if (run.status === 'quarantined') throw new ConflictError(`run ${runId} is quarantined (its record does not parse); repair or delete it first`);
   switch (command) {
     case 'pause':
