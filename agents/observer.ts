@@ -5,7 +5,8 @@ import type { Transition } from './status.js';
 /** One model or tool call as the trace records it: when it ended, how long it took, what it spent. */
 export interface CallRecord {
   readonly at: number;
-  readonly kind: 'model' | 'tool';
+  /** judge and compaction are the model calls a progress judge or a summariser makes. */
+  readonly kind: 'model' | 'tool' | 'judge' | 'compaction';
   readonly step: number;
   readonly attempt: number;
   readonly latencyMs: number;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { DEFAULT_SECRET_KEYS, redact } from './redact.js';
 
 /**
  * One tool call as the supervision guards see it: what was called, with which
@@ -34,9 +35,18 @@ export function hashValue(value: unknown): string {
 
 const LABEL_CHARS = 60;
 
-/** A short readable form of a call: the tool and the start of its raw arguments. */
-export function actionLabel(tool: string, rawArguments: string): string {
-  const args = rawArguments.length > LABEL_CHARS ? `${rawArguments.slice(0, LABEL_CHARS - 1)}…` : rawArguments;
+/**
+ * A short readable form of a call: the tool and the start of its arguments,
+ * with secret keys redacted first (labels are stored and shown as evidence).
+ */
+export function actionLabel(tool: string, rawArguments: string, secretKeys: readonly string[] = DEFAULT_SECRET_KEYS): string {
+  let shown = rawArguments;
+  try {
+    shown = JSON.stringify(redact(JSON.parse(rawArguments) as unknown, secretKeys));
+  } catch {
+    // Malformed arguments are shown as sent, cut short; they carried no parsed keys to redact.
+  }
+  const args = shown.length > LABEL_CHARS ? `${shown.slice(0, LABEL_CHARS - 1)}…` : shown;
   return `${tool} ${args}`;
 }
 

@@ -11,3 +11,4 @@ export * from './usage.js';
 export * from './validate.js';
 export * from './compaction.js';
 export * from './rate-limit.js';
+export * from './redact.js';
