@@ -155,8 +155,11 @@ export async function demo(flags: DemoFlags): Promise<void> {
   print([
     '',
     `Stored in ${describeStore(spec)} (run ids ${prefix}.*). Look around:`,
-    `  reins ps${storeArg}             reins show ${example}${storeArg}`,
-    `  reins stats --since 10m${storeArg}    reins console${storeArg}    reins demo --hold${storeArg} (you operate)`,
+    `  reins ps${storeArg}`,
+    `  reins show ${example}${storeArg}`,
+    `  reins stats --since 10m${storeArg}`,
+    `  reins console${storeArg}`,
+    `  reins demo --hold${storeArg}      (you play the operator, from a second terminal)`,
   ]);
   if (!results.every((r) => r.asDesigned)) throw new CliError(ExitCode.failed, `${results.filter((r) => !r.asDesigned).length} runs did not end as designed`);
 }

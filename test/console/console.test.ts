@@ -1,0 +1,150 @@
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AgentRun } from '../../agents/agent-run.js';
+import { Supervisor } from '../../agents/supervisor.js';
+import { FileStore } from '../../persistence/file-store.js';
+import { ROOT, spawnReins, waitForOutput } from '../cli/run-cli.js';
+import { agents } from './agents.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SCREENSHOT = join(ROOT, 'test-output', 'console.png');
+
+/** The step shown in a run's row of the run list. */
+async function rowStep(page: Page, runId: string): Promise<number> {
+  return Number(await page.locator(`tr[data-run="${runId}"] td:nth-child(5)`).textContent());
+}
+
+describe('the console, driven in Chromium as an operator would', () => {
+  let dir: string;
+  let userDataDir: string;
+  let store: FileStore;
+  let supervisor: Supervisor;
+  let consoleProcess: ReturnType<typeof spawnReins>;
+  let url: string;
+  let context: BrowserContext;
+  let page: Page;
+  const runs: Record<string, AgentRun> = {};
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`the console test drives ${CHROMIUM}: apt-get install chromium (.ci/run does)`);
+    dir = await mkdtemp(join(tmpdir(), 'reins-console-'));
+    userDataDir = await mkdtemp(join(tmpdir(), 'reins-chromium-'));
+    // This process is the worker hosting the runs; the console is another process on the same store, as in production.
+    store = await FileStore.open(dir);
+    supervisor = await Supervisor.open({ store, agents });
+    runs.live = await supervisor.start('crawler', { runId: 'live-1', input: 'Index every page of the catalogue.' });
+    runs.victim = await supervisor.start('crawler', { runId: 'victim-1', input: 'Crawl the whole archive.' });
+    runs.refund = await supervisor.start('refunder', { runId: 'refund-1', input: 'Refund order A-2001 ($480).' });
+    consoleProcess = spawnReins(['console', '--store', dir, '--port', '0', '--agents', 'test/console/agents.ts']);
+    const out = await waitForOutput(consoleProcess, (o) => /http:\/\/127\.0\.0\.1:\d+\/#token=\S+/.test(o), 30_000);
+    url = /http:\/\/127\.0\.0\.1:\d+\/#token=\S+/.exec(out)![0];
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 1440, height: 1000 },
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    await page.goto(url);
+  }, 60_000);
+
+  afterAll(async () => {
+    await context?.close();
+    if (consoleProcess && consoleProcess.exitCode === null) {
+      consoleProcess.kill('SIGINT');
+      await new Promise((resolve) => consoleProcess.once('exit', resolve));
+    }
+    for (const run of Object.values(runs)) if (run.status().status !== 'done') run.kill('test', 'cleanup');
+    await Promise.all(Object.values(runs).map((r) => r.outcome));
+    await supervisor?.close();
+    await store?.close();
+    await rm(dir, { recursive: true, force: true });
+    await rm(userDataDir, { recursive: true, force: true });
+  }, 30_000);
+
+  it('takes the token from the URL fragment and keeps it out of the address bar', async () => {
+    await expect.poll(() => page.locator('#auth').textContent()).toBe('controls enabled');
+    expect(page.url()).not.toContain('token');
+    await expect.poll(() => page.locator('#live').textContent()).toBe('live');
+  });
+
+  it('shows a live run advance without reloading', async () => {
+    await page.locator('tr[data-run="live-1"]').waitFor();
+    const first = await rowStep(page, 'live-1');
+    await expect.poll(() => rowStep(page, 'live-1'), { timeout: 10_000 }).toBeGreaterThan(first + 2);
+    await page.locator('tr[data-run="live-1"]').click();
+    await expect.poll(() => page.locator('#detail-status').getAttribute('data-status')).toBe('running');
+    await expect.poll(() => page.locator('.sc .node.current').count()).toBeGreaterThan(0);
+  });
+
+  it('pauses the run, shows it paused, and it stops advancing', async () => {
+    await page.locator('#detail button[data-action="pause"]').click();
+    await expect.poll(() => page.locator('#detail-status').getAttribute('data-status'), { timeout: 10_000 }).toBe('paused');
+    await expect.poll(() => page.locator('tr[data-run="live-1"]').getAttribute('data-status')).toBe('paused');
+    expect(runs.live!.status().status).toBe('paused');
+    expect(runs.live!.status().paused?.why).toBe('paused from the console');
+    const held = await rowStep(page, 'live-1');
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(await rowStep(page, 'live-1')).toBe(held);
+  });
+
+  it('resumes it, and it advances again', async () => {
+    const held = await rowStep(page, 'live-1');
+    await page.locator('#detail button[data-action="resume"]').click();
+    await expect.poll(() => page.locator('#detail-status').getAttribute('data-status'), { timeout: 10_000 }).toBe('running');
+    await expect.poll(() => rowStep(page, 'live-1'), { timeout: 10_000 }).toBeGreaterThan(held + 1);
+  });
+
+  it('kills another run, which ends USER_KILLED', async () => {
+    await page.locator('tr[data-run="victim-1"]').click();
+    await expect.poll(() => page.locator('#detail h3').textContent()).toBe('victim-1');
+    await page.locator('#detail button[data-action="kill"]').click();
+    await expect.poll(() => page.locator('#detail-status').textContent(), { timeout: 10_000 }).toBe('USER_KILLED');
+    const outcome = await runs.victim!.outcome;
+    expect(outcome).toMatchObject({ reason: 'USER_KILLED', why: 'killed from the console' });
+  });
+
+  it('approves the pending item, and its run completes', async () => {
+    const item = page.locator('.item[data-item="refund-1"]');
+    await item.waitFor();
+    await expect(item.textContent()).resolves.toContain('issue_refund');
+    await item.locator('button[data-action="approve"]').click();
+    const outcome = await runs.refund!.outcome;
+    expect(outcome.reason).toBe('COMPLETED');
+    await expect.poll(() => page.locator('.item[data-item="refund-1"]').count(), { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => page.locator('tr[data-run="refund-1"]').getAttribute('data-status')).toBe('done');
+  });
+
+  it('draws the reason distribution and refuses a mutation without the token (401, nothing changes)', async () => {
+    await expect.poll(() => page.locator('#stats-chart .row[data-reason="USER_KILLED"] span').last().textContent()).toMatch(/^1 · /);
+    const origin = new URL(url).origin;
+    const response = await fetch(`${origin}/api/runs/live-1/pause`, { method: 'POST', body: '{}' });
+    expect(response.status).toBe(401);
+    const wrong = await fetch(`${origin}/api/runs/live-1/kill`, { method: 'POST', headers: { authorization: 'Bearer not-the-token' } });
+    expect(wrong.status).toBe(401);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(runs.live!.status()).toMatchObject({ status: 'running', pauseRequested: false });
+  });
+
+  it('is read-only in a tab opened without the token', async () => {
+    const other = await context.newPage();
+    await other.goto(new URL(url).origin + '/');
+    await expect.poll(() => other.locator('#auth').textContent()).toBe('read-only (no token)');
+    await other.locator('tr[data-run="live-1"]').click();
+    await expect.poll(() => other.locator('#detail button[data-action="pause"]').isDisabled()).toBe(true);
+    await other.close();
+  });
+
+  it('keeps a screenshot of the console under test-output/', async () => {
+    await page.locator('tr[data-run="live-1"]').click();
+    await expect.poll(() => page.locator('#detail h3').textContent()).toBe('live-1');
+    await expect.poll(() => page.locator('.sc .node.current').count()).toBeGreaterThan(0);
+    await mkdir(join(ROOT, 'test-output'), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    expect(existsSync(SCREENSHOT)).toBe(true);
+  });
+});
