@@ -238,7 +238,7 @@ function renderDetail() {
   var controls = el('div', { class: 'controls' }, [
     el('button', { class: 'act pause', 'data-action': 'pause', onclick: function () { act('runs', r.runId, 'pause', { why: 'paused from the console' }); } }, ['Pause']),
     el('button', { class: 'act resume', 'data-action': 'resume', onclick: function () { act('runs', r.runId, 'resume', {}); } }, ['Resume']),
-    el('button', { class: 'act kill', 'data-action': 'kill', onclick: function () { if (confirmKill(r.runId)) act('runs', r.runId, 'kill', { why: 'killed from the console' }); } }, ['Kill']),
+    el('button', { class: 'act kill', 'data-action': 'kill', onclick: function () { act('runs', r.runId, 'kill', { why: 'killed from the console' }); } }, ['Kill']),
   ]);
   controls.querySelector('.pause').disabled = done || r.status === 'paused' || !token;
   controls.querySelector('.resume').disabled = done || !(r.status === 'paused' || r.pauseRequested) || !token;
@@ -261,8 +261,7 @@ function renderDetail() {
   tl.scrollTop = tl.scrollHeight;
   if (d.children && d.children.length) box.appendChild(el('div', null, ['children: '].concat(d.children.map(function (c) { return el('a', { href: '#', text: c.runId + ' ', onclick: function (e) { e.preventDefault(); select(c.runId); } }); }))));
 }
-function finalReason(key) { return key.replace(/([A-Z])/g, '_$1').toUpperCase().replace('TIMED_OUT', 'TIMEOUT').replace('USER_KILLED', 'USER_KILLED'); }
-function confirmKill(id) { return true; }
+function finalReason(key) { return key.replace(/([A-Z])/g, '_$1').toUpperCase().replace('TIMED_OUT', 'TIMEOUT'); }
 
 function message(text, isError) { var m = $('message'); m.textContent = text; m.className = isError ? 'error' : ''; }
 

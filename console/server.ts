@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { computeStats } from '../agents/stats.js';
 import { createLogger } from '../agents/logger.js';
 import { Supervisor } from '../agents/supervisor.js';
+import { createMetrics } from '../agents/telemetry/metrics.js';
 import { TERMINAL_REASONS } from '../machines/outcome.js';
 import type { SnapshotStore } from '../persistence/store.js';
 import type { AnyAgent } from '../cli/agents-option.js';
@@ -21,7 +22,6 @@ import { activePaths, chartTree } from '../cli/ops/chart.js';
 import { control, defaultOperator, type ControlCommand } from '../cli/ops/control.js';
 import { listRuns, RUN_STATES, showRun, type RunState } from '../cli/ops/runs.js';
 import { StoreFeed, type FeedEvent } from './feed.js';
-import { loadMetrics, type ConsoleMetrics } from './metrics.js';
 import { consolePage } from './page.js';
 import { DEFAULT_CONSOLE_PORT } from './defaults.js';
 
@@ -130,9 +130,10 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
   const token = options.token ?? randomBytes(18).toString('base64url');
   const host = options.host ?? '127.0.0.1';
   const { store } = options;
-  const metrics: ConsoleMetrics | null = await loadMetrics(store);
+  // Store-wide gauges (computed at scrape time) show the whole fleet; the observer counts what this console hosts itself.
+  const metrics = createMetrics({ store });
   // Commands for runs nobody hosts are applied here; a run this console had to rehydrate (approve, resume) it keeps hosting.
-  const supervisor = await Supervisor.open({ store, agents: [...options.agents], logger: createLogger(), ...(metrics ? { observers: [metrics.observer] } : {}) });
+  const supervisor = await Supervisor.open({ store, agents: [...options.agents], logger: createLogger(), observers: [metrics.observer] });
   const feed = new StoreFeed(store, { pollMs: options.pollMs ?? 300 });
   const agentsById = new Map(options.agents.map((a) => [a.id, a]));
   const page = consolePage();
@@ -156,7 +157,7 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
     {
       method: 'GET',
       pattern: /^\/api\/info$/,
-      handle: async (_req, res) => sendJson(res, 200, { store: options.storeLabel, agents: [...agentsById.keys()], worker: supervisor.workerId, metrics: metrics !== null }),
+      handle: async (_req, res) => sendJson(res, 200, { store: options.storeLabel, agents: [...agentsById.keys()], worker: supervisor.workerId }),
     },
     {
       method: 'GET',
@@ -231,9 +232,9 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
       method: 'GET',
       pattern: /^\/metrics$/,
       handle: async (_req, res) => {
-        if (!metrics) throw new HttpError(404, 'metrics are not available in this build');
+        const text = await metrics.render();
         res.writeHead(200, { 'content-type': metrics.contentType });
-        res.end(await metrics.render());
+        res.end(text);
       },
     },
     {

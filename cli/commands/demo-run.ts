@@ -10,7 +10,6 @@ import { createLogger } from '../../agents/logger.js';
 import type { RunStatus } from '../../agents/status.js';
 import { Supervisor } from '../../agents/supervisor.js';
 import { agents, demoPrefix, FLEET, runFleet, type FleetOptions, type HeldRun, type OperatorAction } from '../../examples/fleet/index.js';
-import { REJECTION_FEEDBACK } from '../../examples/fleet/operator.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { changeLine, distributionReport, liveFrame, operatorLine, operatorLogLine, paint, type LiveRow } from '../render.js';
 import { describeStore, openStore, storeArgument, storeSpec } from '../store-option.js';
@@ -94,9 +93,12 @@ function changeLog(startedAt: number, onInterrupt: () => void): Display {
   };
 }
 
+/** What the printed reject command tells the model: short enough to keep the command on one line. */
+const HUMAN_FEEDBACK = 'Over $100 needs a photo; refund $100 now.';
+
 /** The command a human types for a held run. */
 function humanCommand(held: HeldRun, storeArg: string): string {
-  const feedback = held.waitingFor === 'reject' ? ` --feedback '${REJECTION_FEEDBACK.replace(/'/g, '')}'` : '';
+  const feedback = held.waitingFor === 'reject' ? ` --feedback '${HUMAN_FEEDBACK}'` : '';
   return `reins ${held.waitingFor} ${held.runId}${feedback}${storeArg}`;
 }
 
@@ -120,8 +122,12 @@ export async function demo(flags: DemoFlags): Promise<void> {
   if (!tty) print(`reins demo: ${FLEET.length} runs on ${describeStore(spec)}, run ids ${prefix}.*${flags.hold ? ', holding the operator-controlled runs for you' : ''}`);
   let heldCount = 0;
   const onHeld = (held: HeldRun) => {
-    const lines = heldCount++ === 0 ? ['', `Waiting for you: from another terminal (in this folder), try reins ps${storeArg} · reins approvals${storeArg} · reins show <run>${storeArg}`] : [];
-    lines.push(`  ${held.note}: ${humanCommand(held, storeArg)}`);
+    // The command leads the line: a narrow terminal cuts the note, never the command.
+    const lines =
+      heldCount++ === 0
+        ? ['', 'Waiting for you, from another terminal in this folder:', `  reins approvals${storeArg}   ·   reins ps --status paused${storeArg}   ·   reins show <run>${storeArg}`]
+        : [];
+    lines.push(`  ${humanCommand(held, storeArg)}      # ${held.note}`);
     display.note(lines);
   };
   let results;

@@ -96,7 +96,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * Issues one operator command through the Supervisor (to the owning worker
  * through the store, or applied to the stored snapshot when nobody owns the
  * run) after checking the run can take it, then watches the store up to
- * `waitMs` for the effect.
+ * `waitMs` (default 10 s) for the effect.
  */
 export async function control(supervisor: Supervisor, request: ControlRequest, options: { waitMs?: number } = {}): Promise<ControlResult> {
   const { runId, command, by } = request;
@@ -124,7 +124,7 @@ export async function control(supervisor: Supervisor, request: ControlRequest, o
       break;
   }
   const hosted = supervisor.get(runId) ?? null;
-  const deadline = Date.now() + (options.waitMs ?? 5_000);
+  const deadline = Date.now() + (options.waitMs ?? 10_000);
   for (;;) {
     const now = await store.load(runId);
     const view = now ? runView(now.summary, now, null, Date.now()) : null;

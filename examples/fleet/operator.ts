@@ -16,7 +16,7 @@ const PAUSE_HOLD_MS = 150;
 const REACTION_MS = 15;
 
 /** The refund policy the operator quotes when rejecting. */
-export const REJECTION_FEEDBACK = 'Refunds above $100 need a photo of the damage; refund $100 now instead.';
+const REJECTION_FEEDBACK = 'Refunds above $100 need a photo of the damage; refund $100 now instead.';
 
 /** Why the held crawl is paused rather than killed: the kill is left to a human. */
 const HELD_FOR_KILL = 'runaway cost: left for a human to kill';

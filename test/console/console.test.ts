@@ -130,6 +130,15 @@ describe('the console, driven in Chromium as an operator would', () => {
     expect(runs.live!.status()).toMatchObject({ status: 'running', pauseRequested: false });
   });
 
+  it('serves Prometheus metrics with the fleet from the store on /metrics', async () => {
+    const response = await fetch(`${new URL(url).origin}/metrics`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/plain');
+    const text = await response.text();
+    expect(text).toMatch(/reins_runs_by_reason\{[^}]*reason="USER_KILLED"[^}]*\} 1/);
+    expect(text).toMatch(/reins_runs\{[^}]*agent="crawler"[^}]*status="running"[^}]*\} 1/);
+  });
+
   it('is read-only in a tab opened without the token', async () => {
     const other = await context.newPage();
     await other.goto(new URL(url).origin + '/');
