@@ -21,6 +21,7 @@ storelessSuite();
 describe('reins worker', () => {
   it('takes over a run its worker left behind, hosts it, and hands it back on SIGINT', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'reins-worker-'));
+    let worker: ReturnType<typeof spawnReins> | undefined;
     try {
       let store = await FileStore.open(dir);
       const first = await Supervisor.open({ store, agents });
@@ -28,7 +29,7 @@ describe('reins worker', () => {
       await first.start('crawler', { runId: 'w1', input: 'Index every page.' });
       await first.close();
       await store.close();
-      const worker = spawnReins(['worker', '--store', dir, '--agents', 'test/console/agents.ts', '--recover-every', '200']);
+      worker = spawnReins(['worker', '--store', dir, '--agents', 'test/console/agents.ts', '--recover-every', '200']);
       const done = collect(worker);
       await waitForOutput(worker, (out) => out.includes('took over w1 (crawler'), 45_000);
       store = new FileStore({ dir });
@@ -42,6 +43,8 @@ describe('reins worker', () => {
       expect((await store.load('w1'))!.summary.status).toBe('running');
       await store.close();
     } finally {
+      // A failed expectation must not leave the worker running.
+      if (worker && worker.exitCode === null && worker.signalCode === null) worker.kill('SIGKILL');
       await rm(dir, { recursive: true, force: true });
     }
   }, 90_000);
