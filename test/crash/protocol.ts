@@ -19,6 +19,8 @@ export interface WorkerConfig {
   readonly store: StoreSpec;
   readonly effects: EffectsSpec;
   readonly leaseMs: number;
+  /** More stores this worker hosts runs on at the same time (random-kill trials); calls use `store`. */
+  readonly also?: ReadonlyArray<{ readonly store: StoreSpec; readonly effects: EffectsSpec; readonly jitterMs?: number }>;
   /** Seeds the tools' and the model's latency jitter. */
   readonly seed: number;
   readonly workerId?: string;
@@ -32,17 +34,19 @@ export interface WorkerConfig {
   readonly jitterMs?: number;
 }
 
-/** Where a worker kills itself: before or after its n-th store I/O operation (a Redis command, or a store call for FileStore), counted from `go`. */
+/** Where a worker kills itself: before or after the n-th I/O operation (a Redis command, or a FileStore call) on one of its stores, counted from `go`. */
 export interface CrashPoint {
   readonly op: number;
   readonly when: 'before' | 'after';
+  /** Which store's operations count: an index into [config.store, ...config.also] (default 0). */
+  readonly store?: number;
 }
 
 /** The parent's go-ahead for a pre-spawned crash worker. */
 export interface GoMessage {
   readonly type: 'go';
-  /** New runs to start, in order. */
-  readonly start: ReadonlyArray<{ readonly runId: string; readonly agentId: string }>;
+  /** New runs to start, in order; `store` indexes [config.store, ...config.also] (default 0). */
+  readonly start: ReadonlyArray<{ readonly runId: string; readonly agentId: string; readonly store?: number }>;
   /** Call recover() this often (and once at once), serialised. */
   readonly recoverEveryMs: number;
   readonly crashAt: CrashPoint | null;

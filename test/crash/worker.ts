@@ -28,7 +28,7 @@ process.on('unhandledRejection', (error) => {
   send({ type: 'error', message: `unhandled rejection: ${(error as Error)?.message ?? String(error)}` });
 });
 
-/** The crash point of this worker once armed by `go`: ops are counted from then on. */
+/** The crash point of this worker once armed by `go`: ops (of every store it hosts) are counted from then on. */
 let crash: CrashPoint | null = null;
 let ops = 0;
 
@@ -38,9 +38,9 @@ function die(): never {
   throw new Error('unreachable');
 }
 
-/** Counts one store I/O operation; kills the process before it, or once it has been answered, at the crash point. */
-function countOp<T>(perform: () => Promise<T>): Promise<T> {
-  if (crash === null) return perform();
+/** Counts one I/O operation on store `index`; kills the process before it, or once it has been answered, at the crash point. */
+function countOp<T>(index: number, perform: () => Promise<T>): Promise<T> {
+  if (crash === null || (crash.store ?? 0) !== index) return perform();
   const n = ++ops;
   if (n !== crash.op) return perform();
   if (crash.when === 'before') die();
@@ -50,12 +50,12 @@ function countOp<T>(perform: () => Promise<T>): Promise<T> {
 }
 
 /** A Redis client that counts every command it sends (EVALSHA, GET, …): the crash points of RedisStore. */
-function countingRedis(url: string): Redis {
+function countingRedis(url: string, index: number): Redis {
   // The connection options RedisStore uses for its own clients.
   const redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 3_000, commandTimeout: 10_000, retryStrategy: (times) => Math.min(times * 100, 2_000) });
   const original = redis.sendCommand.bind(redis) as (command: { promise: Promise<unknown> }, stream?: unknown) => unknown;
   (redis as unknown as { sendCommand: typeof original }).sendCommand = (command, stream) => {
-    if (crash === null) return original(command, stream);
+    if (crash === null || (crash.store ?? 0) !== index) return original(command, stream);
     const n = ++ops;
     if (n === crash.op) {
       if (crash.when === 'before') die();
@@ -67,14 +67,14 @@ function countingRedis(url: string): Redis {
 }
 
 /** Wraps every store method in countOp (FileStore: one crash point per store call). */
-function countingStore(store: SnapshotStore): SnapshotStore {
+function countingStore(store: SnapshotStore, index: number): SnapshotStore {
   return new Proxy(store, {
     get(target, prop) {
       const value = Reflect.get(target, prop) as unknown;
       if (typeof value !== 'function') return value;
       // Private fields need the real object as `this`.
       if (prop === 'close' || prop === 'watchCommands') return (value as (...a: unknown[]) => unknown).bind(target);
-      return (...args: unknown[]) => countOp(() => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args));
+      return (...args: unknown[]) => countOp(index, () => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args));
     },
   });
 }
@@ -112,28 +112,42 @@ function reportingStore(store: SnapshotStore): SnapshotStore {
   });
 }
 
-async function openStore(spec: StoreSpec): Promise<SnapshotStore> {
-  if (spec.kind === 'redis') return new RedisStore({ redis: countingRedis(spec.url), prefix: spec.prefix });
+async function openStore(spec: StoreSpec, index: number): Promise<SnapshotStore> {
+  if (spec.kind === 'redis') return new RedisStore({ redis: countingRedis(spec.url, index), prefix: spec.prefix });
   const { FileStore } = await import('../../persistence/file-store.js');
-  return countingStore(new FileStore({ dir: spec.dir }));
+  return countingStore(new FileStore({ dir: spec.dir }), index);
 }
 
-const ledger = openLedger(config.effects);
-const agents = buildAgents({
-  ledger,
-  rand: prng(config.seed),
-  ...(config.slowMs !== undefined ? { slowMs: config.slowMs } : {}),
-  ...(config.jitterMs !== undefined ? { jitterMs: config.jitterMs } : {}),
-});
-let store = await openStore(config.store);
-if (config.reportWrites) store = reportingStore(store);
-const supervisor = await Supervisor.open({ store, agents, leaseMs: config.leaseMs, ...(config.workerId ? { workerId: config.workerId } : {}) });
+/** One store this worker hosts runs on: its Supervisor, and the ledger its agents' tools act on. */
+interface Host {
+  readonly store: SnapshotStore;
+  readonly ledger: ReturnType<typeof openLedger>;
+  readonly supervisor: Supervisor;
+  /** Supervisor calls that can host runs go one at a time: two overlapping ones could host one run twice in this process. */
+  queue: Promise<unknown>;
+}
 
-/** Supervisor calls that can host runs go one at a time: two overlapping ones could host one run twice in this process. */
-let queue: Promise<unknown> = Promise.resolve();
-function serial<T>(fn: () => Promise<T>): Promise<T> {
-  const next = queue.then(fn, fn);
-  queue = next.catch(() => undefined);
+async function openHost(spec: { store: StoreSpec; effects: WorkerConfig['effects']; jitterMs?: number | undefined }, i: number): Promise<Host> {
+  const ledger = openLedger(spec.effects);
+  const agents = buildAgents({
+    ledger,
+    rand: prng(config.seed + i),
+    ...(config.slowMs !== undefined ? { slowMs: config.slowMs } : {}),
+    ...(spec.jitterMs !== undefined ? { jitterMs: spec.jitterMs } : {}),
+  });
+  let store = await openStore(spec.store, i);
+  if (config.reportWrites) store = reportingStore(store);
+  const supervisor = await Supervisor.open({ store, agents, leaseMs: config.leaseMs, ...(config.workerId ? { workerId: config.workerId } : {}) });
+  return { store, ledger, supervisor, queue: Promise.resolve() };
+}
+
+const hosts = await Promise.all([{ store: config.store, effects: config.effects, jitterMs: config.jitterMs }, ...(config.also ?? [])].map(openHost));
+const primary = hosts[0]!;
+const supervisor = primary.supervisor;
+
+function serial<T>(host: Host, fn: () => Promise<T>): Promise<T> {
+  const next = host.queue.then(fn, fn);
+  host.queue = next.catch(() => undefined);
   return next;
 }
 
@@ -150,19 +164,28 @@ function watch(run: AgentRun | null): string | null {
 async function go(message: GoMessage): Promise<void> {
   crash = message.crashAt;
   ops = 0;
-  const recover = () =>
-    serial(async () => {
-      const runs = await supervisor.recover();
+  const recover = (host: Host) =>
+    serial(host, async () => {
+      const runs = await host.supervisor.recover();
       if (runs.length > 0) send({ type: 'recovered', runIds: runs.map((r) => watch(r)!) });
     });
-  const starts = message.start.map(({ runId, agentId }) =>
-    serial(async () => {
-      watch(await supervisor.start(agentId, { runId }));
-      send({ type: 'started', runId });
-    }),
+  // Each store's new runs start side by side (FileStore creates fsync), and before any recovery in this process.
+  const starts = hosts.map((host, i) =>
+    serial(host, () =>
+      Promise.all(
+        message.start
+          .filter((r) => (r.store ?? 0) === i)
+          .map(async ({ runId, agentId }) => {
+            watch(await host.supervisor.start(agentId, { runId }));
+            send({ type: 'started', runId });
+          }),
+      ),
+    ),
   );
-  void recover();
-  setInterval(() => void recover(), message.recoverEveryMs);
+  for (const host of hosts) {
+    void recover(host);
+    setInterval(() => void recover(host), message.recoverEveryMs);
+  }
   await Promise.all(starts);
 }
 
@@ -170,11 +193,11 @@ async function call(message: CallMessage): Promise<unknown> {
   const a = message.args as string[];
   switch (message.method) {
     case 'start':
-      return serial(async () => watch(await supervisor.start(a[0]!, { runId: a[1]! })));
+      return serial(primary, async () => watch(await supervisor.start(a[0]!, { runId: a[1]! })));
     case 'recover':
-      return serial(async () => (await supervisor.recover()).map((r) => watch(r)));
+      return serial(primary, async () => (await supervisor.recover()).map((r) => watch(r)));
     case 'resume':
-      return serial(async () => watch(await supervisor.resume(a[0]!, a[1] ?? 'operator')));
+      return serial(primary, async () => watch(await supervisor.resume(a[0]!, a[1] ?? 'operator')));
     case 'pause':
       return supervisor.pause(a[0]!, a[1]!, a[2]!);
     case 'kill':
@@ -182,9 +205,11 @@ async function call(message: CallMessage): Promise<unknown> {
     case 'hosted':
       return supervisor.hosted().map((r) => r.runId);
     case 'close':
-      await supervisor.close({ timeoutMs: 1_000 });
-      await store.close();
-      await ledger.close();
+      for (const host of hosts) {
+        await host.supervisor.close({ timeoutMs: 1_000 });
+        await host.store.close();
+        await host.ledger.close();
+      }
       return null;
   }
 }
