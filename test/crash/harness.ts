@@ -169,7 +169,6 @@ export const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 /** Type guards for waitFor. */
 export const is = {
   outcome: (runId: string) => (m: WorkerMessage): m is Extract<WorkerMessage, { type: 'outcome' }> => m.type === 'outcome' && m.runId === runId,
-  started: (runId: string) => (m: WorkerMessage): m is Extract<WorkerMessage, { type: 'started' }> => m.type === 'started' && m.runId === runId,
 };
 
 /** A store (and effect ledger) that the worker processes of one test share. */

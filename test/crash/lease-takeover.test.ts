@@ -126,7 +126,7 @@ describe.skipIf(!canSpawnWorkers())('lease takeover of a SIGSTOPped worker', () 
       }
       const hostedByA = await a.call<string[]>('hosted');
       if (hostedByA.length > 0) problems.push(`A still hosts ${hostedByA.join(', ')} after losing its leases`);
-      console.log(`[crash] lease takeover ${storeCase.name} (stopped ${Date.now() - stoppedAt > 0 ? STOPPED_MS : 0} ms, lease ${LEASE_MS} ms): ${summary.join(' | ')}`);
+      console.log(`[crash] lease takeover ${storeCase.name} (A stopped ${continuedAt - stoppedAt} ms, lease ${LEASE_MS} ms): ${summary.join(' | ')}`);
       await Promise.all([a.call('close'), b.call('close')]);
       await ledger.close();
       await store.close();
