@@ -7,6 +7,8 @@ import type {
   JudgeInput,
   ModelCallInput,
   ModelCallResult,
+  RateAcquireInput,
+  RateAcquireResult,
   ReconcileInput,
   ReconcileResult,
   ToolCallInput,
@@ -15,14 +17,16 @@ import type {
 import { CompactionResult, JudgeResult, ModelResponse, type Message, type TranscriptEntry } from '../machines/model-types.js';
 import { toErrorInfo } from '../machines/outcome.js';
 import type { TranscriptStore } from '../persistence/transcript.js';
+import { StoreError } from '../persistence/errors.js';
 import { FatalToolError, ModelCallError, ModelTimeoutError, RetryableToolError, ToolTimeoutError } from './errors.js';
 import type { CallJournal } from './call-journal.js';
 import { compactTranscript, transcriptView, type CompactionSetup } from './compaction.js';
 import type { Logger } from './logger.js';
 import type { Model, ToolSchema } from './model.js';
+import { processRateLimiter, rateKey, type RateLimiter } from './rate-limits.js';
 import { redact } from './redact.js';
 import { withTimeout } from './timeout.js';
-import type { ToolDefinition } from './tool.js';
+import { BudgetExceededError, SpentResult, type ToolDefinition } from './tool.js';
 
 type Json = z.core.util.JSONType;
 
@@ -33,8 +37,10 @@ export interface RunEnvironment {
   readonly logger: Logger;
   readonly now: () => number;
   readonly journal?: CallJournal;
-  /** Receives one entry per model call, tool call, progress check and compaction for the run's trace. */
-  readonly trace?: (entry: { at: number; kind: 'model' | 'tool' | 'judge' | 'compaction'; [key: string]: unknown }) => void;
+  /** Receives one entry per model call, tool call, progress check, compaction and rate-limit decision for the run's trace. */
+  readonly trace?: (entry: { at: number; kind: 'model' | 'tool' | 'judge' | 'compaction' | 'rate'; [key: string]: unknown }) => void;
+  /** Where rate-limited tools take tokens; the agent's `rateLimiter`, else one per process, when absent. */
+  readonly rateLimiter?: RateLimiter;
 }
 
 /**
@@ -65,7 +71,12 @@ export interface ActorDeps {
   readonly prices: PriceTable;
   /** null when compaction is off (the machine then never enters `compacting`). */
   readonly compaction: CompactionSetup | null;
+  /** The agent's rate limiter (a store's, to share limits across workers); the environment's wins. */
+  readonly rateLimiter?: RateLimiter | (() => RateLimiter) | null;
 }
+
+/** How long a rate-limited call waits before asking again while the store cannot be reached. */
+const RATE_STORE_RETRY_MS = 1_000;
 
 /** Tool results must survive JSON (they go to the model and the snapshot); undefined becomes null. */
 function toJson(value: unknown, tool: string): Json {
@@ -94,6 +105,22 @@ function retryableFlag(error: unknown): boolean | undefined {
  */
 export function buildActors(deps: ActorDeps, env: RunEnvironment) {
   const log = env.logger;
+  let warnedLocal = false;
+  const limiter = (): RateLimiter => {
+    const chosen = env.rateLimiter ?? (typeof deps.rateLimiter === 'function' ? deps.rateLimiter() : deps.rateLimiter) ?? processRateLimiter;
+    if (!chosen.shared && env.journal && !warnedLocal) {
+      // A durable run on a store, limited per process: N workers would each allow the whole limit.
+      warnedLocal = true;
+      log.warn({ agent: deps.agentId }, 'rate limits are kept in this process only; give the agent rateLimiter: storeRateLimiter(store) to share them across workers');
+    }
+    return chosen;
+  };
+  /** The bucket of a rate-limited call, or null when its tool has no limit. */
+  const bucketOf = (tool: string, input: unknown): { def: ToolDefinition; key: string } | null => {
+    const def = deps.tools.get(tool);
+    if (!def?.rateLimit) return null;
+    return { def, key: rateKey(def.rateLimit.bucket, def.rateLimit.key(def.input.parse(input))) };
+  };
   return {
     callModel: fromPromise<ModelCallResult, ModelCallInput>(async ({ input, signal }) => {
       // A recorded response is returned as is: no second call, no second token bill. An interrupted one is simply re-asked.
@@ -105,15 +132,41 @@ export function buildActors(deps: ActorDeps, env: RunEnvironment) {
     }),
 
     callTool: fromPromise<ToolCallResult, ToolCallInput>(async ({ input, signal }) => {
-      const recorded = await env.journal?.begin(input.idempotencyKey, input.step, signal);
-      if (recorded?.kind === 'done') return recorded.result as ToolCallResult;
-      if (recorded?.kind === 'interrupted' && deps.tools.get(input.call.name)?.sideEffect === 'non-idempotent') {
-        log.warn({ runId: input.runId, agent: deps.agentId, tool: input.call.name, idempotencyKey: input.idempotencyKey }, 'interrupted call is in doubt');
-        return { ok: false, error: INTERRUPTED, timedOut: true };
+      const bucket = bucketOf(input.call.name, input.input);
+      try {
+        const recorded = await env.journal?.begin(input.idempotencyKey, input.step, signal);
+        if (recorded?.kind === 'done') return recorded.result as ToolCallResult;
+        if (recorded?.kind === 'interrupted' && deps.tools.get(input.call.name)?.sideEffect === 'non-idempotent') {
+          log.warn({ runId: input.runId, agent: deps.agentId, tool: input.call.name, idempotencyKey: input.idempotencyKey }, 'interrupted call is in doubt');
+          return { ok: false, error: INTERRUPTED, timedOut: true };
+        }
+        const result = await runTool(input, signal);
+        await env.journal?.finish(input.idempotencyKey, input.step, result);
+        return result;
+      } finally {
+        // The concurrency slot is held from the grant until the call settles, here or (after a crash) in the next owner.
+        if (bucket?.def.rateLimit?.policy.concurrency !== undefined) await releaseSlot(bucket.key, input.idempotencyKey);
       }
-      const result = await runTool(input, signal);
-      await env.journal?.finish(input.idempotencyKey, input.step, result);
-      return result;
+    }),
+
+    acquireRate: fromPromise<RateAcquireResult, RateAcquireInput>(async ({ input, signal }) => {
+      const bucket = bucketOf(input.tool, input.input);
+      if (!bucket?.def.rateLimit) return { granted: true };
+      const fields = { runId: input.runId, agent: deps.agentId, step: input.step, attempt: input.attempt, tool: input.tool, key: bucket.key };
+      let decision: RateAcquireResult;
+      try {
+        decision = await limiter().acquire(bucket.key, bucket.def.rateLimit.policy, input.idempotencyKey);
+      } catch (error) {
+        // The limit cannot be asked: wait and ask again (the run's deadline still runs), as durable runs wait for their store.
+        if (!(error instanceof StoreError && error.kind === 'store-unavailable')) throw error;
+        log.warn({ ...fields, err: error.message }, 'rate limit unavailable; waiting');
+        decision = { granted: false, retryAfterMs: RATE_STORE_RETRY_MS };
+      }
+      // Granted to a run that is no longer waiting for it (killed, timed out): give the slot back.
+      if (decision.granted && signal.aborted && bucket.def.rateLimit.policy.concurrency !== undefined) await releaseSlot(bucket.key, input.idempotencyKey);
+      log.info({ ...fields, granted: decision.granted, ...(decision.granted ? {} : { retryAfterMs: decision.retryAfterMs }) }, 'rate limit');
+      env.trace?.({ at: env.now(), kind: 'rate', step: input.step, attempt: input.attempt, tool: input.tool, key: bucket.key, granted: decision.granted, ...(decision.granted ? {} : { retryAfterMs: decision.retryAfterMs }) });
+      return decision;
     }),
 
     reconcileCall: fromPromise<ReconcileResult, ReconcileInput>(async ({ input, signal }) => {
@@ -205,6 +258,14 @@ export function buildActors(deps: ActorDeps, env: RunEnvironment) {
     }),
   };
 
+  async function releaseSlot(key: string, holder: string): Promise<void> {
+    try {
+      await limiter().release(key, holder);
+    } catch (error) {
+      log.warn({ key, holder, err: (error as Error).message }, 'could not release a rate-limit slot; it frees at its TTL');
+    }
+  }
+
   /** Log fields for a helper model's spend. */
   function spendFields(spend: JudgeResult['spend']) {
     return spend
@@ -287,17 +348,24 @@ export function buildActors(deps: ActorDeps, env: RunEnvironment) {
       if (!def) throw new FatalToolError(`no tool named ${input.call.name}`);
       const parsed = def.input.parse(input.input);
       const value = await withTimeout(
-        async (s) => def.run(parsed, { runId: input.runId, idempotencyKey: input.idempotencyKey, step: input.step, attempt: input.attempt, signal: s }),
+        async (s) => def.run(parsed, { runId: input.runId, idempotencyKey: input.idempotencyKey, step: input.step, attempt: input.attempt, signal: s, budget: input.budget }),
         def.timeoutMs,
         signal,
         () => new ToolTimeoutError(def.name, def.timeoutMs),
       );
-      const result = toJson(value, def.name);
+      const spent = value instanceof SpentResult ? value.spent : null;
+      const result = toJson(value instanceof SpentResult ? value.result : value, def.name);
       const latencyMs = env.now() - started;
-      log.info({ ...fields, input: redact(input.input, deps.secretKeys), latencyMs, ok: true }, 'tool call');
-      env.trace?.({ at: env.now(), kind: 'tool', step: input.step, attempt: input.attempt, tool: input.call.name, latencyMs, ok: true });
-      return { ok: true, result };
+      log.info({ ...fields, input: redact(input.input, deps.secretKeys), latencyMs, ok: true, ...(spent ? { subRuns: spent.runs, subCostUsd: spent.usage.costUsd } : {}) }, 'tool call');
+      env.trace?.({ at: env.now(), kind: 'tool', step: input.step, attempt: input.attempt, tool: input.call.name, latencyMs, ok: true, ...(spent ? { spent } : {}) });
+      return spent ? { ok: true, result, spent } : { ok: true, result };
     } catch (error) {
+      if (error instanceof BudgetExceededError) {
+        const err = toErrorInfo(error);
+        log.warn({ ...fields, input: redact(input.input, deps.secretKeys), latencyMs: env.now() - started, ok: false, budget: error.breach }, 'tool call over budget');
+        env.trace?.({ at: env.now(), kind: 'tool', step: input.step, attempt: input.attempt, tool: input.call.name, latencyMs: env.now() - started, ok: false, error: err.message, budget: error.breach });
+        return { ok: false, error: err, retryable: false, timedOut: false, budget: error.breach };
+      }
       const failure = { ok: false as const, error: toErrorInfo(error), timedOut: error instanceof ToolTimeoutError };
       const retryable = retryableFlag(error);
       const latencyMs = env.now() - started;

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { hashValue } from '../guards/action.js';
-import { Limits } from '../guards/budget.js';
 import { CircuitPolicy } from '../guards/circuit.js';
 import { CompactionPolicy, compactionThresholdTokens, contextWindowOf } from '../guards/compaction.js';
 import { DEFAULT_PRICES, type PriceTable } from '../guards/cost.js';
 import { LoopPolicy } from '../guards/loop.js';
+import { RunLimits } from '../guards/nested-budget.js';
 import { heuristicJudge, ProgressPolicy, type ProgressJudge } from '../guards/progress.js';
 import { seedFrom } from '../guards/random.js';
 import { RetryPolicy } from '../guards/retry.js';
@@ -19,6 +19,7 @@ import { buildActors, type ActorDeps, type RunEnvironment } from './actors.js';
 import { AgentRun, type AgentRunOptions } from './agent-run.js';
 import { createLogger, type Logger } from './logger.js';
 import type { Model, ToolSchema } from './model.js';
+import type { RateLimiter } from './rate-limits.js';
 import { DEFAULT_SECRET_KEYS, redact } from './redact.js';
 import type { ToolDefinition } from './tool.js';
 
@@ -31,7 +32,8 @@ export interface AgentOptions<I = unknown> {
   instructions?: string;
   model: Model;
   tools?: readonly ToolDefinition[];
-  limits?: z.input<typeof Limits>;
+  /** Spend (turns, tokens, cost, wall clock) and fan-out (maxDescendants, maxDepth) limits; a sub-run gets the smaller of these and what its parent has left. */
+  limits?: z.input<typeof RunLimits>;
   loop?: z.input<typeof LoopPolicy>;
   /** false turns the progress check off; a judge replaces the heuristic one (e.g. `modelJudge({ model })`). */
   progress?: false | (z.input<typeof ProgressPolicy> & { judge?: ProgressJudge });
@@ -58,6 +60,12 @@ export interface AgentOptions<I = unknown> {
   maxArgumentBytes?: number;
   /** Argument and log keys hidden from logs and operator listings, on top of the defaults (password, token, apiKey, …). */
   redact?: readonly string[];
+  /**
+   * Where rate-limited tools take their tokens: `storeRateLimiter(store)` to
+   * share limits with every worker on the store (a function is called when a
+   * run first needs it). Default: one limiter per process.
+   */
+  rateLimiter?: RateLimiter | (() => RateLimiter);
   logger?: Logger;
   /** The clock, for tests. */
   now?: () => number;
@@ -72,7 +80,7 @@ export interface StartOptions<I = unknown> {
   /** Seeds backoff jitter; defaults to one derived from the run id, so a run replays identically. */
   seed?: number;
   /** Limits for this run, over the agent's. */
-  limits?: z.input<typeof Limits>;
+  limits?: z.input<typeof RunLimits>;
   transcripts?: TranscriptStore<TranscriptEntry>;
   logger?: Logger;
   inspect?: AgentRunOptions['inspect'];
@@ -90,6 +98,10 @@ export interface Agent<I = unknown> {
   /** The machine's policies, for tests and tooling. */
   readonly spec: AgentSpec;
   readonly tools: ReadonlyMap<string, ToolDefinition>;
+  /** Keys hidden from logs and operator listings (the defaults and the agent's `redact`). */
+  readonly secretKeys: readonly string[];
+  /** The agent's own limits (a run's may be narrower: its start options, or what its parent had left). */
+  readonly limits: RunLimits;
   /** Binds the machine's actors to an environment (a transcript store, a logger, a clock). */
   machineFor(env: RunEnvironment): AgentMachine;
   /** The machine input of a new run: goal, limits, start time, jitter seed. */
@@ -113,7 +125,7 @@ export function defineAgent<I = unknown>(options: AgentOptions<I>): Agent<I> {
   }
   const now = options.now ?? Date.now;
   const secretKeys = [...DEFAULT_SECRET_KEYS, ...(options.redact ?? [])];
-  const limits = Limits.parse(options.limits ?? {});
+  const limits = RunLimits.parse(options.limits ?? {});
   const progress = options.progress === false ? null : options.progress ?? {};
   const { summariser, ...compactionOptions } = options.compaction === false ? { summariser: undefined } : options.compaction ?? {};
   const compaction = options.compaction === false ? null : CompactionPolicy.parse(compactionOptions);
@@ -131,6 +143,8 @@ export function defineAgent<I = unknown>(options: AgentOptions<I>): Agent<I> {
       circuit: t.circuit,
       reconcilable: t.reconcile !== null,
       requiresApproval: (json) => t.requiresApproval(t.input.parse(json)),
+      ...(t.approval?.timeoutMs != null ? { approvalTimeoutMs: t.approval.timeoutMs } : {}),
+      rateLimited: t.rateLimit != null,
     });
   }
   const spec: AgentSpec = {
@@ -163,6 +177,7 @@ export function defineAgent<I = unknown>(options: AgentOptions<I>): Agent<I> {
     secretKeys,
     prices: spec.prices,
     compaction: compaction && { policy: compaction, summariser: summariser ?? null },
+    rateLimiter: options.rateLimiter ?? null,
   };
   const chart = createAgentMachine(spec);
   const version = options.version ?? hashValue({ chart: JSON.parse(JSON.stringify(chart.definition)) as unknown, tools: [...tools.keys()].sort() });
@@ -172,7 +187,7 @@ export function defineAgent<I = unknown>(options: AgentOptions<I>): Agent<I> {
 
   const initialInput = (o: Pick<StartOptions<I>, 'input' | 'runId' | 'seed' | 'limits'> = {}): AgentInput => {
     const runId = o.runId ?? randomUUID();
-    const runLimits = o.limits ? Limits.parse({ ...limits, ...o.limits }) : limits;
+    const runLimits = o.limits ? RunLimits.parse({ ...limits, ...o.limits }) : limits;
     return { runId, agentId: options.id, goal: goalOf(o.input), limits: runLimits, startedAt: now(), seed: o.seed ?? seedFrom(runId) };
   };
 
@@ -194,6 +209,8 @@ export function defineAgent<I = unknown>(options: AgentOptions<I>): Agent<I> {
     version,
     spec,
     tools,
+    secretKeys,
+    limits,
     machineFor,
     initialInput,
     start,

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { ActionRecord } from '../guards/action.js';
-import { Limits } from '../guards/budget.js';
+import { BudgetName } from '../guards/budget.js';
 import { CircuitState } from '../guards/circuit.js';
+import { RunLimits, SubtreeSpend } from '../guards/nested-budget.js';
 import { Usage } from '../guards/usage.js';
 import { ErrorInfo, TerminalOutcome } from './outcome.js';
 import { Message, ModelResponse, ToolCall } from './model-types.js';
@@ -19,6 +20,8 @@ export const CurrentCall = z.object({
   attempt: z.number().int().positive(),
   step: z.number().int().positive(),
   approvedBy: z.string().nullable(),
+  /** Set when an operator edited the arguments before approving: `input` is theirs, and the model is told. */
+  editedBy: z.string().nullable().optional(),
 });
 export type CurrentCall = z.infer<typeof CurrentCall>;
 
@@ -28,7 +31,10 @@ export const Failure = z.object({
   error: ErrorInfo,
   retryable: z.boolean().optional(),
   timedOut: z.boolean(),
-  kind: z.enum(['retryable', 'fatal', 'in-doubt']),
+  /** budget: the call was refused because a budget had no room for it (a sub-run the fan-out or spend budget cannot pay for). */
+  kind: z.enum(['retryable', 'fatal', 'in-doubt', 'budget']),
+  /** For kind 'budget': which budget, its limit and what was used. */
+  budget: z.object({ budget: BudgetName, limit: z.number(), used: z.number() }).optional(),
 });
 export type Failure = z.infer<typeof Failure>;
 
@@ -41,12 +47,14 @@ export const AgentContext = z.object({
   runId: z.string(),
   agentId: z.string(),
   goal: z.string(),
-  limits: Limits,
+  limits: RunLimits,
   startedAt: z.number(),
   deadlineAt: z.number().nullable(),
   /** The stable state the run last entered: evidence for TIMEOUT, USER_KILLED and INTERNAL_ERROR, from context alone. */
   phase: z.string(),
   usage: Usage,
+  /** What finished sub-runs spent, all levels down; the budgets are checked against usage + this. */
+  subtree: SubtreeSpend,
   rng: z.number().int().nonnegative(),
   /** Counts every external call (model or tool) so that (run, step, attempt) names each attempt once. */
   step: z.number().int().nonnegative(),
@@ -71,6 +79,21 @@ export const AgentContext = z.object({
   failure: Failure.nullable(),
   retryAt: z.number().nullable(),
   approvalDueAt: z.number().nullable(),
+  /** When the pending approval was requested (its queue item's requested-at survives a restore). */
+  approvalRequestedAt: z.number().nullable(),
+  /** The last approval decision the run took, for the queue and the audit trail. */
+  lastApproval: z
+    .object({
+      item: z.string(),
+      status: z.enum(['approved', 'rejected', 'expired']),
+      by: z.string(),
+      at: z.number(),
+      feedback: z.string().nullable(),
+      edited: z.boolean(),
+    })
+    .nullable(),
+  /** A rate-limited call refused by its limit retries at this time (durable, re-armed after a restore). */
+  rateRetryAt: z.number().nullable(),
   history: z.array(ActionRecord),
   circuits: z.record(z.string(), CircuitState),
   loopWarned: z.boolean(),
@@ -92,7 +115,7 @@ export const AgentInput = z.object({
   runId: z.string().min(1),
   agentId: z.string().min(1),
   goal: z.string(),
-  limits: Limits,
+  limits: RunLimits,
   startedAt: z.number(),
   seed: z.number().int().nonnegative(),
 });
@@ -103,7 +126,13 @@ export type AgentEvent =
   | { type: 'PAUSE'; by: string; why: string }
   | { type: 'RESUME'; by: string }
   | { type: 'KILL'; by: string; why: string }
-  | { type: 'APPROVE'; by: string }
-  | { type: 'REJECT'; by: string; feedback: string }
+  /**
+   * `arguments`: the operator's edit of the call's input, validated again by
+   * the run (invalid: the call is not run and the model is told why).
+   * `item`: the approval item the decision is for; a decision for another item
+   * (a late command after the run moved on) is ignored. Absent: the pending one.
+   */
+  | { type: 'APPROVE'; by: string; arguments?: z.core.util.JSONType; item?: string }
+  | { type: 'REJECT'; by: string; feedback: string; item?: string }
   /** Sent by the supervisor after a restore: XState does not persist delayed events, so timer states re-enter and re-arm from the due times in context. */
   | { type: 'reins.rearm' };

@@ -1,11 +1,12 @@
 import { assign, fromPromise, raise, setup, type DoneActorEvent, type ErrorActorEvent } from 'xstate';
 import type { z } from 'zod';
 import { actionLabel, callSignature, hashValue, type ActionRecord } from '../guards/action.js';
-import { budgetBreach } from '../guards/budget.js';
+import { budgetBreach, type BudgetBreach } from '../guards/budget.js';
 import { admitCall, CLOSED_CIRCUIT, recordFailure, recordSuccess, type CircuitPolicy } from '../guards/circuit.js';
 import { compactionDue } from '../guards/compaction.js';
 import { addSpend, costOf, type PriceTable } from '../guards/cost.js';
 import { detectLoop, type LoopPolicy } from '../guards/loop.js';
+import { addChildSpend, treeUsage, type SpawnBudget, type SubtreeSpend } from '../guards/nested-budget.js';
 import { progressCheckDue, type ProgressJudgeInput, type ProgressPolicy } from '../guards/progress.js';
 import { nextRandom } from '../guards/random.js';
 import { backoffDelay, canRetry, classifyFailure, type RetryPolicy, type SideEffect } from '../guards/retry.js';
@@ -24,6 +25,10 @@ export interface ToolPolicy {
   readonly reconcilable: boolean;
   /** Pure predicate on the validated input; true sends the call to awaitingApproval. */
   readonly requiresApproval: (input: unknown) => boolean;
+  /** How long an operator has to decide on this tool's calls; the agent's approval timeout when absent. */
+  readonly approvalTimeoutMs?: number;
+  /** The tool has a shared rate limit: each attempt first takes a token (acquiringRate), waiting durably when refused (rateWaiting). */
+  readonly rateLimited?: boolean;
 }
 
 /** The policies one agent's machine closes over. Pure data and pure functions: machines do no I/O. */
@@ -60,7 +65,26 @@ export interface CallFailure {
   readonly timedOut: boolean;
 }
 export type ModelCallResult = { readonly ok: true; readonly response: ModelResponse } | CallFailure;
-export type ToolCallResult = { readonly ok: true; readonly result: z.core.util.JSONType } | CallFailure;
+/**
+ * A tool's result; `spent` is what the sub-runs it started spent (their own
+ * usage and their subtrees'), added to the run's subtree so that its budgets
+ * see the whole tree's spend. A failure with `budget` is a call a budget had
+ * no room for (BudgetExceededError): the run ends BUDGET_EXCEEDED.
+ */
+export type ToolCallResult =
+  | { readonly ok: true; readonly result: z.core.util.JSONType; readonly spent?: SubtreeSpend }
+  | (CallFailure & { readonly budget?: BudgetBreach });
+/** A rate-limited attempt asks its limit for a token: granted, or come back after `retryAfterMs`. */
+export type RateAcquireResult = { readonly granted: true } | { readonly granted: false; readonly retryAfterMs: number };
+export interface RateAcquireInput {
+  readonly runId: string;
+  readonly step: number;
+  readonly attempt: number;
+  /** The attempt's idempotency key: it holds the concurrency slot until the call settles. */
+  readonly idempotencyKey: string;
+  readonly tool: string;
+  readonly input: z.core.util.JSONType;
+}
 export type ReconcileResult = { readonly applied: true; readonly result: z.core.util.JSONType } | { readonly applied: false };
 
 export interface ModelCallInput {
@@ -103,6 +127,8 @@ export interface ToolCallInput {
   readonly idempotencyKey: string;
   readonly call: ToolCall;
   readonly input: z.core.util.JSONType;
+  /** What the run can hand down to a sub-run it starts: its limits, its tree's spend, its time left. */
+  readonly budget: SpawnBudget;
 }
 export interface ReconcileInput {
   readonly runId: string;
@@ -118,6 +144,17 @@ const MODEL = 'model';
 /** The idempotency key of one attempt of one external call: (run, step, attempt). */
 export function idempotencyKey(runId: string, step: number, attempt: number): string {
   return `${runId}:${step}:${attempt}`;
+}
+
+/**
+ * The id of the approval the run waits on, the same after a restore: the run,
+ * the call's step and attempt, and whether it asks to run the call or to run
+ * an in-doubt call again. Operator decisions name it, so a late decision for
+ * an earlier request never approves a later one.
+ */
+export function approvalItemId(context: Pick<AgentContext, 'runId' | 'current' | 'failure'>): string {
+  const c = context.current;
+  return `${context.runId}:${c?.step ?? 0}:${c?.attempt ?? 0}:${context.failure?.kind === 'in-doubt' ? 'retry' : 'call'}`;
 }
 
 function notProvided(name: string): never {
@@ -176,7 +213,32 @@ export function createAgentMachine(spec: AgentSpec) {
 
   /** Fills the fields every outcome carries. */
   const conclude = (ctx: AgentContext, evidence: OutcomeEvidence): TerminalOutcome =>
-    ({ ...evidence, runId: ctx.runId, agentId: ctx.agentId, turns: ctx.usage.turns, usage: ctx.usage, endedAt: spec.now() }) as TerminalOutcome;
+    ({
+      ...evidence,
+      runId: ctx.runId,
+      agentId: ctx.agentId,
+      turns: ctx.usage.turns,
+      usage: ctx.usage,
+      endedAt: spec.now(),
+      ...(ctx.subtree.runs > 0 ? { subtree: ctx.subtree } : {}),
+    }) as TerminalOutcome;
+
+  /** How long operators have to decide on the current call: its tool's approval timeout, else the agent's. */
+  const approvalTimeoutOf = (ctx: AgentContext) => toolPolicy(ctx.current?.call.name ?? '')?.approvalTimeoutMs ?? spec.approval.timeoutMs;
+
+  /** The edited arguments of an APPROVE, checked like a model's call; null when the event carries none. */
+  const checkEdit = (ctx: AgentContext, event: AgentEvent) =>
+    event.type === 'APPROVE' && event.arguments !== undefined && ctx.current
+      ? checkToolCall(spec.tools, ctx.current.call.name, JSON.stringify(event.arguments), spec.maxArgumentBytes)
+      : null;
+  const decisionOf = (ctx: AgentContext, status: 'approved' | 'rejected' | 'expired', by: string, feedback: string | null, edited: boolean) => ({
+    item: approvalItemId(ctx),
+    status,
+    by,
+    at: spec.now(),
+    feedback,
+    edited,
+  });
 
   const loopVerdict = (ctx: AgentContext) => detectLoop(ctx.history, spec.loop);
 
@@ -193,11 +255,13 @@ export function createAgentMachine(spec: AgentSpec) {
       reconcileCall: fromPromise<ReconcileResult, ReconcileInput>(async () => notProvided('reconcileCall')),
       judgeProgress: fromPromise<JudgeResult, JudgeInput>(async () => notProvided('judgeProgress')),
       compactTranscript: fromPromise<CompactionResult, CompactInput>(async () => notProvided('compactTranscript')),
+      acquireRate: fromPromise<RateAcquireResult, RateAcquireInput>(async () => notProvided('acquireRate')),
     },
     delays: {
       untilDeadline: ({ context }) => Math.min(MAX_TIMER_MS, Math.max(0, (context.deadlineAt ?? Infinity) - spec.now())),
       untilRetry: ({ context }) => Math.min(MAX_TIMER_MS, Math.max(0, (context.retryAt ?? 0) - spec.now())),
       untilApprovalDue: ({ context }) => Math.min(MAX_TIMER_MS, Math.max(0, (context.approvalDueAt ?? 0) - spec.now())),
+      untilRateRetry: ({ context }) => Math.min(MAX_TIMER_MS, Math.max(0, (context.rateRetryAt ?? 0) - spec.now())),
     },
     guards: {
       hasDeadline: ({ context }) => context.deadlineAt !== null,
@@ -206,9 +270,11 @@ export function createAgentMachine(spec: AgentSpec) {
       deadlineAhead: ({ context }) => context.deadlineAt !== null && spec.now() < context.deadlineAt,
       retryNotDue: ({ context }) => context.retryAt !== null && spec.now() < context.retryAt,
       approvalNotDue: ({ context }) => context.approvalDueAt !== null && spec.now() < context.approvalDueAt,
+      rateRetryNotDue: ({ context }) => context.rateRetryAt !== null && spec.now() < context.rateRetryAt,
       askHumanWhenInDoubt: ({ context }) => context.failure?.kind === 'in-doubt' && spec.inDoubt === 'ask',
       pauseRequested: ({ context }) => context.pauseRequest !== null,
-      budgetSpent: ({ context }) => budgetBreach(context.usage, context.limits) !== null,
+      // The run's own spend and its finished sub-runs': a tree shares its root's budgets.
+      budgetSpent: ({ context }) => budgetBreach(treeUsage(context.usage, context.subtree), context.limits) !== null,
       progressCheckDue: ({ context }) =>
         spec.progress !== null && context.usage.turns > 0 && progressCheckDue(context.usage.turns, context.progress.lastCheckTurn, spec.progress),
       compactionDue: ({ context }) =>
@@ -235,7 +301,16 @@ export function createAgentMachine(spec: AgentSpec) {
         context.current !== null &&
         context.current.approvedBy === null &&
         (toolPolicy(context.current.call.name)?.requiresApproval(context.current.input) ?? false),
+      // A decision is for the pending item before its deadline: one naming an earlier request (a late command) is
+      // ignored, and so is one after the deadline, which the deadline timer is about to handle (nothing stale is approved).
+      decisionNotApplicable: ({ context, event }) =>
+        (event.type === 'APPROVE' || event.type === 'REJECT') &&
+        ((event.item !== undefined && event.item !== approvalItemId(context)) || (context.approvalDueAt !== null && spec.now() > context.approvalDueAt)),
+      editedArgumentsInvalid: ({ context, event }) => checkEdit(context, event)?.ok === false,
+      rateLimited: ({ context }) => context.current !== null && (toolPolicy(context.current.call.name)?.rateLimited ?? false),
+      rateRefused: ({ context }) => context.rateRetryAt !== null,
       toolFailed: ({ context }) => context.failure !== null,
+      failureOverBudget: ({ context }) => context.failure?.kind === 'budget',
       failureInDoubtReconcilable: ({ context }) =>
         context.failure?.kind === 'in-doubt' && (toolPolicy(context.current?.call.name ?? '')?.reconcilable ?? false),
       failureInDoubt: ({ context }) => context.failure?.kind === 'in-doubt',
@@ -291,7 +366,13 @@ export function createAgentMachine(spec: AgentSpec) {
       }),
       recordBudgetBreach: assign({
         outcome: ({ context }) => {
-          const breach = budgetBreach(context.usage, context.limits)!;
+          const breach = budgetBreach(treeUsage(context.usage, context.subtree), context.limits)!;
+          return conclude(context, { reason: 'BUDGET_EXCEEDED', ...breach });
+        },
+      }),
+      recordCallOverBudget: assign({
+        outcome: ({ context }) => {
+          const breach = context.failure?.budget ?? { budget: 'fanOut' as const, limit: 0, used: 0 };
           return conclude(context, { reason: 'BUDGET_EXCEEDED', ...breach });
         },
       }),
@@ -406,15 +487,29 @@ export function createAgentMachine(spec: AgentSpec) {
           return { ...context.circuits, [name]: admitCall(circuitOf(context, name), spec.now(), circuitPolicyOf(name)).state };
         },
       }),
-      requestApproval: assign({ approvalDueAt: () => spec.now() + spec.approval.timeoutMs }),
-      recordApproval: assign({
-        // Approving an in-doubt call means "run it again": a new attempt, so a new idempotency key.
-        current: ({ context, event }) =>
-          context.current && event.type === 'APPROVE'
-            ? { ...context.current, approvedBy: event.by, attempt: context.current.attempt + (context.failure?.kind === 'in-doubt' ? 1 : 0) }
-            : context.current,
-        failure: null,
-        approvalDueAt: null,
+      requestApproval: assign(({ context }) => {
+        const now = spec.now();
+        return { approvalRequestedAt: now, approvalDueAt: now + approvalTimeoutOf(context) };
+      }),
+      recordApproval: assign(({ context, event }) => {
+        const c = context.current;
+        if (!c || event.type !== 'APPROVE') return {};
+        const edit = checkEdit(context, event);
+        const edited = edit?.ok === true ? (edit.value as z.core.util.JSONType) : null;
+        return {
+          current: {
+            ...c,
+            approvedBy: event.by,
+            // Approving an in-doubt call means "run it again": a new attempt, so a new idempotency key. An edit
+            // of a call never attempted keeps its key: no attempt was ever sent under it with other input.
+            attempt: c.attempt + (context.failure?.kind === 'in-doubt' ? 1 : 0),
+            ...(edited !== null ? { input: edited, call: { ...c.call, arguments: JSON.stringify(edited) }, editedBy: event.by } : {}),
+          },
+          lastApproval: decisionOf(context, 'approved', event.by, null, edited !== null),
+          failure: null,
+          approvalDueAt: null,
+          approvalRequestedAt: null,
+        };
       }),
       recordRejection: assign(({ context, event }) => {
         const c = context.current;
@@ -425,9 +520,30 @@ export function createAgentMachine(spec: AgentSpec) {
             toolMessage(c.call.id, c.call.name, `Rejected by ${event.by}: ${event.feedback}`, true),
             ...skipQueued(context.queue, `an earlier call (${c.call.name}) was rejected`),
           ],
+          lastApproval: decisionOf(context, 'rejected', event.by, event.feedback, false),
           queue: [],
           current: null,
           approvalDueAt: null,
+          approvalRequestedAt: null,
+        };
+      }),
+      // An edit that does not validate is not run: the model is told, with the hint, as for a rejection.
+      recordInvalidEdit: assign(({ context, event }) => {
+        const c = context.current;
+        const edit = checkEdit(context, event);
+        if (!c || event.type !== 'APPROVE' || edit === null || edit.ok) return {};
+        const feedback = `the arguments ${event.by} edited are invalid: ${edit.hint}`;
+        return {
+          inbox: [
+            ...context.inbox,
+            toolMessage(c.call.id, c.call.name, `Not run: ${feedback}`, true),
+            ...skipQueued(context.queue, `an earlier call (${c.call.name}) was not run`),
+          ],
+          lastApproval: decisionOf(context, 'rejected', event.by, feedback, true),
+          queue: [],
+          current: null,
+          approvalDueAt: null,
+          approvalRequestedAt: null,
         };
       }),
       expireApproval: assign(({ context }) => {
@@ -439,17 +555,26 @@ export function createAgentMachine(spec: AgentSpec) {
             toolMessage(c.call.id, c.call.name, 'Not run: the approval request expired before anyone approved it.', true),
             ...skipQueued(context.queue, `approval for ${c.call.name} expired`),
           ],
+          lastApproval: decisionOf(context, 'expired', 'reins', null, false),
           queue: [],
           current: null,
           approvalDueAt: null,
+          approvalRequestedAt: null,
         };
       }),
+      storeRateDecision: assign({
+        rateRetryAt: ({ event }) => {
+          const d = doneOutput<RateAcquireResult>(event);
+          return d.granted ? null : spec.now() + Math.max(0, d.retryAfterMs);
+        },
+      }),
       recordApprovalTimeout: assign({
+        lastApproval: ({ context }) => decisionOf(context, 'expired', 'reins', null, false),
         outcome: ({ context }) =>
           conclude(context, {
             reason: 'ESCALATED',
             by: 'approval-timeout',
-            why: `approval for ${context.current?.call.name ?? 'a call'} was not given within ${spec.approval.timeoutMs} ms`,
+            why: `approval for ${context.current?.call.name ?? 'a call'} was not given within ${approvalTimeoutOf(context)} ms`,
             pending: context.current
               ? { callId: context.current.call.id, tool: context.current.call.name, arguments: context.current.call.arguments }
               : null,
@@ -462,12 +587,19 @@ export function createAgentMachine(spec: AgentSpec) {
         if (!result.ok) {
           const sideEffect = toolPolicy(c.call.name)?.sideEffect ?? 'non-idempotent';
           return {
-            failure: { target: 'tool' as const, error: result.error, retryable: result.retryable, timedOut: result.timedOut, kind: classifyFailure(result, sideEffect) },
+            failure: {
+              target: 'tool' as const,
+              error: result.error,
+              retryable: result.retryable,
+              timedOut: result.timedOut,
+              ...(result.budget ? { kind: 'budget' as const, budget: result.budget } : { kind: classifyFailure(result, sideEffect) }),
+            },
             circuits: { ...context.circuits, [c.call.name]: recordFailure(circuitOf(context, c.call.name), spec.now(), circuitPolicyOf(c.call.name)) },
           };
         }
         return {
           ...acceptResult(context, result.result, spec.loop.window),
+          ...(result.spent ? { subtree: addChildSpend(context.subtree, result.spent) } : {}),
           circuits: { ...context.circuits, [c.call.name]: recordSuccess(circuitOf(context, c.call.name)) },
         };
       }),
@@ -640,6 +772,7 @@ export function createAgentMachine(spec: AgentSpec) {
       deadlineAt: input.limits.maxWallClockMs === undefined ? null : input.startedAt + input.limits.maxWallClockMs,
       phase: 'planning',
       usage: ZERO_USAGE,
+      subtree: { runs: 0, usage: ZERO_USAGE },
       rng: input.seed >>> 0,
       step: 0,
       modelAttempt: 1,
@@ -655,6 +788,9 @@ export function createAgentMachine(spec: AgentSpec) {
       failure: null,
       retryAt: null,
       approvalDueAt: null,
+      approvalRequestedAt: null,
+      lastApproval: null,
+      rateRetryAt: null,
       history: [],
       circuits: {},
       loopWarned: false,
@@ -787,8 +923,47 @@ export function createAgentMachine(spec: AgentSpec) {
                       { guard: 'callInvalid', target: 'afterCall', actions: 'recordInvalidCall' },
                       { guard: 'toolCircuitOpen', target: '#agent.toolFailure', actions: 'recordCircuitOpen' },
                       { guard: 'needsApproval', target: 'awaitingApproval', actions: 'requestApproval' },
+                      { guard: 'rateLimited', target: 'acquiringRate', actions: 'admitToolCall' },
                       { target: 'acting', actions: 'admitToolCall' },
                     ],
+                  },
+                  // A shared rate limit (per resource, in the store): a token, or a durable wait that counts against the deadline.
+                  acquiringRate: {
+                    entry: { type: 'enterPhase', params: { phase: 'acquiringRate' } },
+                    invoke: {
+                      id: 'rate',
+                      src: 'acquireRate',
+                      input: ({ context }) => {
+                        const c = context.current!;
+                        return {
+                          runId: context.runId,
+                          step: c.step,
+                          attempt: c.attempt,
+                          idempotencyKey: idempotencyKey(context.runId, c.step, c.attempt),
+                          tool: c.call.name,
+                          input: c.input,
+                        };
+                      },
+                      onDone: { target: 'rateDecided', actions: 'storeRateDecision' },
+                      onError: { target: '#agent.internalError', actions: 'recordInternalError' },
+                    },
+                  },
+                  rateDecided: {
+                    always: [{ guard: 'rateRefused', target: 'rateWaiting' }, { target: 'acting' }],
+                  },
+                  rateWaiting: {
+                    entry: { type: 'enterPhase', params: { phase: 'rateWaiting' } },
+                    always: { guard: 'pauseRequested', target: '#agent.running.work.paused', actions: 'enterRequestedPause' },
+                    after: {
+                      untilRateRetry: [
+                        { guard: 'rateRetryNotDue', target: 'rateWaiting', reenter: true },
+                        { target: 'acquiringRate' },
+                      ],
+                    },
+                    on: {
+                      PAUSE: { target: '#agent.running.work.paused', actions: 'pauseNow' },
+                      'reins.rearm': { target: 'rateWaiting', reenter: true },
+                    },
                   },
                   awaitingApproval: {
                     entry: { type: 'enterPhase', params: { phase: 'awaitingApproval' } },
@@ -802,8 +977,12 @@ export function createAgentMachine(spec: AgentSpec) {
                     },
                     on: {
                       PAUSE: { target: '#agent.running.work.paused', actions: 'pauseNow' },
-                      APPROVE: { target: 'checking', actions: 'recordApproval' },
-                      REJECT: { target: 'turnGate', actions: 'recordRejection' },
+                      APPROVE: [
+                        { guard: 'decisionNotApplicable' },
+                        { guard: 'editedArgumentsInvalid', target: 'turnGate', actions: 'recordInvalidEdit' },
+                        { target: 'checking', actions: 'recordApproval' },
+                      ],
+                      REJECT: [{ guard: 'decisionNotApplicable' }, { target: 'turnGate', actions: 'recordRejection' }],
                       'reins.rearm': { target: 'awaitingApproval', reenter: true },
                     },
                   },
@@ -821,6 +1000,12 @@ export function createAgentMachine(spec: AgentSpec) {
                           idempotencyKey: idempotencyKey(context.runId, c.step, c.attempt),
                           call: c.call,
                           input: c.input,
+                          budget: {
+                            limits: context.limits,
+                            used: treeUsage(context.usage, context.subtree),
+                            descendants: context.subtree.runs,
+                            remainingMs: context.deadlineAt === null ? null : context.deadlineAt - spec.now(),
+                          },
                         };
                       },
                       onDone: { target: 'settled', actions: 'storeToolResult' },
@@ -832,6 +1017,7 @@ export function createAgentMachine(spec: AgentSpec) {
                   },
                   failed: {
                     always: [
+                      { guard: 'failureOverBudget', target: '#agent.budgetExceeded', actions: 'recordCallOverBudget' },
                       { guard: 'failureInDoubtReconcilable', target: 'reconciling' },
                       { guard: 'askHumanWhenInDoubt', target: 'awaitingApproval', actions: 'requestApproval' },
                       { guard: 'failureInDoubt', target: '#agent.actionInDoubt', actions: 'recordInDoubt' },
@@ -869,6 +1055,7 @@ export function createAgentMachine(spec: AgentSpec) {
                       untilRetry: [
                         { guard: 'retryNotDue', target: 'backingOff', reenter: true },
                         { guard: 'retryingModel', target: 'planning', actions: 'beginModelRetry' },
+                        { guard: 'rateLimited', target: 'acquiringRate', actions: 'beginToolRetry' },
                         { target: 'acting', actions: 'beginToolRetry' },
                       ],
                     },
@@ -951,7 +1138,7 @@ function loopLabels(context: AgentContext, signatures: readonly string[]): strin
 
 /** The tool a run was busy with in its current phase, if any. */
 function activeTool(context: AgentContext): string | null {
-  return ['acting', 'reconciling', 'backingOff', 'awaitingApproval'].includes(context.phase) && context.failure?.target !== 'model'
+  return ['acting', 'reconciling', 'backingOff', 'awaitingApproval', 'acquiringRate', 'rateWaiting'].includes(context.phase) && context.failure?.target !== 'model'
     ? context.current?.call.name ?? null
     : null;
 }
@@ -974,8 +1161,12 @@ function acceptResult(context: AgentContext, result: z.core.util.JSONType, windo
     ok: true,
     label: actionLabel(c.call.name, c.call.arguments),
   };
+  // The model asked for other arguments than the ones that ran: it is told, or it would reason from its own.
+  const content = c.editedBy
+    ? JSON.stringify({ note: `${c.editedBy} edited the arguments before approving; this call ran with them`, arguments: c.input, result })
+    : JSON.stringify(result);
   return {
-    inbox: [...context.inbox, toolMessage(c.call.id, c.call.name, JSON.stringify(result), false)],
+    inbox: [...context.inbox, toolMessage(c.call.id, c.call.name, content, false)],
     history: appendBounded(context.history, action, window),
     failure: null,
     current: null,

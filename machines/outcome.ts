@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { BudgetName } from '../guards/budget.js';
 import { LoopPattern } from '../guards/loop.js';
+import { SubtreeSpend } from '../guards/nested-budget.js';
 import { Usage } from '../guards/usage.js';
 
 export { BudgetName, LoopPattern, Usage };
@@ -28,6 +29,8 @@ const base = {
   turns: z.number().int().nonnegative(),
   usage: Usage,
   endedAt: z.number().int().nonnegative(),
+  /** Present when the run started sub-runs: how many (all levels down) and what they spent; `usage` is the run's own. */
+  subtree: SubtreeSpend.optional(),
 };
 
 export const PendingCall = z.object({
@@ -142,7 +145,7 @@ export type TerminalReason = TerminalOutcome['reason'];
 export type OutcomeOf<R extends TerminalReason> = Extract<TerminalOutcome, { reason: R }>;
 
 /** The fields every outcome shares, filled in by the machine; the rest is each reason's evidence. */
-export type OutcomeBaseKey = 'runId' | 'agentId' | 'turns' | 'usage' | 'endedAt';
+export type OutcomeBaseKey = 'runId' | 'agentId' | 'turns' | 'usage' | 'endedAt' | 'subtree';
 /** An outcome without its shared fields: what a transition supplies as evidence. */
 export type OutcomeEvidence = { [R in TerminalReason]: Omit<OutcomeOf<R>, OutcomeBaseKey> }[TerminalReason];
 

@@ -94,8 +94,9 @@ const WALKS: readonly Walk[] = [
     bounds: { interrupts: 'nowhere', failures: 'firstTurn' },
   },
   {
-    // An unreconcilable in-doubt payment goes to a human: approve (a new attempt), reject, expire, pause.
-    config: { ...base, name: 'ask-human', maxTurns: 1, reconcilable: false, inDoubt: 'ask', decisions: ['callPay'] },
+    // An unreconcilable in-doubt payment goes to a human: approve (a new attempt, edited or not), reject, expire, pause;
+    // a late decision for another item is ignored.
+    config: { ...base, name: 'ask-human', maxTurns: 1, reconcilable: false, inDoubt: 'ask', decisions: ['callPay'], approvalEdits: true },
     bounds: { interrupts: 'anywhere' },
   },
   {
@@ -103,7 +104,7 @@ const WALKS: readonly Walk[] = [
     bounds: { interrupts: 'nowhere', failures: 'never' },
   },
   {
-    config: { ...base, name: 'unreconciled-replan', maxTurns: 2, reconcilable: false, onApprovalTimeout: 'replan', decisions: ['callPay', 'callPayThenSearch'] },
+    config: { ...base, name: 'unreconciled-replan', maxTurns: 2, reconcilable: false, onApprovalTimeout: 'replan', decisions: ['callPay', 'callPayThenSearch'], approvalEdits: true },
     bounds: { interrupts: 'nowhere', laterDecisions: ['answer'] },
   },
   {
@@ -123,6 +124,17 @@ const WALKS: readonly Walk[] = [
     config: { ...base, name: 'compaction', maxTurns: 2, decisions: ['callSearch', 'answer'], compaction: { thresholdTokens: 10 }, goalReminderEveryTurns: 1 },
     bounds: { interrupts: 'helpers', failures: 'never' },
   },
+  {
+    // A rate-limited call: a token (acquiringRate), or a durable wait (rateWaiting) and ask again; a retry takes a
+    // token too; PAUSE / KILL / deadline while it waits or asks; a limiter that throws (a bug in a key function).
+    config: { ...base, name: 'rate-limited', maxTurns: 1, decisions: ['callEmail', 'answer'] },
+    bounds: { interrupts: 'anywhere' },
+  },
+  {
+    // A sub-run: its spend joins the run's subtree (the tree's turns end the run at the budget), or a budget has no room for it.
+    config: { ...base, name: 'sub-runs', maxTurns: 3, decisions: ['callSpawn', 'answer'] },
+    bounds: { interrupts: 'nowhere', failures: 'firstTurn' },
+  },
 ];
 
 /**
@@ -134,6 +146,7 @@ const WALKS: readonly Walk[] = [
  */
 const UNREACHABLE = new Set([
   'running.work.active.awaitingApproval | after:untilApprovalDue [approvalNotDue] -> running.work.active.awaitingApproval',
+  'running.work.active.rateWaiting | after:untilRateRetry [rateRetryNotDue] -> running.work.active.rateWaiting',
   'running.work.active.backingOff | after:untilRetry [retryNotDue] -> running.work.active.backingOff',
   'running.clock.ticking | after:untilDeadline [deadlineAhead] -> running.clock.ticking',
 ]);

@@ -24,6 +24,8 @@ import {
   type JudgeInput,
   type ModelCallInput,
   type ModelCallResult,
+  type RateAcquireInput,
+  type RateAcquireResult,
   type ReconcileInput,
   type ReconcileResult,
   type ToolCallInput,
@@ -54,6 +56,7 @@ export const AFTER = {
   deadline: 'xstate.after.untilDeadline.agent.running.clock.ticking',
   approvalDue: 'xstate.after.untilApprovalDue.agent.running.work.active.awaitingApproval',
   retry: 'xstate.after.untilRetry.agent.running.work.active.backingOff',
+  rateRetry: 'xstate.after.untilRateRetry.agent.running.work.active.rateWaiting',
 } as const;
 
 /** Final state name -> the reason its output must carry. */
@@ -92,6 +95,8 @@ export interface ModelConfig {
   readonly compaction?: { readonly thresholdTokens: number | null } | null;
   /** Restate the goal every N turns (default never). */
   readonly goalReminderEveryTurns?: number;
+  /** Offer edited (valid and invalid) and stale decisions in awaitingApproval (default off). */
+  readonly approvalEdits?: boolean;
 }
 
 /**
@@ -127,6 +132,31 @@ export function buildSpec(config: ModelConfig, now: () => number = () => NOW): A
         requiresApproval: () => true,
       },
     ],
+    [
+      // Rate limited: each attempt takes a token first (acquiringRate), or waits (rateWaiting).
+      'email',
+      {
+        input: z.object({ to: z.string() }),
+        sideEffect: 'idempotent',
+        retry,
+        circuit: CircuitPolicy.parse({ failureThreshold: 3, cooldownMs: 3_600_000 }),
+        reconcilable: false,
+        requiresApproval: () => false,
+        rateLimited: true,
+      },
+    ],
+    [
+      // Starts a sub-run: its result carries the sub-run's spend, or a budget had no room for it.
+      'spawn',
+      {
+        input: z.object({ task: z.string() }),
+        sideEffect: 'idempotent',
+        retry,
+        circuit: CircuitPolicy.parse({ failureThreshold: 3, cooldownMs: 3_600_000 }),
+        reconcilable: false,
+        requiresApproval: () => false,
+      },
+    ],
   ]);
   return {
     tools,
@@ -153,6 +183,7 @@ export const stubActors = {
   reconcileCall: fromPromise<ReconcileResult, ReconcileInput>(never),
   judgeProgress: fromPromise<JudgeResult, JudgeInput>(never),
   compactTranscript: fromPromise<CompactionResult, CompactInput>(never),
+  acquireRate: fromPromise<RateAcquireResult, RateAcquireInput>(never),
 };
 
 /** The machine under test: the real chart and guards with stubbed actors. */
@@ -210,6 +241,8 @@ export const DECISIONS = {
   },
   callInvalid: { type: 'tool_calls', text: '', calls: [{ id: 'c-x', name: 'search', arguments: '{"q":' }], ...meta('tool_calls') },
   callNothing: { type: 'tool_calls', text: 'thinking', calls: [], ...meta('tool_calls') },
+  callEmail: { type: 'tool_calls', text: '', calls: [{ id: 'c-e', name: 'email', arguments: '{"to":"a@example.com"}' }], ...meta('tool_calls') },
+  callSpawn: { type: 'tool_calls', text: '', calls: [{ id: 'c-n', name: 'spawn', arguments: '{"task":"read"}' }], ...meta('tool_calls') },
   answer: { type: 'answer', result: { paid: true }, ...meta('stop') },
   giveUp: { type: 'give_up', explanation: 'no invoice exists', ...meta('stop') },
   escalate: { type: 'escalate', why: 'needs a human', ...meta('stop') },
@@ -218,8 +251,11 @@ export const DECISIONS = {
   truncated: { type: 'truncated', text: '', calls: [{ id: 'c-t', name: 'search', arguments: '{"q":"inv' }], maxOutputTokens: 100, ...meta('length') },
 } satisfies Record<string, ModelResponse>;
 export type Decision = keyof typeof DECISIONS;
-/** Every decision but `truncated`, whose recovery has walks of its own (it only repeats turns the others already take). */
-export const ALL_DECISIONS = (Object.keys(DECISIONS) as Decision[]).filter((d) => d !== 'truncated');
+/**
+ * Every decision but `truncated`, whose recovery has walks of its own (it only repeats turns the others already take),
+ * and the rate-limited and sub-run calls, which have theirs.
+ */
+export const ALL_DECISIONS = (Object.keys(DECISIONS) as Decision[]).filter((d) => d !== 'truncated' && d !== 'callEmail' && d !== 'callSpawn');
 
 /** Compaction results: a summary replaced the middle, or there was nothing to replace. */
 const COMPACTED: CompactionResult = { compacted: true, replaced: 3, kept: 4, by: 'digest', spend: null };
@@ -243,6 +279,13 @@ const RESUME = { type: 'RESUME', by: 'ops' } as const;
 const KILL = { type: 'KILL', by: 'ops', why: 'stop' } as const;
 const APPROVE = { type: 'APPROVE', by: 'ops' } as const;
 const REJECT = { type: 'REJECT', by: 'ops', feedback: 'too much' } as const;
+/** Decisions operators send through the approval queue: edited arguments (valid, invalid) and a late one for another item. */
+const APPROVE_EDITED = { type: 'APPROVE', by: 'ops', arguments: { amount: 20 } } as const;
+const APPROVE_EDITED_INVALID = { type: 'APPROVE', by: 'ops', arguments: { amount: 'lots' } } as const;
+const APPROVE_STALE = { type: 'APPROVE', by: 'ops', item: 'run-1:0:0:call' } as const;
+const REJECT_STALE = { type: 'REJECT', by: 'ops', feedback: 'late', item: 'run-1:0:0:call' } as const;
+/** What a sub-run spent (one run, one turn), as the sub-agent tool reports it. */
+const SUB_SPEND = { runs: 1, usage: { turns: 1, inputTokens: 10, outputTokens: 5, cachedInputTokens: 0, reasoningTokens: 0, costUsd: 0.00002, costKnown: true } };
 
 /** The leaf state the run is in, e.g. "planning", "paused", "completed". */
 export function leafOf(snapshot: TestSnapshot): string {
@@ -300,6 +343,12 @@ export function eventCases(config: ModelConfig, bounds: WalkBounds) {
       case 'acting':
         return [
           done('tool', { ok: true, result: { ok: ctx.current?.call.name ?? '?' } }),
+          ...(ctx.current?.call.name === 'spawn'
+            ? [
+                done('tool', { ok: true, result: { reason: 'COMPLETED' }, spent: SUB_SPEND }),
+                done('tool', { ok: false, error: err('BudgetExceededError'), retryable: false, timedOut: false, budget: { budget: 'fanOut', limit: 1, used: 1 } }),
+              ]
+            : []),
           ...(failures ? [done('tool', FAILURES.retryable), done('tool', FAILURES.fatal), done('tool', FAILURES.timedOut), error('tool')] : []),
           ...interrupts,
         ];
@@ -316,9 +365,19 @@ export function eventCases(config: ModelConfig, bounds: WalkBounds) {
           ...interrupts,
         ];
       case 'awaitingApproval':
-        return [APPROVE, REJECT, { type: AFTER.approvalDue }, ...interrupts];
+        return [
+          APPROVE,
+          REJECT,
+          { type: AFTER.approvalDue },
+          ...(config.approvalEdits ? [APPROVE_EDITED, APPROVE_EDITED_INVALID, APPROVE_STALE, REJECT_STALE] : []),
+          ...interrupts,
+        ];
       case 'backingOff':
         return [{ type: AFTER.retry }, ...interrupts];
+      case 'acquiringRate':
+        return [done('rate', { granted: true }), done('rate', { granted: false, retryAfterMs: 0 }), ...(failures ? [error('rate')] : []), ...interrupts];
+      case 'rateWaiting':
+        return [{ type: AFTER.rateRetry }, ...interrupts];
       default:
         throw new Error(`the walk reached an unexpected resting state: ${leaf}`);
     }
@@ -332,7 +391,8 @@ export interface PrunedMove {
 }
 
 /**
- * Keeps one event per distinct next state: events that lead to the same
+ * Keeps one event per distinct next state (and none that leaves the state as
+ * it was: an ignored late decision is a self-loop no simple path takes): events that lead to the same
  * abstract state (a retryable and a timed-out failure of a read-only tool, a
  * REJECT and an expired approval that re-plans) are parallel edges, and each
  * one multiplies the number of simple paths without reaching anything new.
@@ -346,7 +406,7 @@ export function distinctMoves(
   hooks: { onPruned?: (move: PrunedMove) => void; onError?: (move: PrunedMove) => void } = {},
 ) {
   return (snapshot: TestSnapshot): AnyEventObject[] => {
-    const seen = new Set<string>();
+    const seen = new Set<string>([serializeState(snapshot)]);
     return cases(snapshot).filter((event) => {
       const [next] = transition(machine, snapshot, event as never);
       if (next.status === 'error') hooks.onError?.({ from: snapshot, event });
@@ -408,6 +468,8 @@ export function serializeState(snapshot: TestSnapshot): string {
     paused: c.paused !== null,
     reason: c.outcome?.reason ?? null,
     pausedBefore: pausedBefore(snapshot),
+    rateRefused: c.rateRetryAt !== null,
+    subtreeRuns: c.subtree.runs,
   });
   serialised.set(snapshot, key);
   return key;
