@@ -6,7 +6,7 @@
  *
  *   npx tsx bench/profile.ts                          reins + MemoryStore and + RedisStore, 1,000 turns
  *   npx tsx bench/profile.ts --stores memory,file,redis --turns 1000
- *   npx tsx bench/profile.ts --summarise CPU.*.cpuprofile   summarise profiles written by node --cpu-prof
+ *   npx tsx bench/profile.ts --summarise CPU.*.cpuprofile [--root checkout] [--top 25]   summarise profiles written by node --cpu-prof
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -29,7 +29,10 @@ async function main(): Promise<void> {
   };
   const top = Number(value('--top') ?? 25);
   if (argv[0] === '--summarise') {
-    for (const path of argv.slice(1)) console.log(formatSummary(path, summarise(readProfile(path), ROOT, top)));
+    // --root: the checkout the profile was recorded in, when it is not this one.
+    const root = resolve(value('--root') ?? ROOT);
+    const files = argv.slice(1).filter((a, i, all) => !a.startsWith('--') && !(all[i - 1] ?? '').startsWith('--'));
+    for (const path of files) console.log(formatSummary(path, summarise(readProfile(path), root, top)));
     return;
   }
   const turns = Number(value('--turns') ?? 1_000);

@@ -11,6 +11,7 @@
  *   npm run bench -- --report bench/results/latest.json   print the report of an earlier --json run
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Contender } from './contenders/contender.js';
@@ -77,20 +78,20 @@ function planFor(o: Options) {
         rowBudgetMs: 0,
         /** Quick mode caps every run at 2 s: slow rows report a lower bound, so the whole thing stays under a minute. */
         capMs: (_n: number, _c: Contender) => 2_000,
-        manyRuns: 50,
+        manyRuns: 25,
         manyRepeats: 1,
-        resumeRuns: 200,
+        resumeRuns: 100,
         resumeRepeats: 1,
         guardTurns: 1_000,
         guardRepeats: 3,
-        guardRunTurns: 100,
+        guardRunTurns: 50,
         guardRunRepeats: 1,
         floorSamples: 500,
       }
     : {
         sizes: [100, 1_000, 10_000],
         warmupTurns: 200,
-        baseRepeats: (n: number) => (n <= 100 ? 5 : n <= 1_000 ? 3 : 2),
+        baseRepeats: (n: number) => (n <= 1_000 ? 3 : 2),
         /** Fewer repeats for a row whose runs are slow: about this much time per row and size, never under 2 repeats below N = 10,000. */
         rowBudgetMs: 100_000,
         /** At N = 10,000 LangGraph's checkpointed rows are capped (their quadratic cost runs to many minutes); other rows run to the end. */
@@ -137,6 +138,12 @@ async function main(): Promise<void> {
     durationSeconds: 0,
   };
 
+  // Written after every workload, so that a run that dies late keeps what it measured.
+  const save = (final: boolean) => {
+    if (!o.json) return;
+    mkdirSync(dirname(o.json), { recursive: true });
+    writeFileSync(o.json, `${JSON.stringify(final ? { ...results, table: report(results) } : { ...results, partial: true }, null, 2)}\n`);
+  };
   try {
     if (o.only.has('single') || o.only.has('floor')) {
       contenders.push(floorContender(board), rawXStateContender(board));
@@ -185,8 +192,13 @@ async function main(): Promise<void> {
           return Math.max(n >= 10_000 ? 1 : 2, Math.min(base, fit));
         },
         progress: log,
-        onSize: (rows) => measured.push(...rows),
+        onSize: (rows) => {
+          measured.push(...rows);
+          results.single = [...measured];
+          save(false);
+        },
       });
+      save(false);
     }
 
     if (o.only.has('floor')) {
@@ -195,13 +207,20 @@ async function main(): Promise<void> {
       const record = redisRow?.recordBytes ?? 5_000;
       results.floor = { ...(await durabilityFloor(redis.server.url, wire, record, plan.floorSamples)), fromMeasuredTurn: redisRow !== undefined };
       log(`durability floor: ${results.floor.roundTripUs.toFixed(0)} µs per round trip of ${wire} B`);
+      save(false);
     }
 
     for (const c of contenders) await c.close();
     contenders.length = 0;
 
-    if (o.only.has('many')) results.many = await manyRuns(redis, plan.manyRuns, 20, plan.manyRepeats, log, o.quick ? 10 : 100);
-    if (o.only.has('resume')) results.resume = await resumeRuns(redis, plan.resumeRuns, 100, plan.resumeRepeats, log, o.quick ? 50 : 500);
+    if (o.only.has('many')) {
+      results.many = await manyRuns(redis, plan.manyRuns, 20, plan.manyRepeats, log, o.quick ? 5 : 100);
+      save(false);
+    }
+    if (o.only.has('resume')) {
+      results.resume = await resumeRuns(redis, plan.resumeRuns, 100, plan.resumeRepeats, log, o.quick ? 20 : 500);
+      save(false);
+    }
 
     if (o.only.has('guards')) {
       results.guards = guardCosts([8, 64, 512], plan.guardTurns, plan.guardRepeats);
@@ -226,11 +245,11 @@ async function main(): Promise<void> {
   }
 
   results.durationSeconds = (performance.now() - started) / 1000;
+  results.machine.loadAtEnd = loadavg()[0]!.toFixed(1);
   const text = report(results);
   process.stdout.write(`${text}\n`);
   if (o.json) {
-    mkdirSync(dirname(o.json), { recursive: true });
-    writeFileSync(o.json, `${JSON.stringify({ ...results, table: text }, null, 2)}\n`);
+    save(true);
     log(`wrote ${o.json}`);
   }
   log(`done in ${results.durationSeconds.toFixed(0)} s`);

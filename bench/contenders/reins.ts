@@ -68,11 +68,13 @@ export async function reinsContender(kit: StoreKit, board: CurrentClock, options
       clock.onDeadline = () => {
         if (runId) void supervisor.kill(runId, 'bench', 'time cap').catch(() => undefined);
       };
+      const timer = deadline === undefined ? undefined : setTimeout(() => clock.onDeadline?.(), Math.max(1, Math.ceil(deadline - performance.now())));
       const run = await supervisor.start(agent.id);
       runId = run.runId;
       if (clock.stopped) void supervisor.kill(runId, 'bench', 'time cap').catch(() => undefined);
       const outcome = await run.outcome;
       const ms = elapsed(t0, clock);
+      clearTimeout(timer);
       const record = await store.load(run.runId);
       const recordBytes = Buffer.byteLength(JSON.stringify(record));
       await store.delete(run.runId);
@@ -82,7 +84,7 @@ export async function reinsContender(kit: StoreKit, board: CurrentClock, options
         turns: completed ? n : Math.max(0, clock.count - 1),
         completed,
         recordBytes,
-        ...(completed ? {} : { note: clock.stopped ? `stopped by the time cap after ${Math.max(0, clock.count - 1)} of ${n} turns` : `ended ${outcome.reason} after ${Math.max(0, clock.count - 1)} turns` }),
+        ...(completed ? {} : { note: outcome.reason === 'USER_KILLED' ? `stopped by the time cap after ${Math.max(0, clock.count - 1)} of ${n} turns` : `ended ${outcome.reason} after ${Math.max(0, clock.count - 1)} turns` }),
       };
     },
     async close() {

@@ -27,6 +27,8 @@ export interface ProfileSummary {
   readonly totalMs: number;
   readonly functions: ProfileRow[];
   readonly areas: ProfileRow[];
+  /** Time charged to the innermost reins function on the stack (library and native time below it included): where in reins it goes. */
+  readonly reins: ProfileRow[];
 }
 
 /** Reads a .cpuprofile file. */
@@ -46,7 +48,8 @@ function place(url: string, line: number, root: string): { file: string; area: s
   }
   if (path.startsWith('node:')) return { file: `${path}:${line + 1}`, area: 'node internals' };
   path = relative(root, path);
-  return { file: `${path}:${line + 1}`, area: path };
+  // tsx-transpiled sources: V8's positions are not the .ts lines, so name the file only.
+  return { file: path.endsWith('.ts') ? path : `${path}:${line + 1}`, area: path };
 }
 
 /** Self time per function (top `top`) and per area, over the samples of the profile. */
@@ -71,6 +74,38 @@ export function summarise(profile: CpuProfile, root: string, top = 25): ProfileS
     const areaKey = f.url === '' ? name : area;
     areas.set(areaKey, (areas.get(areaKey) ?? 0) + us);
   }
+  // Charge each sample to the innermost frame in reins' own sources (not node_modules, not the bench).
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const isReins = (url: string) => {
+    if (!url.startsWith('file://') || url.includes('/node_modules/')) return false;
+    const rel = relative(root, decodeURIComponent(url.slice('file://'.length)));
+    return !rel.startsWith('..') && !rel.startsWith('bench/');
+  };
+  const outsideOf = (leaf: number): string => {
+    for (let n: number | undefined = leaf; n !== undefined; n = parent.get(n)) {
+      const f = byId.get(n)!.callFrame;
+      if (f.url.includes('/node_modules/')) return place(f.url, f.lineNumber, root).area;
+      if (f.url.startsWith('file://')) return relative(root, decodeURIComponent(f.url.slice('file://'.length)));
+    }
+    const f = byId.get(leaf)!.callFrame;
+    return f.functionName || '(native)';
+  };
+  const owners = new Map<string, number>();
+  for (const [id, us] of selfUs) {
+    let n: number | undefined = id;
+    // No reins frame on the stack: name the first package on it (xstate settling a promise actor, ioredis parsing a reply), else the leaf (idle, GC).
+    let key = `no reins frame: ${outsideOf(id)}`;
+    while (n !== undefined) {
+      const f = byId.get(n)!.callFrame;
+      if (isReins(f.url)) {
+        key = `${f.functionName || '(anonymous)'}@${place(f.url, f.lineNumber, root).file.replace(/:\d+$/, '')}`;
+        break;
+      }
+      n = parent.get(n);
+    }
+    owners.set(key, (owners.get(key) ?? 0) + us);
+  }
   const pct = (us: number) => (total > 0 ? (100 * us) / total : 0);
   return {
     totalMs: total / 1000,
@@ -82,6 +117,13 @@ export function summarise(profile: CpuProfile, root: string, top = 25): ProfileS
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([where, us]) => ({ fn: '', where, selfMs: us / 1000, selfPct: pct(us) })),
+    reins: [...owners.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([key, us]) => {
+        const at = key.lastIndexOf('@');
+        return at > 0 ? { fn: key.slice(0, at), where: key.slice(at + 1), selfMs: us / 1000, selfPct: pct(us) } : { fn: key, where: '', selfMs: us / 1000, selfPct: pct(us) };
+      }),
   };
 }
 
@@ -91,5 +133,7 @@ export function formatSummary(title: string, s: ProfileSummary): string {
   for (const r of s.functions) lines.push(`    ${r.selfPct.toFixed(1).padStart(5)}%  ${r.selfMs.toFixed(0).padStart(6)} ms  ${r.fn}  ${r.where}`);
   lines.push('  self time, by file / package:');
   for (const r of s.areas) lines.push(`    ${r.selfPct.toFixed(1).padStart(5)}%  ${r.selfMs.toFixed(0).padStart(6)} ms  ${r.where}`);
+  lines.push('  time by the innermost reins function on the stack (the libraries it calls included):');
+  for (const r of s.reins) lines.push(`    ${r.selfPct.toFixed(1).padStart(5)}%  ${r.selfMs.toFixed(0).padStart(6)} ms  ${r.fn}  ${r.where}`);
   return lines.join('\n');
 }

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { cpus, release, totalmem, type } from 'node:os';
+import { cpus, loadavg, release, totalmem, type } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
@@ -38,6 +38,7 @@ export function machineInfo(): Record<string, string | number | null> {
     cores: cpu.length,
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     os: `${type()} ${release()}`,
+    loadAtStart: loadavg()[0]!.toFixed(1),
     node: process.version,
     xstate: packageVersion('../../node_modules/xstate/package.json'),
     ioredis: packageVersion('../../node_modules/ioredis/package.json'),

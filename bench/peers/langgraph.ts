@@ -60,6 +60,13 @@ interface SaverKit {
   readonly id: string;
   readonly label: string;
   perRun(): Promise<{ saver: BaseCheckpointSaver | undefined; done(): Promise<void> }>;
+  /**
+   * Called when the cap passes. With LangGraph's async durability the graph
+   * can finish its steps long before its queued checkpoint writes do; a kit
+   * whose writes run outside the event loop's control (Postgres) fails the
+   * write in flight, which drops the rest of LangGraph's write chain.
+   */
+  onCap?(): void;
   close(): Promise<void>;
 }
 
@@ -78,8 +85,17 @@ function langGraphContender(kit: SaverKit, board: CurrentClock): Contender {
       const threadId = `${kit.id}-${process.pid}-${++seq}`;
       const abort = new AbortController();
       const signal = deadline === undefined ? undefined : abort.signal;
+      let capped = false;
+      const cap = () => {
+        if (capped) return;
+        capped = true;
+        abort.abort(new Error('time cap'));
+        kit.onCap?.();
+      };
       clock.deadline = deadline;
-      clock.onDeadline = () => abort.abort(new Error('time cap'));
+      clock.onDeadline = cap;
+      // The clock checks the cap at model calls; the timer catches a run whose model calls are over but whose checkpoint writes are not.
+      const timer = deadline === undefined ? undefined : setTimeout(cap, Math.max(1, Math.ceil(deadline - performance.now())));
       const t0 = performance.now();
       try {
         const graph = buildGraph(model, saver);
@@ -93,11 +109,12 @@ function langGraphContender(kit: SaverKit, board: CurrentClock): Contender {
       } catch (error) {
         const ms = elapsed(t0, clock);
         const reached = Math.max(0, clock.count - 1);
-        const why = clock.stopped
-          ? `stopped by the time cap after ${reached} of ${n} turns${reached >= n ? ' (checkpoint writes still pending)' : ''}`
+        const why = capped
+          ? `stopped by the time cap after ${reached} of ${n} turns${reached >= n ? ' (all model calls made; its queued checkpoint writes were not done)' : ''}`
           : `failed after ${reached} turns: ${(error as Error).message}`;
         return { ms, turns: reached, completed: false, note: why };
       } finally {
+        clearTimeout(timer);
         await done();
       }
     },
@@ -156,7 +173,10 @@ export async function sqliteSaver(board: CurrentClock): Promise<Contender> {
 
 /** LangGraph + PostgresSaver on `url` (tables made by its setup(), emptied after each run, untimed). */
 export async function postgresSaver(board: CurrentClock, url: string): Promise<Contender> {
-  const pool = new pg.Pool({ connectionString: url });
+  const APP = 'reins-bench-langgraph';
+  const pool = new pg.Pool({ connectionString: url, application_name: APP });
+  // An idle client whose connection ends (as the cap ends them) must not crash the bench.
+  pool.on('error', () => undefined);
   const saver = new PostgresSaver(pool);
   await saver.setup();
   const empty = () => pool.query('TRUNCATE checkpoints, checkpoint_blobs, checkpoint_writes');
@@ -166,6 +186,15 @@ export async function postgresSaver(board: CurrentClock, url: string): Promise<C
       id: 'lg-postgres',
       label: 'LangGraph + PostgresSaver',
       perRun: async () => ({ saver, done: async () => void (await empty()) }),
+      onCap: () => {
+        const admin = new pg.Client({ connectionString: url });
+        admin.on('error', () => undefined);
+        void admin
+          .connect()
+          .then(() => admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()', [APP]))
+          .catch(() => undefined)
+          .finally(() => void admin.end().catch(() => undefined));
+      },
       close: () => saver.end(),
     },
     board,

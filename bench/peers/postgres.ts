@@ -9,6 +9,7 @@ const BENCH_DB = 'reins_bench';
 
 async function tryConnect(url: string): Promise<{ client: pg.Client } | { error: Error }> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
+  client.on('error', () => undefined);
   try {
     await client.connect();
     return { client };

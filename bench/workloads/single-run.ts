@@ -27,6 +27,8 @@ export interface SingleRunRow {
   readonly medianMs: number;
   readonly usPerTurn: number;
   readonly turnsPerSecond: number;
+  /** Median duration of one turn over all turns of a run (median over repeats): the typical turn, without GC pauses and scheduler stalls. */
+  readonly medianTurnUs?: number;
   /** (max - min) / median of the repeats. */
   readonly spread: number;
   /** Every repeat finished all its turns. */
@@ -79,7 +81,7 @@ export async function singleRuns(contenders: readonly Contender[], plan: SingleR
   const rows: SingleRunRow[] = [];
   for (const n of plan.sizes) {
     const before = rows.length;
-    const results = new Map<Contender, { runs: RunResult[]; growth: GrowthPoint[][] }>(contenders.map((c) => [c, { runs: [], growth: [] }]));
+    const results = new Map<Contender, { runs: RunResult[]; growth: GrowthPoint[][]; typical: number[] }>(contenders.map((c) => [c, { runs: [], growth: [], typical: [] }]));
     const rounds = Math.max(...contenders.map((c) => plan.repeats(n, c)));
     for (let round = 0; round < rounds; round++) {
       const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]!);
@@ -113,6 +115,9 @@ export async function singleRuns(contenders: readonly Contender[], plan: SingleR
         meter?.counting(false);
         const entry = results.get(c)!;
         entry.runs.push(result);
+        const durations: number[] = [];
+        for (let k = 1; k < clock.count; k++) if (!sampled.has(k) && !sampled.has(k + 1)) durations.push(clock.turnMs(k) * 1000);
+        entry.typical.push(median(durations));
         entry.growth.push(
           points
             .filter((t) => t < clock.count)
@@ -130,7 +135,7 @@ export async function singleRuns(contenders: readonly Contender[], plan: SingleR
       }
     }
     for (const c of contenders) {
-      const { runs, growth } = results.get(c)!;
+      const { runs, growth, typical } = results.get(c)!;
       if (runs.length === 0) continue;
       // A run stopped by the cap is reported per turn it completed: a lower bound on a full run's cost, marked as such.
       const perTurn = runs.map((r) => (r.ms * 1000) / Math.max(1, r.turns));
@@ -147,6 +152,7 @@ export async function singleRuns(contenders: readonly Contender[], plan: SingleR
         medianMs,
         usPerTurn,
         turnsPerSecond: 1e6 / usPerTurn,
+        medianTurnUs: median(typical),
         spread: spread(perTurn),
         completed: runs.every((r) => r.completed),
         recordBytes: runs.some((r) => r.recordBytes !== undefined) ? median(runs.map((r) => r.recordBytes ?? Number.NaN)) : null,
