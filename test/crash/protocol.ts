@@ -28,6 +28,8 @@ export interface WorkerConfig {
   readonly reportWrites?: boolean;
   /** The slow tool's duration in the lease test agents. */
   readonly slowMs?: number;
+  /** The Supervisor's write-retry policy (when the run writer gives up waiting and pauses the run). */
+  readonly writeRetry?: { readonly baseDelayMs: number; readonly maxDelayMs: number; readonly stallAfter: number };
   /** With reportWrites: every snapshot save waits this long before it goes out (a slow link to the store). */
   readonly saveLatencyMs?: number;
   /** Upper bound of each jittered tool and model wait (default 12 ms). */

@@ -21,8 +21,9 @@ const RUNS = 12;
 /** Snapshot saves go out this much later (a slow link), so that some runs have one in flight when Redis dies: their writer stalls and pauses them. */
 const SAVE_LATENCY_MS = 40;
 const SHORT_OUTAGE_MS = 400;
-/** Longer than the run writer needs to give up and pause a run (six failed attempts; each waits for a failed reconnect). */
-const LONG_OUTAGE_MS = 5_000;
+/** Longer than the run writer needs to give up and pause a run (WRITE_RETRY: three failed attempts; each waits for a failed reconnect). */
+const LONG_OUTAGE_MS = 3_000;
+const WRITE_RETRY = { baseDelayMs: 20, maxDelayMs: 200, stallAfter: 3 };
 /** Tool calls of the `long` agent that have a side effect (every one but the lookups). */
 const EFFECT_CALLS = Array.from({ length: LONG_TURNS }, (_, i) => i % 4 !== 0).filter(Boolean).length;
 
@@ -49,7 +50,7 @@ describe.skipIf(!hasRedisServer() || !canSpawnWorkers())('Redis restart mid-run 
     const prefix = freshPrefix('rr');
     const storeSpec = { kind: 'redis' as const, url: server.url, prefix };
     const effects = { kind: 'redis' as const, url: inject('redisUrl'), key: `${prefix}:fx` };
-    const worker = spawnWorker({ store: storeSpec, effects, leaseMs: 10_000, seed: 7, jitterMs: 120, reportWrites: true, saveLatencyMs: SAVE_LATENCY_MS });
+    const worker = spawnWorker({ store: storeSpec, effects, leaseMs: 10_000, seed: 7, jitterMs: 120, reportWrites: true, saveLatencyMs: SAVE_LATENCY_MS, writeRetry: WRITE_RETRY });
     await worker.ready;
     const observer = new RedisStore({ url: server.url, prefix });
     const runIds = Array.from({ length: RUNS }, (_, i) => `restart-${i}`);

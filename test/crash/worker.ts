@@ -137,7 +137,13 @@ async function openHost(spec: { store: StoreSpec; effects: WorkerConfig['effects
   });
   let store = await openStore(spec.store, i);
   if (config.reportWrites) store = reportingStore(store);
-  const supervisor = await Supervisor.open({ store, agents, leaseMs: config.leaseMs, ...(config.workerId ? { workerId: config.workerId } : {}) });
+  const supervisor = await Supervisor.open({
+    store,
+    agents,
+    leaseMs: config.leaseMs,
+    ...(config.workerId ? { workerId: config.workerId } : {}),
+    ...(config.writeRetry ? { writeRetry: config.writeRetry } : {}),
+  });
   return { store, ledger, supervisor, queue: Promise.resolve() };
 }
 
