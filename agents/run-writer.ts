@@ -26,6 +26,7 @@ export class RunWriter<S> {
   readonly #write: (snapshot: S | null, trace: unknown[]) => Promise<void>;
   readonly #policy: WriteRetryPolicy;
   readonly #onStalled: (error: unknown) => void;
+  readonly #onRecovered: () => void;
   readonly #fatal: (error: unknown) => boolean;
   readonly #logger: Logger;
 
@@ -35,6 +36,8 @@ export class RunWriter<S> {
     fatal: (error: unknown) => boolean;
     onFatal: (error: unknown) => void;
     onStalled: (error: unknown) => void;
+    /** Writes go through again after a stall (the run paused for it may go on). */
+    onRecovered?: () => void;
     logger: Logger;
     policy?: WriteRetryPolicy;
   }) {
@@ -46,6 +49,7 @@ export class RunWriter<S> {
       return true;
     };
     this.#onStalled = options.onStalled;
+    this.#onRecovered = options.onRecovered ?? (() => undefined);
     this.#logger = options.logger;
     this.#policy = options.policy ?? DEFAULT_WRITE_RETRY;
   }
@@ -91,8 +95,11 @@ export class RunWriter<S> {
       for (let attempt = 1; ; attempt++) {
         try {
           await this.#write(snapshot, trace);
-          if (this.#stalled) this.#logger.info('store reachable again; queued writes are durable');
-          this.#stalled = false;
+          if (this.#stalled) {
+            this.#stalled = false;
+            this.#logger.info('store reachable again; queued writes are durable');
+            this.#onRecovered();
+          }
           break;
         } catch (error) {
           if (this.#fatal(error)) return;

@@ -41,7 +41,10 @@ export class StoreJournal implements CallJournal {
     await this.flushed();
     const entry = await persistently('journal start', () => this.store.journalStart(this.runId, key, step, { leaseToken: this.token() }), signal, this.logger);
     if (entry === null) return { kind: 'fresh' };
-    return entry.status === 'done' ? { kind: 'done', result: entry.result } : { kind: 'interrupted' };
+    if (entry.status === 'done') return { kind: 'done', result: entry.result };
+    // Our own `started`, under the same lease: a retried write whose first reply was lost, not a crashed call
+    // (a process that crashed had its lease taken over, and every new holder gets a higher token).
+    return entry.token === this.token() ? { kind: 'fresh' } : { kind: 'interrupted' };
   }
 
   /** Records the call's result (a failure result too: a replay must see the same outcome). */

@@ -202,7 +202,7 @@ export class FileStore implements SnapshotStore {
         const existing = await this.#readJson(id, path, JournalEntry);
         this.#journalSteps.set(path, existing?.step ?? step);
         if (existing) return existing;
-        await writeAtomic(path, JSON.stringify({ status: 'started', key, step, at: Date.now() } satisfies JournalEntry));
+        await writeAtomic(path, JSON.stringify({ status: 'started', key, step, at: Date.now(), token: fence.leaseToken } satisfies JournalEntry));
         return null;
       }),
     );

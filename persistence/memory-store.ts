@@ -139,7 +139,7 @@ export class MemoryStore implements SnapshotStore {
     this.#checkFence(runId, run, fence);
     const existing = run.journal.get(key);
     if (existing !== undefined) return JournalEntry.parse(JSON.parse(existing));
-    run.journal.set(key, JSON.stringify({ status: 'started', key, step, at: this.#now() }));
+    run.journal.set(key, JSON.stringify({ status: 'started', key, step, at: this.#now(), token: fence.leaseToken }));
     return null;
   }
 

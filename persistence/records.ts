@@ -51,7 +51,14 @@ export type Lease = z.infer<typeof Lease>;
 
 /** The checkpoint of one external call: `started` is durable before the call, `done` carries its result. */
 export const JournalEntry = z.discriminatedUnion('status', [
-  z.object({ status: z.literal('started'), key: z.string(), step: z.number().int().nonnegative(), at: z.number() }),
+  z.object({
+    status: z.literal('started'),
+    key: z.string(),
+    step: z.number().int().nonnegative(),
+    at: z.number(),
+    /** The lease token of the writer: the same lease finding its own entry again lost a reply, it did not crash. */
+    token: z.number().int().optional(),
+  }),
   z.object({ status: z.literal('done'), key: z.string(), step: z.number().int().nonnegative(), at: z.number(), result: z.json() }),
 ]);
 export type JournalEntry = z.infer<typeof JournalEntry>;

@@ -284,7 +284,7 @@ export class RedisStore implements SnapshotStore {
 
   async journalStart(runId: string, key: string, step: number, fence: Fence): Promise<JournalEntry | null> {
     const k = this.#keys(checkRunId(runId));
-    const entry = JSON.stringify(JournalEntry.parse({ status: 'started', key, step, at: Date.now() }));
+    const entry = JSON.stringify(JournalEntry.parse({ status: 'started', key, step, at: Date.now(), token: fence.leaseToken }));
     const reply = await this.#script('journal-start', [k.run, k.lease, k.journal], [String(fence.leaseToken), key, entry]);
     switch (code(reply)) {
       case 'OK':

@@ -122,7 +122,7 @@ export function describeStoreConformance(name: string, make: () => Promise<Store
       const lease = await leased(id);
       const fence = { leaseToken: lease.token };
       expect(await store.journalStart(id, `${id}:2:1`, 2, fence)).toBeNull();
-      expect(await store.journalStart(id, `${id}:2:1`, 2, fence)).toMatchObject({ status: 'started', step: 2 });
+      expect(await store.journalStart(id, `${id}:2:1`, 2, fence)).toMatchObject({ status: 'started', step: 2, token: lease.token });
       await store.journalDone(id, `${id}:2:1`, 2, { charged: 9 }, fence);
       expect(await store.journalGet(id, `${id}:2:1`)).toMatchObject({ status: 'done', result: { charged: 9 } });
       expect(await store.journalStart(id, `${id}:2:1`, 2, fence)).toMatchObject({ status: 'done', result: { charged: 9 } });
