@@ -52,6 +52,9 @@ interface RunView {
 }
 
 /** Options of RedisStore. */
+/** How long an index entry may wait for the run it announces before list() drops it. */
+const CREATE_GRACE_MS = 60_000;
+
 export interface RedisStoreOptions {
   /** Redis URL, e.g. `redis://:password@host:6379/0` or `rediss://…` for TLS. Default: REDIS_URL, else redis://127.0.0.1:6379. */
   readonly url?: string;
@@ -128,10 +131,12 @@ export class RedisStore implements SnapshotStore {
     const runId = checkRunId(record.summary.runId);
     const valid = RunRecord.parse(record);
     const k = this.#keys(runId);
+    // Index first: a process that dies between the two scripts then leaves an index entry without a run (which
+    // list() drops once it is old enough), never a run nobody can list and so nobody recovers.
+    await this.#index(runId, { version: valid.version, summary: valid.summary });
     const reply = await this.#script('create-run', [k.run, k.summary], [JSON.stringify(valid), summaryJson(valid)]);
     if (code(reply) === 'RUN_EXISTS') throw new RunExistsError(runId);
     expectOk(reply, 'create-run');
-    await this.#index(runId, { version: valid.version, summary: valid.summary });
   }
 
   async save(record: RunRecord, fence: Fence): Promise<void> {
@@ -546,7 +551,10 @@ export class RedisStore implements SnapshotStore {
     const repairs: Promise<void>[] = [];
     views.forEach((view, i) => {
       const c = candidates[i]!;
-      if (view === null) repairs.push(this.#unindex(c.runId, sets));
+      // An entry whose run is missing is dropped only once it is older than a creation takes: the run may be on its way.
+      if (view === null) {
+        if (Date.now() - c.score > CREATE_GRACE_MS) repairs.push(this.#unindex(c.runId, sets));
+      }
       else if (!matchesFilter(view.summary, f)) repairs.push(this.#index(c.runId, view, sets));
       else {
         found.push(view.summary);
