@@ -7,8 +7,7 @@ import type {
   JudgeInput,
   ModelCallInput,
   ModelCallResult,
-  RateAcquireInput,
-  RateAcquireResult,
+  RateRefusal,
   ReconcileInput,
   ReconcileResult,
   ToolCallInput,
@@ -133,40 +132,31 @@ export function buildActors(deps: ActorDeps, env: RunEnvironment) {
 
     callTool: fromPromise<ToolCallResult, ToolCallInput>(async ({ input, signal }) => {
       const bucket = bucketOf(input.call.name, input.input);
+      let holding = false;
       try {
-        const recorded = await env.journal?.begin(input.idempotencyKey, input.step, signal);
+        const recorded = await env.journal?.begin(input.journalKey, input.step, signal);
         if (recorded?.kind === 'done') return recorded.result as ToolCallResult;
         if (recorded?.kind === 'interrupted' && deps.tools.get(input.call.name)?.sideEffect === 'non-idempotent') {
           log.warn({ runId: input.runId, agent: deps.agentId, tool: input.call.name, idempotencyKey: input.idempotencyKey }, 'interrupted call is in doubt');
           return { ok: false, error: INTERRUPTED, timedOut: true };
         }
+        if (bucket) {
+          // The token is taken here, after the checkpoint and right before the call: the limit paces the calls
+          // themselves, not the writes that precede them. A refused try is journaled; the next try has its own key.
+          const refusal = await takeToken(bucket, input);
+          if (refusal) {
+            await env.journal?.finish(input.journalKey, input.step, refusal);
+            return refusal;
+          }
+          holding = true;
+        }
         const result = await runTool(input, signal);
-        await env.journal?.finish(input.idempotencyKey, input.step, result);
+        await env.journal?.finish(input.journalKey, input.step, result);
         return result;
       } finally {
-        // The concurrency slot is held from the grant until the call settles, here or (after a crash) in the next owner.
-        if (bucket?.def.rateLimit?.policy.concurrency !== undefined) await releaseSlot(bucket.key, input.idempotencyKey);
+        // The concurrency slot is held from the grant until the call settles (a holder that dies frees it at its TTL).
+        if (holding && bucket?.def.rateLimit?.policy.concurrency !== undefined) await releaseSlot(bucket.key, input.idempotencyKey);
       }
-    }),
-
-    acquireRate: fromPromise<RateAcquireResult, RateAcquireInput>(async ({ input, signal }) => {
-      const bucket = bucketOf(input.tool, input.input);
-      if (!bucket?.def.rateLimit) return { granted: true };
-      const fields = { runId: input.runId, agent: deps.agentId, step: input.step, attempt: input.attempt, tool: input.tool, key: bucket.key };
-      let decision: RateAcquireResult;
-      try {
-        decision = await limiter().acquire(bucket.key, bucket.def.rateLimit.policy, input.idempotencyKey);
-      } catch (error) {
-        // The limit cannot be asked: wait and ask again (the run's deadline still runs), as durable runs wait for their store.
-        if (!(error instanceof StoreError && error.kind === 'store-unavailable')) throw error;
-        log.warn({ ...fields, err: error.message }, 'rate limit unavailable; waiting');
-        decision = { granted: false, retryAfterMs: RATE_STORE_RETRY_MS };
-      }
-      // Granted to a run that is no longer waiting for it (killed, timed out): give the slot back.
-      if (decision.granted && signal.aborted && bucket.def.rateLimit.policy.concurrency !== undefined) await releaseSlot(bucket.key, input.idempotencyKey);
-      log.info({ ...fields, granted: decision.granted, ...(decision.granted ? {} : { retryAfterMs: decision.retryAfterMs }) }, 'rate limit');
-      env.trace?.({ at: env.now(), kind: 'rate', step: input.step, attempt: input.attempt, tool: input.tool, key: bucket.key, granted: decision.granted, ...(decision.granted ? {} : { retryAfterMs: decision.retryAfterMs }) });
-      return decision;
     }),
 
     reconcileCall: fromPromise<ReconcileResult, ReconcileInput>(async ({ input, signal }) => {
@@ -257,6 +247,32 @@ export function buildActors(deps: ActorDeps, env: RunEnvironment) {
       return result;
     }),
   };
+
+  /** Asks the call's rate limit for a token: null when granted, the refusal otherwise (a store that cannot be reached refuses for a while). */
+  async function takeToken(bucket: { def: ToolDefinition; key: string }, input: ToolCallInput): Promise<RateRefusal | null> {
+    const policy = bucket.def.rateLimit!.policy;
+    const fields = { runId: input.runId, agent: deps.agentId, step: input.step, attempt: input.attempt, tool: input.call.name, key: bucket.key };
+    let retryAfterMs: number | null;
+    try {
+      const decision = await limiter().acquire(bucket.key, policy, input.idempotencyKey);
+      retryAfterMs = decision.granted ? null : decision.retryAfterMs;
+    } catch (error) {
+      // The limit cannot be asked: wait and ask again (the run's deadline still runs), as durable runs wait for their store.
+      if (!(error instanceof StoreError && error.kind === 'store-unavailable')) throw error;
+      log.warn({ ...fields, err: error.message }, 'rate limit unavailable; waiting');
+      retryAfterMs = RATE_STORE_RETRY_MS;
+    }
+    log.info({ ...fields, granted: retryAfterMs === null, ...(retryAfterMs === null ? {} : { retryAfterMs }) }, 'rate limit');
+    env.trace?.({ at: env.now(), kind: 'rate', step: input.step, attempt: input.attempt, tool: input.call.name, key: bucket.key, granted: retryAfterMs === null, ...(retryAfterMs === null ? {} : { retryAfterMs }) });
+    if (retryAfterMs === null) return null;
+    return {
+      ok: false,
+      rateLimited: true,
+      retryAfterMs,
+      error: { name: 'RateLimited', message: `${bucket.key}: over its limit of ${policy.limit} per ${policy.perMs} ms; retry in ${retryAfterMs} ms` },
+      timedOut: false,
+    };
+  }
 
   async function releaseSlot(key: string, holder: string): Promise<void> {
     try {

@@ -144,7 +144,6 @@ export function defineAgent<I = unknown>(options: AgentOptions<I>): Agent<I> {
       reconcilable: t.reconcile !== null,
       requiresApproval: (json) => t.requiresApproval(t.input.parse(json)),
       ...(t.approval?.timeoutMs != null ? { approvalTimeoutMs: t.approval.timeoutMs } : {}),
-      rateLimited: t.rateLimit != null,
     });
   }
   const spec: AgentSpec = {

@@ -7,8 +7,6 @@ import type {
   JudgeInput,
   ModelCallInput,
   ModelCallResult,
-  RateAcquireInput,
-  RateAcquireResult,
   ReconcileInput,
   ReconcileResult,
   ToolCallInput,
@@ -32,7 +30,6 @@ export function applyOffline(chart: AgentMachine, snapshot: Snapshot<unknown>, r
       reconcileCall: never<ReconcileResult, ReconcileInput>(),
       judgeProgress: never<JudgeResult, JudgeInput>(),
       compactTranscript: never<CompactionResult, CompactInput>(),
-      acquireRate: never<RateAcquireResult, RateAcquireInput>(),
     } });
   const run = new AgentRun(inert, { snapshot, runId, agentId }, { logger, now: Date.now, redactArgs: (v) => v });
   run.start();

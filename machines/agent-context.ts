@@ -22,6 +22,8 @@ export const CurrentCall = z.object({
   approvedBy: z.string().nullable(),
   /** Set when an operator edited the arguments before approving: `input` is theirs, and the model is told. */
   editedBy: z.string().nullable().optional(),
+  /** Tries of this attempt its shared rate limit refused so far (each try has its own journal entry). */
+  rateTries: z.number().int().nonnegative().optional(),
 });
 export type CurrentCall = z.infer<typeof CurrentCall>;
 

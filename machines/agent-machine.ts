@@ -12,7 +12,7 @@ import { nextRandom } from '../guards/random.js';
 import { backoffDelay, canRetry, classifyFailure, type RetryPolicy, type SideEffect } from '../guards/retry.js';
 import { addTurn, ZERO_USAGE } from '../guards/usage.js';
 import { checkToolCall } from '../guards/validate.js';
-import type { AgentContext, AgentEvent, AgentInput, Failure } from './agent-context.js';
+import type { AgentContext, AgentEvent, AgentInput, CurrentCall, Failure } from './agent-context.js';
 import type { CompactionResult, JudgeResult, Message, ModelResponse, ModelSpend, ToolCall } from './model-types.js';
 import { toErrorInfo, type ErrorInfo, type LengthRecovery, type OutcomeEvidence, type TerminalOutcome } from './outcome.js';
 
@@ -27,8 +27,6 @@ export interface ToolPolicy {
   readonly requiresApproval: (input: unknown) => boolean;
   /** How long an operator has to decide on this tool's calls; the agent's approval timeout when absent. */
   readonly approvalTimeoutMs?: number;
-  /** The tool has a shared rate limit: each attempt first takes a token (acquiringRate), waiting durably when refused (rateWaiting). */
-  readonly rateLimited?: boolean;
 }
 
 /** The policies one agent's machine closes over. Pure data and pure functions: machines do no I/O. */
@@ -66,6 +64,17 @@ export interface CallFailure {
 }
 export type ModelCallResult = { readonly ok: true; readonly response: ModelResponse } | CallFailure;
 /**
+ * A call its shared rate limit refused: nothing was sent; the run waits
+ * (rateWaiting) and tries again after `retryAfterMs`.
+ */
+export interface RateRefusal {
+  readonly ok: false;
+  readonly rateLimited: true;
+  readonly retryAfterMs: number;
+  readonly error: ErrorInfo;
+  readonly timedOut: false;
+}
+/**
  * A tool's result; `spent` is what the sub-runs it started spent (their own
  * usage and their subtrees'), added to the run's subtree so that its budgets
  * see the whole tree's spend. A failure with `budget` is a call a budget had
@@ -73,18 +82,8 @@ export type ModelCallResult = { readonly ok: true; readonly response: ModelRespo
  */
 export type ToolCallResult =
   | { readonly ok: true; readonly result: z.core.util.JSONType; readonly spent?: SubtreeSpend }
-  | (CallFailure & { readonly budget?: BudgetBreach });
-/** A rate-limited attempt asks its limit for a token: granted, or come back after `retryAfterMs`. */
-export type RateAcquireResult = { readonly granted: true } | { readonly granted: false; readonly retryAfterMs: number };
-export interface RateAcquireInput {
-  readonly runId: string;
-  readonly step: number;
-  readonly attempt: number;
-  /** The attempt's idempotency key: it holds the concurrency slot until the call settles. */
-  readonly idempotencyKey: string;
-  readonly tool: string;
-  readonly input: z.core.util.JSONType;
-}
+  | (CallFailure & { readonly budget?: BudgetBreach; readonly rateLimited?: undefined })
+  | RateRefusal;
 export type ReconcileResult = { readonly applied: true; readonly result: z.core.util.JSONType } | { readonly applied: false };
 
 export interface ModelCallInput {
@@ -125,6 +124,12 @@ export interface ToolCallInput {
   readonly step: number;
   readonly attempt: number;
   readonly idempotencyKey: string;
+  /**
+   * The journal entry of this try: the idempotency key, suffixed for each try
+   * after a rate-limit refusal (a refused try is journaled too, and nothing
+   * was sent under the key, which the next try then uses).
+   */
+  readonly journalKey: string;
   readonly call: ToolCall;
   readonly input: z.core.util.JSONType;
   /** What the run can hand down to a sub-run it starts: its limits, its tree's spend, its time left. */
@@ -144,6 +149,12 @@ const MODEL = 'model';
 /** The idempotency key of one attempt of one external call: (run, step, attempt). */
 export function idempotencyKey(runId: string, step: number, attempt: number): string {
   return `${runId}:${step}:${attempt}`;
+}
+
+/** The journal key of one try of a tool call: its idempotency key, and which try after rate-limit refusals. */
+export function journalKeyOf(runId: string, call: Pick<CurrentCall, 'step' | 'attempt' | 'rateTries'>): string {
+  const key = idempotencyKey(runId, call.step, call.attempt);
+  return call.rateTries ? `${key}:rate${call.rateTries}` : key;
 }
 
 /**
@@ -255,7 +266,6 @@ export function createAgentMachine(spec: AgentSpec) {
       reconcileCall: fromPromise<ReconcileResult, ReconcileInput>(async () => notProvided('reconcileCall')),
       judgeProgress: fromPromise<JudgeResult, JudgeInput>(async () => notProvided('judgeProgress')),
       compactTranscript: fromPromise<CompactionResult, CompactInput>(async () => notProvided('compactTranscript')),
-      acquireRate: fromPromise<RateAcquireResult, RateAcquireInput>(async () => notProvided('acquireRate')),
     },
     delays: {
       untilDeadline: ({ context }) => Math.min(MAX_TIMER_MS, Math.max(0, (context.deadlineAt ?? Infinity) - spec.now())),
@@ -307,7 +317,6 @@ export function createAgentMachine(spec: AgentSpec) {
         (event.type === 'APPROVE' || event.type === 'REJECT') &&
         ((event.item !== undefined && event.item !== approvalItemId(context)) || (context.approvalDueAt !== null && spec.now() > context.approvalDueAt)),
       editedArgumentsInvalid: ({ context, event }) => checkEdit(context, event)?.ok === false,
-      rateLimited: ({ context }) => context.current !== null && (toolPolicy(context.current.call.name)?.rateLimited ?? false),
       rateRefused: ({ context }) => context.rateRetryAt !== null,
       toolFailed: ({ context }) => context.failure !== null,
       failureOverBudget: ({ context }) => context.failure?.kind === 'budget',
@@ -562,11 +571,9 @@ export function createAgentMachine(spec: AgentSpec) {
           approvalRequestedAt: null,
         };
       }),
-      storeRateDecision: assign({
-        rateRetryAt: ({ event }) => {
-          const d = doneOutput<RateAcquireResult>(event);
-          return d.granted ? null : spec.now() + Math.max(0, d.retryAfterMs);
-        },
+      beginRateRetry: assign({
+        current: ({ context }) => (context.current ? { ...context.current, rateTries: (context.current.rateTries ?? 0) + 1 } : null),
+        rateRetryAt: null,
       }),
       recordApprovalTimeout: assign({
         lastApproval: ({ context }) => decisionOf(context, 'expired', 'reins', null, false),
@@ -584,6 +591,8 @@ export function createAgentMachine(spec: AgentSpec) {
         const c = context.current;
         const result = doneOutput<ToolCallResult>(event);
         if (!c) return {};
+        // Refused by its rate limit: nothing was sent, nothing failed; the run waits and tries again.
+        if (!result.ok && result.rateLimited) return { rateRetryAt: spec.now() + Math.max(0, result.retryAfterMs) };
         if (!result.ok) {
           const sideEffect = toolPolicy(c.call.name)?.sideEffect ?? 'non-idempotent';
           return {
@@ -923,41 +932,17 @@ export function createAgentMachine(spec: AgentSpec) {
                       { guard: 'callInvalid', target: 'afterCall', actions: 'recordInvalidCall' },
                       { guard: 'toolCircuitOpen', target: '#agent.toolFailure', actions: 'recordCircuitOpen' },
                       { guard: 'needsApproval', target: 'awaitingApproval', actions: 'requestApproval' },
-                      { guard: 'rateLimited', target: 'acquiringRate', actions: 'admitToolCall' },
                       { target: 'acting', actions: 'admitToolCall' },
                     ],
                   },
-                  // A shared rate limit (per resource, in the store): a token, or a durable wait that counts against the deadline.
-                  acquiringRate: {
-                    entry: { type: 'enterPhase', params: { phase: 'acquiringRate' } },
-                    invoke: {
-                      id: 'rate',
-                      src: 'acquireRate',
-                      input: ({ context }) => {
-                        const c = context.current!;
-                        return {
-                          runId: context.runId,
-                          step: c.step,
-                          attempt: c.attempt,
-                          idempotencyKey: idempotencyKey(context.runId, c.step, c.attempt),
-                          tool: c.call.name,
-                          input: c.input,
-                        };
-                      },
-                      onDone: { target: 'rateDecided', actions: 'storeRateDecision' },
-                      onError: { target: '#agent.internalError', actions: 'recordInternalError' },
-                    },
-                  },
-                  rateDecided: {
-                    always: [{ guard: 'rateRefused', target: 'rateWaiting' }, { target: 'acting' }],
-                  },
+                  // Refused by its shared rate limit (per resource, in the store): a durable wait that counts against the deadline.
                   rateWaiting: {
                     entry: { type: 'enterPhase', params: { phase: 'rateWaiting' } },
                     always: { guard: 'pauseRequested', target: '#agent.running.work.paused', actions: 'enterRequestedPause' },
                     after: {
                       untilRateRetry: [
                         { guard: 'rateRetryNotDue', target: 'rateWaiting', reenter: true },
-                        { target: 'acquiringRate' },
+                        { target: 'acting', actions: 'beginRateRetry' },
                       ],
                     },
                     on: {
@@ -998,6 +983,7 @@ export function createAgentMachine(spec: AgentSpec) {
                           step: c.step,
                           attempt: c.attempt,
                           idempotencyKey: idempotencyKey(context.runId, c.step, c.attempt),
+                          journalKey: journalKeyOf(context.runId, c),
                           call: c.call,
                           input: c.input,
                           budget: {
@@ -1013,7 +999,7 @@ export function createAgentMachine(spec: AgentSpec) {
                     },
                   },
                   settled: {
-                    always: [{ guard: 'toolFailed', target: 'failed' }, { target: 'afterCall' }],
+                    always: [{ guard: 'rateRefused', target: 'rateWaiting' }, { guard: 'toolFailed', target: 'failed' }, { target: 'afterCall' }],
                   },
                   failed: {
                     always: [
@@ -1055,7 +1041,6 @@ export function createAgentMachine(spec: AgentSpec) {
                       untilRetry: [
                         { guard: 'retryNotDue', target: 'backingOff', reenter: true },
                         { guard: 'retryingModel', target: 'planning', actions: 'beginModelRetry' },
-                        { guard: 'rateLimited', target: 'acquiringRate', actions: 'beginToolRetry' },
                         { target: 'acting', actions: 'beginToolRetry' },
                       ],
                     },
@@ -1138,7 +1123,7 @@ function loopLabels(context: AgentContext, signatures: readonly string[]): strin
 
 /** The tool a run was busy with in its current phase, if any. */
 function activeTool(context: AgentContext): string | null {
-  return ['acting', 'reconciling', 'backingOff', 'awaitingApproval', 'acquiringRate', 'rateWaiting'].includes(context.phase) && context.failure?.target !== 'model'
+  return ['acting', 'reconciling', 'backingOff', 'awaitingApproval', 'rateWaiting'].includes(context.phase) && context.failure?.target !== 'model'
     ? context.current?.call.name ?? null
     : null;
 }

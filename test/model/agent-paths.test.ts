@@ -125,8 +125,7 @@ const WALKS: readonly Walk[] = [
     bounds: { interrupts: 'helpers', failures: 'never' },
   },
   {
-    // A rate-limited call: a token (acquiringRate), or a durable wait (rateWaiting) and ask again; a retry takes a
-    // token too; PAUSE / KILL / deadline while it waits or asks; a limiter that throws (a bug in a key function).
+    // A rate-limited call refused by its limit: a durable wait (rateWaiting), then another try; PAUSE / KILL / deadline while it waits.
     config: { ...base, name: 'rate-limited', maxTurns: 1, decisions: ['callEmail', 'answer'] },
     bounds: { interrupts: 'anywhere' },
   },

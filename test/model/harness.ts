@@ -24,8 +24,6 @@ import {
   type JudgeInput,
   type ModelCallInput,
   type ModelCallResult,
-  type RateAcquireInput,
-  type RateAcquireResult,
   type ReconcileInput,
   type ReconcileResult,
   type ToolCallInput,
@@ -133,7 +131,7 @@ export function buildSpec(config: ModelConfig, now: () => number = () => NOW): A
       },
     ],
     [
-      // Rate limited: each attempt takes a token first (acquiringRate), or waits (rateWaiting).
+      // Rate limited: a try its limit refuses waits (rateWaiting) and tries again.
       'email',
       {
         input: z.object({ to: z.string() }),
@@ -142,7 +140,6 @@ export function buildSpec(config: ModelConfig, now: () => number = () => NOW): A
         circuit: CircuitPolicy.parse({ failureThreshold: 3, cooldownMs: 3_600_000 }),
         reconcilable: false,
         requiresApproval: () => false,
-        rateLimited: true,
       },
     ],
     [
@@ -183,7 +180,6 @@ export const stubActors = {
   reconcileCall: fromPromise<ReconcileResult, ReconcileInput>(never),
   judgeProgress: fromPromise<JudgeResult, JudgeInput>(never),
   compactTranscript: fromPromise<CompactionResult, CompactInput>(never),
-  acquireRate: fromPromise<RateAcquireResult, RateAcquireInput>(never),
 };
 
 /** The machine under test: the real chart and guards with stubbed actors. */
@@ -343,6 +339,9 @@ export function eventCases(config: ModelConfig, bounds: WalkBounds) {
       case 'acting':
         return [
           done('tool', { ok: true, result: { ok: ctx.current?.call.name ?? '?' } }),
+          ...(ctx.current?.call.name === 'email'
+            ? [done('tool', { ok: false, rateLimited: true, retryAfterMs: 0, error: err('RateLimited'), timedOut: false })]
+            : []),
           ...(ctx.current?.call.name === 'spawn'
             ? [
                 done('tool', { ok: true, result: { reason: 'COMPLETED' }, spent: SUB_SPEND }),
@@ -374,8 +373,6 @@ export function eventCases(config: ModelConfig, bounds: WalkBounds) {
         ];
       case 'backingOff':
         return [{ type: AFTER.retry }, ...interrupts];
-      case 'acquiringRate':
-        return [done('rate', { granted: true }), done('rate', { granted: false, retryAfterMs: 0 }), ...(failures ? [error('rate')] : []), ...interrupts];
       case 'rateWaiting':
         return [{ type: AFTER.rateRetry }, ...interrupts];
       default:
