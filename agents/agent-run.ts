@@ -1,7 +1,8 @@
-import { createActor, type Actor, type ActorOptions, type InspectionEvent, type Observer, type Snapshot } from 'xstate';
+import { createActor, type Actor, type AnyStateMachine, type EventFrom, type InspectionEvent, type Observer, type Snapshot, type SnapshotFrom } from 'xstate';
 import { stateName, type AgentMachine } from '../machines/agent-machine.js';
 import type { AgentContext, AgentInput } from '../machines/agent-context.js';
 import { toErrorInfo, type TerminalOutcome } from '../machines/outcome.js';
+import { ReinsError } from './errors.js';
 import type { Logger } from './logger.js';
 import { statusOf, type RunStatus, type Transition } from './status.js';
 
@@ -20,20 +21,41 @@ export interface AgentRunOptions {
 }
 
 /** A run starts fresh from its input, or is rehydrated from a persisted snapshot. */
-export type RunOrigin = { readonly input: AgentInput } | { readonly snapshot: Snapshot<unknown>; readonly runId: string; readonly agentId: string };
+export type RunOrigin<I = AgentInput> = { readonly input: I } | { readonly snapshot: Snapshot<unknown>; readonly runId: string; readonly agentId: string };
+
+/** The input of any hostable machine names its run and what runs it. */
+export interface RunIdentity {
+  readonly runId: string;
+  readonly agentId: string;
+}
 
 /**
- * One agent run hosted in this process: operator controls, live status, and
- * an outcome promise that always resolves with a TerminalOutcome (it never
- * rejects, so an ignored run cannot become an unhandled rejection).
+ * How one kind of run (agent, pipeline) reads its own live snapshots: the
+ * state an operator sees, the status, what the transition log says, and the
+ * outcome when the machine itself throws.
  */
-export class AgentRun {
+export interface RunView<M extends AnyStateMachine> {
+  stateName(value: unknown): string;
+  status(snapshot: SnapshotFrom<M>, state: string, recent: readonly Transition[], now: number, redactArgs: (value: unknown) => unknown): RunStatus;
+  /** The journal step and the log line's extra fields for a transition. */
+  transitionFacts(snapshot: SnapshotFrom<M>): { readonly step: number; readonly [key: string]: unknown };
+  /** The outcome of a run whose machine threw (a guard or action in user code). */
+  crashed(snapshot: SnapshotFrom<M>, where: string, error: unknown, now: number): TerminalOutcome;
+}
+
+/**
+ * One run hosted in this process, of any kind: operator controls, live
+ * status, and an outcome promise that always resolves with a TerminalOutcome
+ * (it never rejects, so an ignored run cannot become an unhandled rejection).
+ */
+export class HostedRun<M extends AnyStateMachine = AnyStateMachine> {
   readonly runId: string;
   readonly agentId: string;
   /** Resolves once, with the run's one terminal outcome. */
   readonly outcome: Promise<TerminalOutcome>;
-  readonly actor: Actor<AgentMachine>;
+  readonly actor: Actor<M>;
   readonly #options: AgentRunOptions;
+  readonly #view: RunView<M>;
   readonly #recent: Transition[] = [];
   readonly #listeners = new Set<(status: RunStatus) => void>();
   #lastState: string;
@@ -42,24 +64,24 @@ export class AgentRun {
   #settle!: (outcome: TerminalOutcome) => void;
   #settled = false;
 
-  constructor(machine: AgentMachine, origin: RunOrigin, options: AgentRunOptions) {
+  constructor(machine: M, origin: RunOrigin<RunIdentity>, options: AgentRunOptions, view: RunView<M>) {
     this.runId = 'input' in origin ? origin.input.runId : origin.runId;
     this.agentId = 'input' in origin ? origin.input.agentId : origin.agentId;
     this.#options = options;
+    this.#view = view;
     this.outcome = new Promise((resolve) => (this.#settle = resolve));
     const inspect = (event: InspectionEvent) => this.#onInspect(event);
-    this.actor =
-      'input' in origin
-        ? createActor(machine, { input: origin.input, inspect })
-        : // A restored actor never reads its input, but the options type still asks for one.
-          createActor(machine, { snapshot: origin.snapshot, inspect } as ActorOptions<AgentMachine> & { input: AgentInput });
-    // A fresh run's first transition is "created → planning"; a restored one continues from where it was.
-    this.#lastState = 'input' in origin ? 'created' : stateName(this.actor.getSnapshot().value);
+    // A restored actor never reads its input, but the options type still asks for one.
+    const actorOptions = 'input' in origin ? { input: origin.input, inspect } : { snapshot: origin.snapshot, inspect };
+    this.actor = createActor(machine, actorOptions as never) as Actor<M>;
+    // A fresh run's first transition is "created → …"; a restored one continues from where it was.
+    this.#lastState = 'input' in origin ? 'created' : view.stateName(this.#machineSnapshot().value);
     this.actor.subscribe({
-      next: (snapshot) => {
+      next: () => {
         this.#recordTransition();
         this.#emit();
-        if (snapshot.status === 'done') this.#resolve(snapshot.output);
+        const snapshot = this.#machineSnapshot();
+        if (snapshot.status === 'done') this.#resolve(snapshot.output as TerminalOutcome);
       },
       error: (error) => this.#fail(error),
     });
@@ -71,29 +93,19 @@ export class AgentRun {
     return this;
   }
 
-  /** Asks the run to pause; it pauses once the in-flight call settles (at once when it is waiting). */
+  /** Asks the run to pause; it pauses once the in-flight work settles (at once when it is waiting). */
   pause(by: string, why: string): void {
-    this.actor.send({ type: 'PAUSE', by, why });
+    this.send({ type: 'PAUSE', by, why } as EventFrom<M>);
   }
 
   /** Resumes a paused run where it was. */
   resume(by: string): void {
-    this.actor.send({ type: 'RESUME', by });
+    this.send({ type: 'RESUME', by } as EventFrom<M>);
   }
 
-  /** Ends the run USER_KILLED, aborting any in-flight call through its AbortSignal. */
+  /** Ends the run USER_KILLED, aborting any in-flight call (and cancelling its children) through their AbortSignals. */
   kill(by: string, why: string): void {
-    this.actor.send({ type: 'KILL', by, why });
-  }
-
-  /** Approves the call the run is waiting on. */
-  approve(by: string): void {
-    this.actor.send({ type: 'APPROVE', by });
-  }
-
-  /** Rejects the call the run is waiting on; the model re-plans with the feedback. */
-  reject(by: string, feedback: string): void {
-    this.actor.send({ type: 'REJECT', by, feedback });
+    this.send({ type: 'KILL', by, why } as EventFrom<M>);
   }
 
   /** The snapshot as XState persists it (JSON-safe). */
@@ -102,21 +114,30 @@ export class AgentRun {
   }
 
   /** Sends any lifecycle event, e.g. a command received from another process. */
-  send(event: Parameters<Actor<AgentMachine>['send']>[0]): void {
+  send(event: EventFrom<M>): void {
     this.actor.send(event);
   }
 
   /** What the run is doing now. */
   status(): RunStatus {
     const snapshot = this.actor.getSnapshot();
-    const context = this.#crashed ? { ...snapshot.context, outcome: this.#crashed } : snapshot.context;
-    return statusOf(this.#crashed ? 'internalError' : stateName(snapshot.value), context, [...this.#recent], this.#options.now(), this.#options.redactArgs);
+    const state = this.#view.stateName(this.#machineSnapshot().value);
+    if (this.#crashed) {
+      const status = this.#view.status(snapshot, 'internalError', [...this.#recent], this.#options.now(), this.#options.redactArgs);
+      return { ...status, status: 'done', state: 'internalError', outcome: this.#crashed, activeTool: null, pendingApproval: null };
+    }
+    return this.#view.status(snapshot, state, [...this.#recent], this.#options.now(), this.#options.redactArgs);
   }
 
   /** Calls `listener` with the status after every transition; returns the unsubscribe function. */
   onStatus(listener: (status: RunStatus) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /** The machine's snapshot; every hostable machine is a state machine, whose snapshots have a value, a status and an output. */
+  #machineSnapshot(): { readonly value: unknown; readonly status: string; readonly output: unknown } {
+    return this.actor.getSnapshot() as unknown as { readonly value: unknown; readonly status: string; readonly output: unknown };
   }
 
   /** The event being processed comes from inspection, which XState reports before it notifies subscribers. */
@@ -128,19 +149,16 @@ export class AgentRun {
   /** Records a transition when the state changed; called before listeners see the new status. */
   #recordTransition(): void {
     const snapshot = this.actor.getSnapshot();
-    const to = stateName(snapshot.value);
+    const to = this.#view.stateName(this.#machineSnapshot().value);
     const from = this.#lastState;
     if (to === from) return;
     this.#lastState = to;
     const transition: Transition = { at: this.#options.now(), from, to, event: this.#lastEvent };
     this.#recent.push(transition);
     if (this.#recent.length > RECENT_TRANSITIONS) this.#recent.shift();
-    const ctx: AgentContext = snapshot.context;
-    this.#options.onTransition?.({ ...transition, step: ctx.step });
-    this.#options.logger.info(
-      { runId: this.runId, agent: this.agentId, step: ctx.step, from, to, event: transition.event, tool: ctx.current?.call.name ?? null, reason: ctx.outcome?.reason },
-      'transition',
-    );
+    const facts = this.#view.transitionFacts(snapshot);
+    this.#options.onTransition?.({ ...transition, step: facts.step });
+    this.#options.logger.info({ runId: this.runId, agent: this.agentId, ...facts, from, to, event: transition.event }, 'transition');
   }
 
   #forwardInspection(event: InspectionEvent): void {
@@ -152,19 +170,9 @@ export class AgentRun {
 
   /** A throw inside the machine itself (a guard or action in user code): the run still ends typed. */
   #fail(error: unknown): void {
-    const ctx = this.actor.getSnapshot().context;
-    const outcome: TerminalOutcome = {
-      reason: 'INTERNAL_ERROR',
-      runId: this.runId,
-      agentId: this.agentId,
-      turns: ctx.usage.turns,
-      usage: ctx.usage,
-      endedAt: this.#options.now(),
-      where: this.#lastState,
-      error: toErrorInfo(error),
-    };
+    const outcome = this.#view.crashed(this.actor.getSnapshot(), this.#lastState, error, this.#options.now());
     this.#crashed = outcome;
-    this.#options.logger.error({ runId: this.runId, agent: this.agentId, err: outcome.error }, 'run crashed');
+    this.#options.logger.error({ runId: this.runId, agent: this.agentId, err: outcome.reason === 'INTERNAL_ERROR' ? outcome.error : toErrorInfo(error) }, 'run crashed');
     this.#emit();
     this.#resolve(outcome);
   }
@@ -173,14 +181,55 @@ export class AgentRun {
     if (this.#settled) return;
     this.#settled = true;
     const before = this.#options.beforeOutcome?.(outcome) ?? Promise.resolve();
-    before
-      .catch((error: unknown) => this.#options.logger.error({ runId: this.runId, err: toErrorInfo(error) }, 'storing the outcome failed'))
-      .finally(() => this.#settle(outcome));
+    before.then(
+      () => this.#settle(outcome),
+      (error: unknown) => {
+        // A run this process lost (its lease went to another worker) has no outcome here: the new owner's is the run's.
+        if (error instanceof ReinsError && error.kind === 'run-lost') return;
+        this.#options.logger.error({ runId: this.runId, err: toErrorInfo(error) }, 'storing the outcome failed');
+        this.#settle(outcome);
+      },
+    );
   }
 
   #emit(): void {
     if (this.#listeners.size === 0) return;
     const status = this.status();
     for (const listener of this.#listeners) listener(status);
+  }
+}
+
+/** How an agent run reads its snapshots. */
+const AGENT_VIEW: RunView<AgentMachine> = {
+  stateName,
+  status: (snapshot, state, recent, now, redactArgs) => statusOf(state, snapshot.context, recent, now, redactArgs),
+  transitionFacts: (snapshot) => {
+    const ctx: AgentContext = snapshot.context;
+    return { step: ctx.step, tool: ctx.current?.call.name ?? null, reason: ctx.outcome?.reason };
+  },
+  crashed: (snapshot, where, error, now) => {
+    const ctx: AgentContext = snapshot.context;
+    return { reason: 'INTERNAL_ERROR', runId: ctx.runId, agentId: ctx.agentId, turns: ctx.usage.turns, usage: ctx.usage, endedAt: now, where, error: toErrorInfo(error) };
+  },
+};
+
+/**
+ * One agent run hosted in this process: operator controls (approvals
+ * included), live status, and an outcome promise that always resolves with a
+ * TerminalOutcome.
+ */
+export class AgentRun extends HostedRun<AgentMachine> {
+  constructor(machine: AgentMachine, origin: RunOrigin, options: AgentRunOptions) {
+    super(machine, origin, options, AGENT_VIEW);
+  }
+
+  /** Approves the call the run is waiting on. */
+  approve(by: string): void {
+    this.send({ type: 'APPROVE', by });
+  }
+
+  /** Rejects the call the run is waiting on; the model re-plans with the feedback. */
+  reject(by: string, feedback: string): void {
+    this.send({ type: 'REJECT', by, feedback });
   }
 }

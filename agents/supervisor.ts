@@ -1,25 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Snapshot } from 'xstate';
-import type { AgentContext, AgentEvent } from '../machines/agent-context.js';
 import type { TerminalOutcome } from '../machines/outcome.js';
 import { CorruptRecordError, StaleLeaseError, StaleVersionError, UnknownRunError } from '../persistence/errors.js';
 import type { Command, Lease, RunRecord } from '../persistence/records.js';
 import type { SnapshotStore } from '../persistence/store.js';
-import type { RunEnvironment } from './actors.js';
-import { AgentRun, type AgentRunOptions, type RunOrigin } from './agent-run.js';
-import type { Agent, StartOptions } from './define-agent.js';
+import { AgentRun, type AgentRunOptions, type HostedRun, type RunIdentity, type RunOrigin } from './agent-run.js';
+import { ChildScope, type ChildHost, type ChildSpec } from './child-runs.js';
+import type { StartOptions } from './define-agent.js';
 import { ReinsError, RunNotFoundError } from './errors.js';
 import type { CallRecord, RunObserver } from './observer.js';
 import { createLogger, type Logger } from './logger.js';
 import { applyOffline } from './offline-control.js';
+import type { Pipeline } from './pipeline.js';
+import type { PipelineRun } from './pipeline-run.js';
 import { redact, DEFAULT_SECRET_KEYS } from './redact.js';
+import { definitionOf, type HostEnvironment, type Hostable, type RunDefinition } from './run-definition.js';
 import { recordFrom } from './run-record.js';
 import { RunWriter, type WriteRetryPolicy } from './run-writer.js';
 import { StoreJournal, StoreTranscript } from './store-journal.js';
 
-/** The machine id stored in every envelope; the agent's version rides beside it. */
-const MACHINE_ID = 'reins.agent';
 /** Every journal step is below this: trimming below it clears the journal. */
 const ALL_STEPS = Number.MAX_SAFE_INTEGER;
 /** Trimming is housekeeping, not a guarantee: it runs once the run has moved this many steps on. */
@@ -39,10 +39,24 @@ export class RunEndedError extends ReinsError {
   }
 }
 
-/** A run whose agent this process does not know. */
+/** A run whose agent (or pipeline) this process does not know, or an id that names another kind of run than asked for. */
 export class UnknownAgentError extends ReinsError {
-  constructor(agentId: string) {
-    super('unknown-agent', `no agent named ${agentId} is registered with this supervisor`);
+  constructor(agentId: string, detail?: string) {
+    super('unknown-agent', detail ? `${agentId} ${detail}` : `no agent named ${agentId} is registered with this supervisor`);
+  }
+}
+
+/** A command a run of this kind does not take (a pipeline takes no approvals: its child that waits does). */
+export class UnsupportedCommandError extends ReinsError {
+  constructor(runId: string, kind: string, command: string) {
+    super('unsupported-command', `run ${runId} is a ${kind} run, which takes no ${command}${kind === 'pipeline' ? '; send it to the child run that waits' : ''}`);
+  }
+}
+
+/** This process lost the run (another worker holds its lease now): it stops here with no outcome of its own. */
+export class RunLostError extends ReinsError {
+  constructor(runId: string) {
+    super('run-lost', `run ${runId} is owned by another worker now; it stopped here without an outcome`);
   }
 }
 
@@ -55,9 +69,8 @@ export class DeadChildError extends ReinsError {
 
 export interface SupervisorOptions {
   readonly store: SnapshotStore;
-  // Agents of any input type live side by side; their inputs are checked where runs start.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly agents: readonly Agent<any>[];
+  /** Agents and pipelines this process hosts; a pipeline's stage agents are registered with it. */
+  readonly agents: readonly Hostable[];
   /** Unique per process; defaults to host:pid:random. */
   readonly workerId?: string;
   /** How long a lease lasts without renewal; renewed every third of it. */
@@ -65,36 +78,66 @@ export interface SupervisorOptions {
   readonly logger?: Logger;
   readonly inspect?: AgentRunOptions['inspect'];
   readonly writeRetry?: WriteRetryPolicy;
-  /** Telemetry and live feeds: told of every run start, transition, call and outcome. */
+  /** Telemetry and live feeds: told of every agent run's start, transition, call and outcome. */
   readonly observers?: readonly RunObserver[];
 }
 
+/** How to start a run of any kind. */
+export interface StartRunOptions<I = unknown> {
+  readonly input?: I;
+  readonly runId?: string;
+  readonly seed?: number;
+  /** The run that started this one: listings show the tree, and cancelling the parent cancels it. */
+  readonly parentId?: string;
+  readonly limits?: StartOptions['limits'];
+}
+
 interface Hosted {
-  readonly run: AgentRun;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly agent: Agent<any>;
+  readonly run: HostedRun;
+  readonly def: RunDefinition;
   readonly writer: RunWriter<Snapshot<unknown>>;
+  readonly children: ChildScope;
   readonly createdAt: number;
   readonly parentId: string | null;
+  /** Resolves if the run stops being hosted here without an outcome (lost lease, shutdown). */
+  readonly gone: Promise<'gone'>;
+  readonly leave: () => void;
   lease: Lease;
   version: number;
   trimmedBelow: number;
+  /** Another worker owns the run now: nothing more is written, and no outcome is reported here. */
+  lost: boolean;
 }
 
+/** Runs with commands queued while another worker held them, at most this many remembered. */
+const MAX_QUEUED = 10_000;
+/** Why reins pauses a run whose store stopped answering; the run resumes by itself when writes land again. */
+const STORE_PAUSE = 'store unavailable';
+
 /**
- * Hosts agent runs on a store: persists the snapshot after every transition,
- * journals every call, holds a renewed lease per run, takes operator commands
- * from any process, and rehydrates runs after a crash.
+ * Hosts durable runs of any kind (agents, pipelines) on a store: persists
+ * the snapshot after every transition, journals every call, holds a renewed
+ * lease per run, takes operator commands from any process, rehydrates runs
+ * after a crash, and gives every run its children (start-or-attach by id,
+ * cancelled with it).
+ *
+ * The kind-specific part is a RunDefinition; the `…Run` methods (startRun,
+ * resumeRun, recoverRuns, getRun, runs) work on any kind, the older ones
+ * (start, resume, recover, get, hosted) return agent runs.
  */
 export class Supervisor {
   readonly workerId: string;
   readonly store: SnapshotStore;
   readonly #hosted = new Map<string, Hosted>();
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly #agents = new Map<string, Agent<any>>();
+  /** Runs being taken over, rehydrated or changed in the store by this process: one operation per run at a time. */
+  readonly #locks = new Map<string, Promise<unknown>>();
+  readonly #definitions = new Map<string, RunDefinition>();
   readonly #leaseMs: number;
   readonly #logger: Logger;
   readonly #options: SupervisorOptions;
+  readonly #childHost: ChildHost;
+  /** Runs not hosted here that were sent commands: a dead owner's run is picked up (and its commands applied) by recover. */
+  readonly #queued = new Set<string>();
   #unwatch: (() => Promise<void>) | null = null;
   #renewTimer: NodeJS.Timeout | null = null;
   #closed = false;
@@ -105,7 +148,11 @@ export class Supervisor {
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.#leaseMs = options.leaseMs ?? 15_000;
     this.#logger = (options.logger ?? createLogger()).child({ worker: this.workerId });
-    for (const agent of options.agents) this.#agents.set(agent.id, agent);
+    // Listed agents replace one another by id, as before; what a pipeline uses must not conflict with them.
+    const listed = options.agents.map(definitionOf);
+    for (const def of listed) this.#definitions.set(def.id, def);
+    for (const def of listed) for (const used of def.uses) this.#register(used);
+    this.#childHost = this.#makeChildHost();
   }
 
   /** Opens a supervisor: starts watching for commands and renewing leases. */
@@ -117,67 +164,120 @@ export class Supervisor {
     return supervisor;
   }
 
-  /** Starts a new durable run of `agentId`; its first snapshot is stored before anything runs. */
-  async start(agentId: string, options: { input?: unknown; runId?: string; seed?: number; parentId?: string; limits?: StartOptions['limits'] } = {}): Promise<AgentRun> {
-    const agent = this.#agent(agentId);
-    const runId = options.runId ?? randomUUID();
-    const input = agent.initialInput({
-      input: options.input,
-      runId,
-      ...(options.seed !== undefined ? { seed: options.seed } : {}),
-      ...(options.limits ? { limits: options.limits } : {}),
-    });
-    const createdAt = Date.now();
-    const probe = new AgentRun(agent.chart, { input }, { logger: this.#logger, now: Date.now, redactArgs: (v) => v });
-    await this.store.create(recordFrom(probe.persisted(), this.#meta(agent, 1, createdAt, options.parentId ?? null)));
-    const lease = await this.store.acquireLease(runId, this.workerId, this.#leaseMs);
-    if (!lease) throw new StaleLeaseError(runId, 0, null);
-    return this.#host(agent, { input }, { lease, version: 1, createdAt, parentId: options.parentId ?? null });
+  /**
+   * Starts a new durable run; its first snapshot is stored before anything
+   * runs. A string names a registered agent; a pipeline is started by its
+   * object (registered here if it was not).
+   */
+  start<I>(pipeline: Pipeline<I>, options?: StartRunOptions<I>): Promise<PipelineRun>;
+  start(agentId: string, options?: StartRunOptions): Promise<AgentRun>;
+  async start(target: string | Pipeline<unknown>, options: StartRunOptions = {}): Promise<HostedRun> {
+    if (typeof target !== 'string') return (await this.#launch(this.#register(target.definition), options)).run;
+    const def = this.#definition(target);
+    if (def.kind !== 'agent') throw new UnknownAgentError(target, `is a ${def.kind}: start it with supervisor.start(pipeline) or supervisor.startRun('${target}')`);
+    return (await this.#launch(def, options)).run;
+  }
+
+  /** Starts a new durable run of any registered agent or pipeline by id. */
+  async startRun(id: string, options: StartRunOptions = {}): Promise<HostedRun> {
+    return (await this.#launch(this.#definition(id), options)).run;
   }
 
   /**
    * Makes a run go again: a hosted or remote paused run gets RESUME; a run no
    * live worker owns (crashed, or paused and unloaded) is rehydrated here.
-   * Returns the local handle, or null when another worker owns the run.
+   * Returns the local handle of an agent run, or null when another worker
+   * owns the run (or it is not an agent run: see resumeRun).
    */
   async resume(runId: string, by = 'reins'): Promise<AgentRun | null> {
-    const hosted = this.#hosted.get(runId);
-    if (hosted) {
-      hosted.run.resume(by);
-      return hosted.run;
-    }
-    const taken = await this.#takeOver(runId);
-    if (!taken) {
-      await this.store.sendCommand(runId, { type: 'RESUME', by, at: Date.now() });
-      return null;
-    }
-    const run = await this.#rehydrate(taken.record, taken.lease);
-    run.resume(by);
-    return run;
+    const run = await this.resumeRun(runId, by);
+    return run instanceof AgentRun ? run : null;
   }
 
-  /** Rehydrates every run left `running` by a worker that is gone (worker start-up). */
+  /** As resume, for a run of any kind; null when another worker owns it. */
+  async resumeRun(runId: string, by = 'reins'): Promise<HostedRun | null> {
+    return (await this.#control(runId, { type: 'RESUME', by, at: Date.now() }))?.run ?? null;
+  }
+
+  /** Rehydrates every run left `running` by a worker that is gone (worker start-up); returns the agent runs (recoverRuns returns all). */
   async recover(): Promise<AgentRun[]> {
-    const runs: AgentRun[] = [];
+    return (await this.recoverRuns()).filter((run): run is AgentRun => run instanceof AgentRun);
+  }
+
+  /** Rehydrates every run of a registered kind left `running` by a worker that is gone; returns the runs it took over. */
+  async recoverRuns(): Promise<HostedRun[]> {
+    const runs: HostedRun[] = [];
     for (const summary of await this.store.list({ status: 'running' })) {
-      if (this.#hosted.has(summary.runId) || !this.#agents.has(summary.agentId)) continue;
+      const runId = summary.runId;
+      // A run hosted here, or being taken over here right now (another recover, a parent adopting its child), is someone else's to return.
+      if (this.#hosted.has(runId) || this.#locks.has(runId) || !this.#definitions.has(summary.agentId)) continue;
       try {
-        const taken = await this.#takeOver(summary.runId);
-        if (taken) runs.push(await this.#rehydrate(taken.record, taken.lease));
+        const hosted = await this.#exclusive(runId, async () => {
+          if (this.#hosted.has(runId)) return null;
+          const { record, lease } = await this.#takeOver(runId);
+          return lease ? this.#rehydrate(record, lease) : null;
+        });
+        if (hosted) runs.push(hosted.run);
       } catch (error) {
+        if (error instanceof RunEndedError) continue;
         // One bad run (corrupt, mismatched) must not stop the others from recovering.
-        this.#logger.error({ runId: summary.runId, err: (error as Error).message }, 'could not recover run');
+        this.#logger.error({ runId, err: (error as Error).message }, 'could not recover run');
+      }
+    }
+    for (const runId of [...this.#queued]) {
+      if (this.#hosted.has(runId) || this.#locks.has(runId)) continue;
+      try {
+        const hosted = await this.#exclusive(runId, () => this.#takeQueued(runId));
+        if (hosted) runs.push(hosted.run);
+      } catch (error) {
+        this.#queued.delete(runId);
+        if (!(error instanceof RunEndedError || error instanceof RunNotFoundError)) this.#logger.error({ runId, err: (error as Error).message }, 'could not recover run');
       }
     }
     return runs;
   }
 
-  /** Pauses a run wherever it is hosted (or in the store when nobody hosts it). */
+  /**
+   * A run that was sent commands while another worker held it (paused, say,
+   * when that worker died): once nobody holds it, its commands are applied
+   * here, so that a queued RESUME is not lost with its owner.
+   */
+  async #takeQueued(runId: string): Promise<Hosted | null> {
+    if (this.#hosted.has(runId)) {
+      this.#queued.delete(runId);
+      return null;
+    }
+    const { record, lease } = await this.#takeOver(runId);
+    if (!lease) {
+      // A running run is recover()'s once its owner is gone (its commands apply then); a paused one is only found here.
+      if (record.summary.status === 'running') this.#queued.delete(runId);
+      return null;
+    }
+    this.#queued.delete(runId);
+    if (!this.#definitions.has(record.summary.agentId)) {
+      // Not a kind this process hosts: its commands stay queued for a worker that does.
+      await this.store.releaseLease(runId, lease);
+      return null;
+    }
+    const commands = await this.store.takeCommands(runId);
+    if (commands.length === 0 && record.summary.status !== 'running') {
+      await this.store.releaseLease(runId, lease);
+      return null;
+    }
+    return this.#rehydrate(record, lease, commands);
+  }
+
+  #remember(runId: string): void {
+    if (this.#queued.size >= MAX_QUEUED) this.#queued.delete(this.#queued.values().next().value!);
+    this.#queued.add(runId);
+  }
+
+  /** Pauses a run wherever it is hosted (or in the store when nobody hosts it); a pipeline's children are paused with it. */
   async pause(runId: string, by: string, why: string): Promise<void> {
     await this.#control(runId, { type: 'PAUSE', by, why, at: Date.now() });
   }
 
-  /** Kills a run wherever it is hosted (or in the store when nobody hosts it). */
+  /** Kills a run wherever it is hosted (or in the store when nobody hosts it); its children are killed with it. */
   async kill(runId: string, by: string, why: string): Promise<void> {
     await this.#control(runId, { type: 'KILL', by, why, at: Date.now() });
   }
@@ -192,13 +292,24 @@ export class Supervisor {
     await this.#control(runId, { type: 'REJECT', by, feedback, at: Date.now() });
   }
 
-  /** The local handle of a run hosted by this process. */
+  /** The local handle of an agent run hosted by this process. */
   get(runId: string): AgentRun | undefined {
+    const run = this.#hosted.get(runId)?.run;
+    return run instanceof AgentRun ? run : undefined;
+  }
+
+  /** The local handle of a run of any kind hosted by this process. */
+  getRun(runId: string): HostedRun | undefined {
     return this.#hosted.get(runId)?.run;
   }
 
-  /** Runs hosted by this process. */
+  /** Agent runs hosted by this process. */
   hosted(): AgentRun[] {
+    return this.runs().filter((run): run is AgentRun => run instanceof AgentRun);
+  }
+
+  /** Runs of every kind hosted by this process. */
+  runs(): HostedRun[] {
     return [...this.#hosted.values()].map((h) => h.run);
   }
 
@@ -207,7 +318,8 @@ export class Supervisor {
    * after stop() is inert), then actors stop and leases are released so that
    * another worker can take the runs over at once. In-flight calls are
    * aborted; their journal entries make the next owner re-run, reconcile, or
-   * end them ACTION_IN_DOUBT. Bounded by `timeoutMs` (default 5 s).
+   * end them ACTION_IN_DOUBT. Children are left for the next owner, not
+   * cancelled. Bounded by `timeoutMs` (default 5 s).
    */
   async close(options: { timeoutMs?: number } = {}): Promise<void> {
     if (this.#closed) return;
@@ -215,6 +327,11 @@ export class Supervisor {
     if (this.#renewTimer) clearInterval(this.#renewTimer);
     const hosted = [...this.#hosted.values()];
     this.#hosted.clear();
+    // First let go of every run's children, so that stopping a parent hands them back instead of killing them.
+    for (const h of hosted) {
+      h.children.detach();
+      h.leave();
+    }
     const shutdown = Promise.all([
       this.#unwatch?.(),
       ...hosted.map(async (h) => {
@@ -234,91 +351,178 @@ export class Supervisor {
     clearTimeout(timer);
   }
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  #agent(agentId: string): Agent<any> {
-    const agent = this.#agents.get(agentId);
-    if (!agent) throw new UnknownAgentError(agentId);
-    return agent;
+  #definition(id: string): RunDefinition {
+    const def = this.#definitions.get(id);
+    if (!def) throw new UnknownAgentError(id);
+    return def;
   }
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  #meta(agent: Agent<any>, version: number, createdAt: number, parentId: string | null) {
-    return { machineId: MACHINE_ID, machineVersion: agent.version, version, createdAt, now: Date.now(), parentId };
+  /** Registers a definition and what it uses; one id names one definition. */
+  #register(def: RunDefinition): RunDefinition {
+    const known = this.#definitions.get(def.id);
+    if (known && known !== def) {
+      // The same agent object always gives the same definition; anything else is two different things under one name.
+      throw new ReinsError('definition-conflict', `two different ${known.kind === def.kind ? `${def.kind}s` : 'definitions'} are named ${def.id}`);
+    }
+    this.#definitions.set(def.id, def);
+    for (const used of def.uses) this.#register(used);
+    return def;
   }
 
-  /** Takes the lease of a run nobody live holds; null when another worker owns it. */
-  async #takeOver(runId: string): Promise<{ record: RunRecord; lease: Lease } | null> {
+  #meta(def: RunDefinition, version: number, createdAt: number, parentId: string | null) {
+    return { machineId: def.machineId, machineVersion: def.version, version, createdAt, now: Date.now(), parentId };
+  }
+
+  #runOptions(): AgentRunOptions {
+    const secretKeys = [...DEFAULT_SECRET_KEYS];
+    return { logger: this.#logger, now: Date.now, redactArgs: (v) => redact(v, secretKeys), ...(this.#options.inspect ? { inspect: this.#options.inspect } : {}) };
+  }
+
+  /** Runs `op` with no other take-over, rehydration or in-store command for this run in this process meanwhile. */
+  async #exclusive<T>(runId: string, op: () => Promise<T>): Promise<T> {
+    const previous = this.#locks.get(runId) ?? Promise.resolve();
+    const current = previous.then(op, op);
+    const tail = current.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#locks.set(runId, tail);
+    try {
+      return await current;
+    } finally {
+      if (this.#locks.get(runId) === tail) this.#locks.delete(runId);
+    }
+  }
+
+  /** Creates a run (its first snapshot stored before anything runs) and hosts it here. */
+  async #launch(def: RunDefinition, options: StartRunOptions): Promise<Hosted> {
+    const runId = options.runId ?? randomUUID();
+    const input = def.initialInput({
+      runId,
+      input: options.input,
+      ...(options.seed !== undefined ? { seed: options.seed } : {}),
+      ...(options.limits ? { limits: options.limits } : {}),
+    });
+    const createdAt = Date.now();
+    const parentId = options.parentId ?? null;
+    const probe = def.handle(null, { input }, { logger: this.#logger, now: Date.now, redactArgs: (v) => v });
+    await this.store.create(recordFrom(probe.persisted(), this.#meta(def, 1, createdAt, parentId), def.facts));
+    const lease = await this.store.acquireLease(runId, this.workerId, this.#leaseMs);
+    if (!lease) throw new StaleLeaseError(runId, 0, null);
+    return this.#host(def, { input }, { lease, version: 1, createdAt, parentId });
+  }
+
+  /** Takes the lease of a run nobody live holds; `lease` is null when another worker owns it. */
+  async #takeOver(runId: string): Promise<{ record: RunRecord; lease: Lease | null }> {
     const record = await this.store.load(runId);
     if (!record) throw new RunNotFoundError(runId);
     if (record.summary.status === 'done') throw new RunEndedError(runId, record.summary.reason);
     const lease = await this.store.acquireLease(runId, this.workerId, this.#leaseMs);
-    if (!lease) return null;
+    if (!lease) return { record, lease: null };
     // Reload under the lease: the previous owner may have written after our first read.
     const current = (await this.store.load(runId))!;
     return { record: current, lease };
   }
 
-  async #rehydrate(record: RunRecord, lease: Lease): Promise<AgentRun> {
-    const agent = this.#agent(record.summary.agentId);
-    const expected = { id: MACHINE_ID, version: agent.version };
-    if (record.machine.id !== expected.id || record.machine.version !== expected.version) {
-      await this.store.releaseLease(record.summary.runId, lease);
-      throw new MachineMismatchError(record.summary.runId, record.machine, expected);
+  /** The definition of a stored run, checked against the machine and version that stored it. */
+  async #checkedDefinition(record: RunRecord, lease: Lease): Promise<RunDefinition> {
+    const runId = record.summary.runId;
+    const def = this.#definitions.get(record.summary.agentId);
+    const mismatch = def && (record.machine.id !== def.machineId || record.machine.version !== def.version);
+    if (!def || mismatch) {
+      await this.store.releaseLease(runId, lease);
+      if (!def) throw new UnknownAgentError(record.summary.agentId);
+      throw new MachineMismatchError(runId, record.machine, { id: def.machineId, version: def.version });
     }
+    return def;
+  }
+
+  /** An inert handle on a stored snapshot: applying an event to it calls nothing. */
+  #inert(def: RunDefinition) {
+    return (origin: { snapshot: Snapshot<unknown>; runId: string; agentId: string }) => def.handle(null, origin, { logger: this.#logger, now: Date.now, redactArgs: (v) => v });
+  }
+
+  async #rehydrate(record: RunRecord, lease: Lease, taken: readonly Command[] | null = null): Promise<Hosted> {
+    const def = await this.#checkedDefinition(record, lease);
+    const { runId, agentId } = record.summary;
     let snapshot = record.snapshot as unknown as Snapshot<unknown>;
     // Commands that arrived while nobody hosted the run apply before anything re-runs.
-    for (const command of await this.store.takeCommands(record.summary.runId)) {
-      snapshot = applyOffline(agent.chart, snapshot, record.summary.runId, record.summary.agentId, toEvent(command), this.#logger);
+    const applied: Command[] = [];
+    for (const command of taken ?? (await this.store.takeCommands(runId))) {
+      if (!def.commands.has(command.type)) {
+        this.#logger.warn({ runId, command: command.type }, 'ignoring a command this kind of run does not take');
+        continue;
+      }
+      snapshot = applyOffline(this.#inert(def), snapshot, runId, agentId, toEvent(command));
+      applied.push(command);
     }
-    const run = this.#host(agent, { snapshot, runId: record.summary.runId, agentId: record.summary.agentId }, {
-      lease,
-      version: record.version,
-      createdAt: record.summary.createdAt,
-      parentId: record.summary.parentId,
-    });
-    this.#checkChildren(run);
+    const hosted = this.#host(def, { snapshot, runId, agentId }, { lease, version: record.version, createdAt: record.summary.createdAt, parentId: record.summary.parentId });
+    this.#checkChildren(hosted.run);
     // XState does not persist delayed events: timers are re-armed from the due times in context.
-    run.send({ type: 'reins.rearm' });
-    return run;
+    hosted.run.send({ type: 'reins.rearm' } as never);
+    for (const command of applied) await this.#cascade(hosted, command);
+    return hosted;
   }
 
   /** Every invoke of the active states must have its child after a restore, or the run would wait forever. */
-  #checkChildren(run: AgentRun): void {
-    const snapshot = run.actor.getSnapshot();
+  #checkChildren(run: HostedRun): void {
+    const snapshot = run.actor.getSnapshot() as unknown as { _nodes: Array<{ invoke: Array<{ id: string }> }>; children: Record<string, unknown> };
     const expected = snapshot._nodes.flatMap((node) => node.invoke.map((inv) => inv.id));
     const missing = expected.filter((id) => !(id in snapshot.children));
     if (missing.length > 0) throw new DeadChildError(run.runId, missing);
   }
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  #host(agent: Agent<any>, origin: RunOrigin, at: { lease: Lease; version: number; createdAt: number; parentId: string | null }): AgentRun {
+  #host(def: RunDefinition, origin: RunOrigin<RunIdentity>, at: { lease: Lease; version: number; createdAt: number; parentId: string | null }): Hosted {
     const runId = 'input' in origin ? origin.input.runId : origin.runId;
     const logger = this.#logger;
     let hosted!: Hosted;
     const token = () => hosted.lease.token;
-    const env: RunEnvironment = {
-      transcripts: new StoreTranscript(this.store, token, logger, 'input' in origin),
+    const notify = (call: (observer: RunObserver, run: AgentRun) => void) => {
+      // Observers watch agent runs (their calls, their budgets); a pipeline's work is its children's.
+      if (hosted.run instanceof AgentRun) this.#notify((o) => call(o, hosted.run as AgentRun));
+    };
+    const children = new ChildScope({
+      parentId: runId,
+      host: this.#childHost,
+      flushed: () => hosted.writer.flushed(),
+      exit: () => describeExit(hosted.run),
+      logger,
+    });
+    // A fenced write refused for a stale lease means another worker owns the run now: stop here at once, before the actor acts on the refusal.
+    const fenced = <T>(write: Promise<T>): Promise<T> =>
+      write.catch((error: unknown) => {
+        if (error instanceof StaleLeaseError) this.#lost(hosted, error);
+        throw error;
+      });
+    const journal = new StoreJournal(this.store, runId, token, () => hosted.writer.flushed(), logger);
+    const transcripts = new StoreTranscript(this.store, token, logger, 'input' in origin);
+    const env: HostEnvironment = {
+      // The store keeps transcript entries as they come (messages and compaction markers alike).
+      transcripts: {
+        appendStep: (id, step, entries) => fenced(transcripts.appendStep(id, step, entries as never)),
+        read: (id) => transcripts.read(id) as Promise<never>,
+      },
       logger,
       now: Date.now,
-      journal: new StoreJournal(this.store, runId, token, () => hosted.writer.flushed(), logger),
+      journal: {
+        begin: (key, step, signal) => fenced(journal.begin(key, step, signal)),
+        finish: (key, step, result) => fenced(journal.finish(key, step, result)),
+      },
       trace: (entry) => {
         hosted.writer.trace(entry);
-        this.#notify((o) => o.onCall?.(hosted.run, entry as CallRecord));
+        notify((o, run) => o.onCall?.(run, entry as CallRecord));
       },
+      children,
     };
-    const secretKeys = [...DEFAULT_SECRET_KEYS];
-    const run = new AgentRun(agent.machineFor(env), origin, {
-      logger,
-      now: Date.now,
-      redactArgs: (v) => redact(v, secretKeys),
-      ...(this.#options.inspect ? { inspect: this.#options.inspect } : {}),
+    const run = def.handle(env, origin, {
+      ...this.#runOptions(),
       onTransition: (t) => {
         hosted.writer.trace({ kind: 'transition', ...t });
-        this.#notify((o) => o.onTransition?.(hosted.run, t));
+        notify((o, r) => o.onTransition?.(r, t));
       },
       beforeOutcome: async (outcome) => {
         await this.#finish(hosted, outcome);
-        this.#notify((o) => o.onOutcome?.(hosted.run, outcome));
+        notify((o, r) => o.onOutcome?.(r, outcome));
       },
     });
     const writer = new RunWriter<Snapshot<unknown>>({
@@ -327,18 +531,21 @@ export class Supervisor {
       onFatal: (e) => this.#lost(hosted, e),
       onStalled: (e) => {
         logger.error({ runId, err: (e as Error).message }, 'store unavailable; pausing the run until writes go through');
-        run.pause('reins', `store unavailable: ${(e as Error).message}`);
+        run.pause('reins', `${STORE_PAUSE}: ${(e as Error).message}`);
       },
+      onRecovered: () => this.#storeBack(hosted),
       logger,
       ...(this.#options.writeRetry ? { policy: this.#options.writeRetry } : {}),
     });
-    hosted = { run, agent, writer, lease: at.lease, version: at.version, createdAt: at.createdAt, parentId: at.parentId, trimmedBelow: 0 };
+    let leave!: () => void;
+    const gone = new Promise<'gone'>((resolve) => (leave = () => resolve('gone')));
+    hosted = { run, def, writer, children, gone, leave, lease: at.lease, version: at.version, createdAt: at.createdAt, parentId: at.parentId, trimmedBelow: 0, lost: false };
     this.#hosted.set(runId, hosted);
     run.actor.subscribe({ next: () => writer.snapshot(run.persisted()), error: () => undefined });
-    this.#notify((o) => o.onRunStart?.(run, { resumed: !('input' in origin) }));
+    notify((o, r) => o.onRunStart?.(r, { resumed: !('input' in origin) }));
     run.start();
     void this.#drainCommands(runId);
-    return run;
+    return hosted;
   }
 
   /** Calls every observer; one that throws is logged, never allowed to break a run. */
@@ -356,7 +563,7 @@ export class Supervisor {
     const runId = hosted.run.runId;
     const appended = trace.length > 0 ? this.store.traceAppend(runId, trace as never) : Promise.resolve();
     if (snapshot === null) return appended;
-    const record = recordFrom(snapshot, this.#meta(hosted.agent, hosted.version + 1, hosted.createdAt, hosted.parentId));
+    const record = recordFrom(snapshot, this.#meta(hosted.def, hosted.version + 1, hosted.createdAt, hosted.parentId), hosted.def.facts);
     try {
       // The trace and the snapshot go out together; a retry may repeat trace lines, never lose them.
       await Promise.all([appended, this.store.save(record, { leaseToken: hosted.lease.token })]);
@@ -366,19 +573,35 @@ export class Supervisor {
       throw error;
     }
     hosted.version = record.version;
-    const step = (snapshot as unknown as { context: AgentContext }).context.step;
+    const step = record.summary.step;
     if (step >= hosted.trimmedBelow + TRIM_EVERY_STEPS) {
       await this.store.journalTrim(runId, step);
       hosted.trimmedBelow = step;
     }
   }
 
-  /** The terminal record is durable before the outcome resolves; the journal goes, the trace stays for audit. */
+  /** Writes land again: a run reins paused for the outage goes on (an operator's pause meanwhile is left alone). */
+  #storeBack(hosted: Hosted): void {
+    const context = (hosted.run.actor.getSnapshot() as { context?: { paused?: { by: string; why: string } | null; pauseRequest?: { by: string; why: string } | null } }).context;
+    const ours = (p: { by: string; why: string } | null | undefined) => p?.by === 'reins' && p.why.startsWith(STORE_PAUSE);
+    if (ours(context?.paused) || ours(context?.pauseRequest)) {
+      this.#logger.info({ runId: hosted.run.runId }, 'store reachable again; resuming the run');
+      hosted.run.resume('reins');
+    }
+  }
+
+  /**
+   * No child outlives its parent: the outcome resolves once every child the
+   * run cancelled is terminal. The terminal record is durable before the
+   * outcome resolves; the journal goes, the trace stays for audit.
+   */
   async #finish(hosted: Hosted, outcome: TerminalOutcome): Promise<void> {
     const runId = hosted.run.runId;
+    await hosted.children.drained();
+    if (hosted.lost) throw new RunLostError(runId);
     if (hosted.run.actor.getSnapshot().status === 'error') {
       // The machine itself threw (user code in a guard): store the outcome the runtime built.
-      const last = recordFrom(hosted.run.persisted(), this.#meta(hosted.agent, 0, hosted.createdAt, hosted.parentId));
+      const last = recordFrom(hosted.run.persisted(), this.#meta(hosted.def, 0, hosted.createdAt, hosted.parentId), hosted.def.facts);
       await hosted.writer.flushed();
       await this.store.save(
         { ...last, version: hosted.version + 1, snapshot: null, outcome: outcome as RunRecord['outcome'], summary: { ...last.summary, status: 'done', reason: outcome.reason } },
@@ -386,15 +609,21 @@ export class Supervisor {
       );
     }
     await hosted.writer.close();
+    // The terminal write was refused: the journal and lease are the new owner's now, and the outcome is theirs to report.
+    if (hosted.lost) throw new RunLostError(runId);
     await this.store.journalTrim(runId, ALL_STEPS);
     await this.store.releaseLease(runId, hosted.lease);
     this.#hosted.delete(runId);
   }
 
-  /** This worker lost the run (its lease went to another, or the record is gone): stop without writing. */
+  /** This worker lost the run (its lease went to another, or the record is gone): stop without writing; its children are the new owner's. */
   #lost(hosted: Hosted, error: unknown): void {
+    if (hosted.lost) return;
+    hosted.lost = true;
     this.#logger.error({ runId: hosted.run.runId, err: (error as Error).message }, 'lost the run; stopping it here without writing');
-    this.#hosted.delete(hosted.run.runId);
+    if (this.#hosted.get(hosted.run.runId) === hosted) this.#hosted.delete(hosted.run.runId);
+    hosted.children.detach();
+    hosted.leave();
     hosted.run.actor.stop();
   }
 
@@ -413,42 +642,112 @@ export class Supervisor {
 
   async #drainCommands(runId: string): Promise<void> {
     const hosted = this.#hosted.get(runId);
-    if (!hosted) return;
+    if (!hosted) {
+      // Its owner drains it; if that owner is dead, recover() here applies it once the lease runs out.
+      if (!this.#closed) this.#remember(runId);
+      return;
+    }
     try {
-      for (const command of await this.store.takeCommands(runId)) hosted.run.send(toEvent(command));
+      for (const command of await this.store.takeCommands(runId)) {
+        if (hosted.def.commands.has(command.type)) await this.#deliver(hosted, command);
+        else this.#logger.warn({ runId, command: command.type }, 'ignoring a command this kind of run does not take');
+      }
     } catch (error) {
       this.#logger.warn({ runId, err: (error as Error).message }, 'could not read commands');
     }
   }
 
-  /** Routes a command: to the local run, to the owning worker, or applied in the store when nobody owns the run. */
-  async #control(runId: string, command: Command): Promise<void> {
-    const hosted = this.#hosted.get(runId);
-    if (hosted) {
-      hosted.run.send(toEvent(command));
-      return;
-    }
-    const taken = await this.#takeOver(runId);
-    if (!taken) {
-      await this.store.sendCommand(runId, command);
-      return;
-    }
-    if (command.type === 'PAUSE' || command.type === 'KILL') {
-      await this.#applyStored(taken.record, taken.lease, command);
-      return;
-    }
-    // Approvals and resumes mean "go on": host the run and deliver the command live.
-    const run = await this.#rehydrate(taken.record, taken.lease);
-    run.send(toEvent(command));
+  /** Gives a command to a run hosted here; pausing or resuming a run pauses or resumes its children. */
+  async #deliver(hosted: Hosted, command: Command): Promise<void> {
+    if (command.type === 'PAUSE') hosted.children.hold();
+    if (command.type === 'RESUME') hosted.children.release();
+    hosted.run.send(toEvent(command) as never);
+    // A KILL of a hosted run reaches its children through their parent's AbortSignal, which waits for them.
+    if (command.type === 'PAUSE' || command.type === 'RESUME') await this.#cascade(hosted, command);
   }
 
-  /** Applies PAUSE or KILL to the stored snapshot of an unowned run, without re-running anything. */
+  /** Passes PAUSE, RESUME or KILL on to the run's unfinished children, wherever they run, with why naming the parent. */
+  async #cascade(parent: Hosted | string, command: Command): Promise<void> {
+    if (command.type !== 'PAUSE' && command.type !== 'RESUME' && command.type !== 'KILL') return;
+    const parentId = typeof parent === 'string' ? parent : parent.run.runId;
+    let children;
+    try {
+      children = (await this.store.list({ parentId })).filter((c) => c.status !== 'done');
+    } catch (error) {
+      this.#logger.warn({ runId: parentId, err: (error as Error).message }, 'could not list child runs');
+      return;
+    }
+    const at = Date.now();
+    const passOn: Command =
+      command.type === 'PAUSE'
+        ? { type: 'PAUSE', by: 'reins', why: `parent ${parentId} paused by ${command.by}: ${command.why}`, at }
+        : command.type === 'KILL'
+          ? { type: 'KILL', by: 'reins', why: `parent ${parentId} killed by ${command.by}: ${command.why}`, at }
+          : { type: 'RESUME', by: command.by, at };
+    await Promise.all(
+      children.map((child) =>
+        this.#control(child.runId, passOn).catch((error: unknown) => {
+          if (!(error instanceof RunEndedError || error instanceof RunNotFoundError)) {
+            this.#logger.warn({ runId: child.runId, parent: parentId, command: command.type, err: (error as Error).message }, 'could not pass a command on to a child run');
+          }
+        }),
+      ),
+    );
+  }
+
+  /**
+   * Routes a command: to the run hosted here, to the owning worker, or, when
+   * nobody owns the run, applied to the stored snapshot (PAUSE, KILL) or
+   * delivered by hosting the run here (RESUME, APPROVE, REJECT). Returns the
+   * local entry when the run is hosted here afterwards.
+   */
+  async #control(runId: string, command: Command): Promise<Hosted | null> {
+    const local = this.#hosted.get(runId);
+    if (local) {
+      this.#accepts(local.def, runId, command);
+      await this.#deliver(local, command);
+      return local;
+    }
+    return this.#exclusive(runId, async () => {
+      const again = this.#hosted.get(runId);
+      if (again) {
+        this.#accepts(again.def, runId, command);
+        await this.#deliver(again, command);
+        return again;
+      }
+      const { record, lease } = await this.#takeOver(runId);
+      const def = this.#definitions.get(record.summary.agentId);
+      if (def && !def.commands.has(command.type)) {
+        if (lease) await this.store.releaseLease(runId, lease);
+        this.#accepts(def, runId, command);
+      }
+      if (!lease) {
+        await this.store.sendCommand(runId, command);
+        this.#remember(runId);
+        return null;
+      }
+      if (command.type === 'PAUSE' || command.type === 'KILL') {
+        await this.#applyStored(record, lease, command);
+        return null;
+      }
+      // Approvals and resumes mean "go on": host the run and deliver the command live.
+      const hosted = await this.#rehydrate(record, lease);
+      await this.#deliver(hosted, command);
+      return hosted;
+    });
+  }
+
+  #accepts(def: RunDefinition, runId: string, command: Command): void {
+    if (!def.commands.has(command.type)) throw new UnsupportedCommandError(runId, def.kind, command.type);
+  }
+
+  /** Applies PAUSE or KILL to the stored snapshot of an unowned run, without re-running anything; then to its children. */
   async #applyStored(record: RunRecord, lease: Lease, command: Command): Promise<void> {
     const runId = record.summary.runId;
     try {
-      const agent = this.#agent(record.summary.agentId);
-      const next = applyOffline(agent.chart, record.snapshot as unknown as Snapshot<unknown>, runId, record.summary.agentId, toEvent(command), this.#logger);
-      const updated = recordFrom(next, this.#meta(agent, record.version + 1, record.summary.createdAt, record.summary.parentId));
+      const def = this.#definition(record.summary.agentId);
+      const next = applyOffline(this.#inert(def), record.snapshot as unknown as Snapshot<unknown>, runId, record.summary.agentId, toEvent(command));
+      const updated = recordFrom(next, this.#meta(def, record.version + 1, record.summary.createdAt, record.summary.parentId), def.facts);
       const killed = updated.summary.status === 'done';
       // A killed run keeps its terminal record and trace for audit; nothing resumable remains.
       await this.store.save(killed ? { ...updated, snapshot: null } : updated, { leaseToken: lease.token });
@@ -457,21 +756,70 @@ export class Supervisor {
     } finally {
       await this.store.releaseLease(runId, lease);
     }
+    // Nobody hosts this run, so no stage of it will cancel its children: the command goes to them directly.
+    await this.#cascade(runId, command);
+  }
+
+  /** The Supervisor's side of ChildRuns: how a run's children are started, found, adopted and killed. */
+  #makeChildHost(): ChildHost {
+    return {
+      pollMs: Math.min(500, Math.max(20, Math.floor(this.#leaseMs / 5))),
+      hostedOutcome: (runId) => {
+        const hosted = this.#hosted.get(runId);
+        return hosted ? Promise.race([hosted.run.outcome, hosted.gone]) : null;
+      },
+      load: (runId) => this.store.load(runId),
+      start: async (spec: ChildSpec, parentId: string) => {
+        if (this.#closed) throw new ReinsError('supervisor-closed', 'the supervisor is closed');
+        await this.#launch(this.#definition(spec.agentId), {
+          runId: spec.runId,
+          parentId,
+          ...(spec.input !== undefined ? { input: spec.input } : {}),
+          ...(spec.limits ? { limits: spec.limits } : {}),
+          ...(spec.seed !== undefined ? { seed: spec.seed } : {}),
+        });
+      },
+      adopt: (runId) =>
+        this.#exclusive(runId, async () => {
+          if (this.#hosted.has(runId)) return true;
+          if (this.#closed) return false;
+          const { record, lease } = await this.#takeOver(runId);
+          if (!lease) return false;
+          await this.#rehydrate(record, lease);
+          return true;
+        }),
+      kill: (runId, by, why) => this.kill(runId, by, why),
+      leaseFree: async (runId) => ((await this.store.readLease(runId))?.expiresAt ?? 0) < Date.now(),
+    };
   }
 }
 
-/** The lifecycle event for an operator command. */
-function toEvent(command: Command): AgentEvent {
+/** Why a parent left, for the children it cancels: "was killed by alice: runaway", "timed out …", "ended …". */
+function describeExit(run: HostedRun): string {
+  const outcome = run.status().outcome;
+  if (!outcome) return 'left the stage';
+  switch (outcome.reason) {
+    case 'USER_KILLED':
+      return `was killed by ${outcome.by}: ${outcome.why}`;
+    case 'TIMEOUT':
+      return `timed out (deadline ${outcome.deadlineMs} ms)`;
+    default:
+      return `ended ${outcome.reason}`;
+  }
+}
+
+/** The lifecycle event for an operator command (every kind of run names its events alike). */
+function toEvent(command: Command) {
   switch (command.type) {
     case 'PAUSE':
-      return { type: 'PAUSE', by: command.by, why: command.why };
+      return { type: 'PAUSE' as const, by: command.by, why: command.why };
     case 'RESUME':
-      return { type: 'RESUME', by: command.by };
+      return { type: 'RESUME' as const, by: command.by };
     case 'KILL':
-      return { type: 'KILL', by: command.by, why: command.why };
+      return { type: 'KILL' as const, by: command.by, why: command.why };
     case 'APPROVE':
-      return { type: 'APPROVE', by: command.by };
+      return { type: 'APPROVE' as const, by: command.by };
     case 'REJECT':
-      return { type: 'REJECT', by: command.by, feedback: command.feedback };
+      return { type: 'REJECT' as const, by: command.by, feedback: command.feedback };
   }
 }

@@ -22,6 +22,15 @@ export type FinishReason = z.infer<typeof FinishReason>;
 export const LengthRecovery = z.enum(['raised-output-limit', 'compacted-context']);
 export type LengthRecovery = z.infer<typeof LengthRecovery>;
 
+/**
+ * Which part of a run tree decided an outcome: a pipeline's outcome names the
+ * stage and the child run that decided it (absent on a single agent's run).
+ */
+export const DecidedBy = {
+  stage: z.string().optional(),
+  childRunId: z.string().optional(),
+};
+
 /** Every outcome says how far the run got and what it spent, so a fleet can be cut by reason and cost. */
 const base = {
   runId: z.string(),
@@ -31,6 +40,7 @@ const base = {
   endedAt: z.number().int().nonnegative(),
   /** Present when the run started sub-runs: how many (all levels down) and what they spent; `usage` is the run's own. */
   subtree: SubtreeSpend.optional(),
+  ...DecidedBy,
 };
 
 export const PendingCall = z.object({
@@ -45,7 +55,7 @@ export const Infeasible = z.object({ reason: z.literal('INFEASIBLE'), ...base, e
 export const Escalated = z.object({
   reason: z.literal('ESCALATED'),
   ...base,
-  by: z.enum(['agent', 'approval-timeout']),
+  by: z.enum(['agent', 'approval-timeout', 'pipeline']),
   why: z.string(),
   pending: PendingCall.nullable(),
 });
