@@ -1,6 +1,17 @@
 // The public API of reins.
 export { defineAgent, type Agent, type AgentOptions, type StartOptions } from './agents/define-agent.js';
-export { tool, type ToolContext, type ToolDefinition, type ToolOptions, type Reconciliation } from './agents/tool.js';
+export {
+  tool,
+  BudgetExceededError,
+  withSpend,
+  SpentResult,
+  type ToolContext,
+  type ToolDefinition,
+  type ToolOptions,
+  type Reconciliation,
+  type ApprovalOptions,
+  type RateLimitOptions,
+} from './agents/tool.js';
 export { scriptedModel, type ScriptStep, type ScriptContext, type ScriptedModelOptions } from './agents/scripted-model.js';
 export type { Model, ModelRequest, ToolSchema, Message, ModelResponse, ToolCall } from './agents/model.js';
 export { fromAiSdk, RESERVED_TOOLS, classifyProviderError, type AiSdkModelOptions, type AiSdkLanguageModel } from './agents/ai-sdk.js';
@@ -46,5 +57,23 @@ export {
 export { PipelineRun } from './agents/pipeline-run.js';
 export { fanOut, Cancellation, type FanOutTask, type FanOutOptions, type FanOutReport, type TaskSettlement } from './agents/fan-out.js';
 export { ChildScope, ChildNotStartedError, ScopeDetachedError, type ChildRuns, type ChildSpec } from './agents/child-runs.js';
+export {
+  approvalQueue,
+  approveItem,
+  rejectItem,
+  listApprovals,
+  unredact,
+  InvalidEditError,
+  type ApprovalQueue,
+  type ApprovalQueueOptions,
+  type DecideOptions,
+  type ListedApproval,
+  type Delivery,
+} from './agents/approvals.js';
+export { storeRateLimiter, localRateLimiter, type RateLimiter } from './agents/rate-limits.js';
+export { subAgentTool, subRunId, type SubAgentToolOptions, type SubAgentResult } from './agents/sub-agent.js';
+export { RunTree, treeSpend, formatTree, spentBy, type TreeSpend, type TreeNode, type SubRunRequest } from './agents/budget-tree.js';
+export { allocateChild, RunLimits, TreeLimits, SubtreeSpend, type SpawnBudget, type Allocation } from './guards/nested-budget.js';
+export { approvalItemId, journalKeyOf, type RateRefusal } from './machines/agent-machine.js';
 export type { RunObserver, CallRecord } from './agents/observer.js';
 export * from './machines/index.js';

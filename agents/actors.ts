@@ -25,7 +25,7 @@ import type { Model, ToolSchema } from './model.js';
 import { processRateLimiter, rateKey, type RateLimiter } from './rate-limits.js';
 import { redact } from './redact.js';
 import { withTimeout } from './timeout.js';
-import { BudgetExceededError, SpentResult, type ToolDefinition } from './tool.js';
+import { BudgetExceededError, SpentResult, type ChildStarter, type ToolDefinition } from './tool.js';
 
 type Json = z.core.util.JSONType;
 
@@ -40,6 +40,8 @@ export interface RunEnvironment {
   readonly trace?: (entry: { at: number; kind: 'model' | 'tool' | 'judge' | 'compaction' | 'rate'; [key: string]: unknown }) => void;
   /** Where rate-limited tools take tokens; the agent's `rateLimiter`, else one per process, when absent. */
   readonly rateLimiter?: RateLimiter;
+  /** Child runs of this run, when its host provides them (sub-agent tools start their children here). */
+  readonly children?: ChildStarter;
 }
 
 /**
@@ -364,7 +366,7 @@ export function buildActors(deps: ActorDeps, env: RunEnvironment) {
       if (!def) throw new FatalToolError(`no tool named ${input.call.name}`);
       const parsed = def.input.parse(input.input);
       const value = await withTimeout(
-        async (s) => def.run(parsed, { runId: input.runId, idempotencyKey: input.idempotencyKey, step: input.step, attempt: input.attempt, signal: s, budget: input.budget }),
+        async (s) => def.run(parsed, { runId: input.runId, idempotencyKey: input.idempotencyKey, step: input.step, attempt: input.attempt, signal: s, budget: input.budget, ...(env.children ? { children: env.children } : {}) }),
         def.timeoutMs,
         signal,
         () => new ToolTimeoutError(def.name, def.timeoutMs),

@@ -76,7 +76,7 @@ export interface ApprovalQueue {
   readonly observer: RunObserver;
   /** Pending items still approvable, most urgent first (highest priority, then oldest), with their age. */
   list(options?: { limit?: number; includeStale?: boolean }): Promise<ListedApproval[]>;
-  /** Approves an item, with edited arguments or as requested; see `approve`. */
+  /** Approves an item, with edited arguments or as requested; see `approveItem`. */
   approve(supervisor: Supervisor, itemId: string, by: string, options?: { arguments?: Json }): Promise<{ item: ApprovalItem; delivery: Delivery }>;
   /** Rejects an item; the model re-plans with the feedback. */
   reject(supervisor: Supervisor, itemId: string, by: string, feedback: string): Promise<{ item: ApprovalItem; delivery: Delivery }>;
@@ -239,8 +239,8 @@ export function approvalQueue(options: ApprovalQueueOptions): ApprovalQueue {
   return {
     observer,
     list: (o = {}) => listApprovals(store, { ...o, now: now() }),
-    approve: (supervisor, itemId, by, o = {}) => approve({ store, supervisor, agents: options.agents, now }, itemId, by, o),
-    reject: (supervisor, itemId, by, feedback) => reject({ store, supervisor, agents: options.agents, now }, itemId, by, feedback),
+    approve: (supervisor, itemId, by, o = {}) => approveItem({ store, supervisor, agents: options.agents, now }, itemId, by, o),
+    reject: (supervisor, itemId, by, feedback) => rejectItem({ store, supervisor, agents: options.agents, now }, itemId, by, feedback),
     idle: async () => {
       while (all.size > 0) await Promise.all([...all]);
     },
@@ -300,7 +300,7 @@ async function originalInput(o: DecideOptions, item: ApprovalItem): Promise<Json
  * and does not run an invalid one (the model is told why, as for a
  * rejection). The item stores the edit redacted.
  */
-export async function approve(o: DecideOptions, itemId: string, by: string, options: { arguments?: Json } = {}): Promise<{ item: ApprovalItem; delivery: Delivery }> {
+export async function approveItem(o: DecideOptions, itemId: string, by: string, options: { arguments?: Json } = {}): Promise<{ item: ApprovalItem; delivery: Delivery }> {
   const item = await pendingItem(o, itemId);
   let edited: Json | null = null;
   if (options.arguments !== undefined) {
@@ -319,7 +319,7 @@ export async function approve(o: DecideOptions, itemId: string, by: string, opti
 }
 
 /** Rejects a pending item with feedback for the model, which re-plans with it; recorded first, then delivered (see `approve`). */
-export async function reject(o: DecideOptions, itemId: string, by: string, feedback: string): Promise<{ item: ApprovalItem; delivery: Delivery }> {
+export async function rejectItem(o: DecideOptions, itemId: string, by: string, feedback: string): Promise<{ item: ApprovalItem; delivery: Delivery }> {
   const item = await pendingItem(o, itemId);
   const decided = await decide(o, item, { status: 'rejected', by, at: (o.now ?? Date.now)(), feedback, editedArguments: null });
   return { item: decided, delivery: await deliver(o, decided, { type: 'REJECT', by, feedback, item: itemId }) };

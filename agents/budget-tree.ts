@@ -26,7 +26,7 @@ type AnyAgent = Agent<any>;
 const REMOTE_POLL_MS = 100;
 
 /** Starts (or re-attaches to) one child run and waits for its outcome. */
-export interface ChildRequest {
+export interface SubRunRequest {
   readonly agent: AnyAgent;
   readonly runId: string;
   readonly parentId: string;
@@ -77,7 +77,7 @@ export class RunTree {
   };
 
   /** Starts the child, or re-attaches to it when a run with its id exists, and resolves with its outcome. */
-  async run(request: ChildRequest): Promise<TerminalOutcome> {
+  async run(request: SubRunRequest): Promise<TerminalOutcome> {
     const supervisor = this.#supervisor;
     if (!supervisor) return this.#runLocal(request);
     let run = supervisor.get(request.runId);
@@ -93,7 +93,7 @@ export class RunTree {
   }
 
   /** A child that exists already: its stored outcome, its local handle, or (hosted elsewhere) its record polled until it ends. */
-  async #attach(supervisor: Supervisor, request: ChildRequest): Promise<TerminalOutcome> {
+  async #attach(supervisor: Supervisor, request: SubRunRequest): Promise<TerminalOutcome> {
     const { runId, signal } = request;
     for (;;) {
       const record = await supervisor.store.load(runId);
@@ -109,7 +109,7 @@ export class RunTree {
     }
   }
 
-  async #runLocal(request: ChildRequest): Promise<TerminalOutcome> {
+  async #runLocal(request: SubRunRequest): Promise<TerminalOutcome> {
     let run = this.#local.get(request.runId);
     if (!run) {
       run = request.agent.start({ input: request.input, runId: request.runId, limits: request.limits });

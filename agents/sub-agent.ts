@@ -22,7 +22,11 @@ export interface SubAgentToolOptions<S extends z.ZodType> {
   /** The agent each call starts a run of. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   agent: Agent<any>;
-  /** Where children run: a RunTree attached to a Supervisor (durable children), or in this process when absent. */
+  /**
+   * Where children run when the run's host does not provide child runs
+   * itself: a RunTree attached to a Supervisor (durable children), or in this
+   * process when absent.
+   */
   tree?: RunTree;
   /** The child's run input from the tool's input (default: the tool's input as is). */
   childInput?: (input: z.output<S>) => unknown;
@@ -48,7 +52,7 @@ export interface SubAgentResult {
  * step, so that a parent restored after a crash (or retrying the call)
  * re-attaches to the child it started instead of starting a second one.
  */
-export function childRunId(parentRunId: string, step: number, index = 0): string {
+export function subRunId(parentRunId: string, step: number, index = 0): string {
   const id = `${parentRunId}.${step}${index > 0 ? `-${index}` : ''}`;
   if (id.length <= MAX_RUN_ID) return id;
   // Deep trees outgrow the id alphabet's length: a digest keeps it unique and stable.
@@ -89,15 +93,12 @@ export function subAgentTool<S extends z.ZodType>(options: SubAgentToolOptions<S
           `${options.name}: no room for another sub-run of ${options.agent.id} (${allocation.breach.budget}: limit ${allocation.breach.limit}, used ${allocation.breach.used})`,
         );
       }
-      const runId = childRunId(ctx.runId, ctx.step);
-      const outcome = await tree.run({
-        agent: options.agent,
-        runId,
-        parentId: ctx.runId,
-        input: options.childInput ? options.childInput(input) : input,
-        limits: allocation.limits,
-        signal: ctx.signal,
-      });
+      const runId = subRunId(ctx.runId, ctx.step);
+      const childInput = options.childInput ? options.childInput(input) : input;
+      // The host's child runs when it provides them (durable, ended with their parent); else the tree's.
+      const outcome = ctx.children
+        ? await ctx.children.run({ runId, agentId: options.agent.id, input: childInput, limits: allocation.limits }, ctx.signal)
+        : await tree.run({ agent: options.agent, runId, parentId: ctx.runId, input: childInput, limits: allocation.limits, signal: ctx.signal });
       const result: SubAgentResult = { runId, outcome };
       return withSpend(result, spentBy(outcome));
     },

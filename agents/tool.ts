@@ -1,10 +1,20 @@
 import { z } from 'zod';
 import type { BudgetBreach } from '../guards/budget.js';
 import { CircuitPolicy } from '../guards/circuit.js';
-import type { SpawnBudget, SubtreeSpend } from '../guards/nested-budget.js';
+import type { RunLimits, SpawnBudget, SubtreeSpend } from '../guards/nested-budget.js';
 import { RatePolicy } from '../guards/rate-limit.js';
 import { RetryPolicy, type SideEffect } from '../guards/retry.js';
+import type { TerminalOutcome } from '../machines/outcome.js';
 import { ReinsError } from './errors.js';
+
+/**
+ * Child runs of the run that calls a tool, as its host provides them: start
+ * one (or re-attach to it by id) and wait for its outcome; aborting `signal`
+ * ends it.
+ */
+export interface ChildStarter {
+  run(spec: { readonly runId: string; readonly agentId: string; readonly input?: unknown; readonly limits?: RunLimits }, signal: AbortSignal): Promise<TerminalOutcome>;
+}
 
 /** What a tool's `run` receives besides its input. */
 export interface ToolContext {
@@ -21,6 +31,8 @@ export interface ToolContext {
    * tool is called outside a run.
    */
   readonly budget?: SpawnBudget;
+  /** The host's child runs (a Supervisor gives one to every run it hosts); absent in process. */
+  readonly children?: ChildStarter;
 }
 
 /** What `reconcile` says about an attempt whose outcome was unknown. */
