@@ -175,25 +175,55 @@ export async function sqliteSaver(board: CurrentClock): Promise<Contender> {
 export async function postgresSaver(board: CurrentClock, url: string): Promise<Contender> {
   const APP = 'reins-bench-langgraph';
   const pool = new pg.Pool({ connectionString: url, application_name: APP });
-  // An idle client whose connection ends (as the cap ends them) must not crash the bench.
+  // A client whose connection drops, idle in the pool or checked out by the saver, must not crash the bench.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => void client.on('error', () => undefined));
+  let canceller: NodeJS.Timeout | undefined;
   const saver = new PostgresSaver(pool);
   await saver.setup();
-  const empty = () => pool.query('TRUNCATE checkpoints, checkpoint_blobs, checkpoint_writes');
+  /** Empties the saver's tables once its writes have settled (a capped run can leave some in flight); retried on a lock conflict. */
+  const empty = async () => {
+    for (let attempt = 1; ; attempt++) {
+      for (let waited = 0; waited < 10_000 && pool.idleCount < pool.totalCount; waited += 50) await new Promise((r) => setTimeout(r, 50));
+      try {
+        await pool.query('TRUNCATE checkpoints, checkpoint_blobs, checkpoint_writes');
+        return;
+      } catch (error) {
+        if (attempt >= 20) throw error;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  };
   await empty();
   return langGraphContender(
     {
       id: 'lg-postgres',
       label: 'LangGraph + PostgresSaver',
-      perRun: async () => ({ saver, done: async () => void (await empty()) }),
+      perRun: async () => ({
+        saver,
+        done: async () => {
+          clearInterval(canceller);
+          canceller = undefined;
+          await empty();
+        },
+      }),
       onCap: () => {
+        // Cancel the saver's statement in flight (again every 250 ms until the run ends): the failed write drops the rest of LangGraph's chain.
         const admin = new pg.Client({ connectionString: url });
         admin.on('error', () => undefined);
-        void admin
-          .connect()
-          .then(() => admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()', [APP]))
-          .catch(() => undefined)
-          .finally(() => void admin.end().catch(() => undefined));
+        const ready = admin.connect().catch(() => undefined);
+        const cancel = () =>
+          void ready.then(() => admin.query("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND state = 'active' AND pid <> pg_backend_pid()", [APP])).catch(() => undefined);
+        cancel();
+        canceller = setInterval(cancel, 250);
+        const stop = canceller;
+        // The admin connection closes with the canceller.
+        const closer = setInterval(() => {
+          if (canceller !== stop) {
+            clearInterval(closer);
+            void admin.end().catch(() => undefined);
+          }
+        }, 250);
       },
       close: () => saver.end(),
     },
