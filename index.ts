@@ -72,7 +72,7 @@ export {
 } from './agents/approvals.js';
 export { storeRateLimiter, localRateLimiter, type RateLimiter } from './agents/rate-limits.js';
 export { subAgentTool, subRunId, type SubAgentToolOptions, type SubAgentResult } from './agents/sub-agent.js';
-export { RunTree, treeSpend, formatTree, spentBy, type TreeSpend, type TreeNode, type SubRunRequest } from './agents/budget-tree.js';
+export { treeSpend, formatTree, spentBy, type TreeSpend, type TreeNode } from './agents/budget-tree.js';
 export { allocateChild, RunLimits, TreeLimits, SubtreeSpend, type SpawnBudget, type Allocation } from './guards/nested-budget.js';
 export { approvalItemId, journalKeyOf, type RateRefusal } from './machines/agent-machine.js';
 export type { RunObserver, CallRecord } from './agents/observer.js';

@@ -4,10 +4,11 @@ import { allocateChild } from '../guards/nested-budget.js';
 import type { CircuitPolicy } from '../guards/circuit.js';
 import type { RetryPolicy } from '../guards/retry.js';
 import type { TerminalOutcome } from '../machines/outcome.js';
-import { RunTree, spentBy } from './budget-tree.js';
+import { spentBy } from './budget-tree.js';
+import type { AgentRun } from './agent-run.js';
 import type { Agent } from './define-agent.js';
 import { FatalToolError } from './errors.js';
-import { BudgetExceededError, tool, withSpend, type ToolDefinition } from './tool.js';
+import { BudgetExceededError, tool, withSpend, type ChildStarter, type ToolDefinition } from './tool.js';
 
 /** Longest run id the stores accept. */
 const MAX_RUN_ID = 128;
@@ -22,12 +23,6 @@ export interface SubAgentToolOptions<S extends z.ZodType> {
   /** The agent each call starts a run of. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   agent: Agent<any>;
-  /**
-   * Where children run when the run's host does not provide child runs
-   * itself: a RunTree attached to a Supervisor (durable children), or in this
-   * process when absent.
-   */
-  tree?: RunTree;
   /** The child's run input from the tool's input (default: the tool's input as is). */
   childInput?: (input: z.output<S>) => unknown;
   /**
@@ -69,12 +64,16 @@ export function subRunId(parentRunId: string, step: number, index = 0): string {
  * BUDGET_EXCEEDED naming that budget. The child's spend, and its own
  * subtree's, is added to the parent's, so the parent's budgets see the tree's.
  * The child's outcome, whatever its reason, is the result: the model decides
- * what to do with a child that failed.
+ * what to do with a child that failed. On a Supervisor the child is one of the
+ * run's child runs: durable, listed with `store.list({ parentId })`, killed
+ * with its parent, re-attached by a restored parent; outside one (a run
+ * started with `agent.start`) it runs in this process.
  */
 export function subAgentTool<S extends z.ZodType>(options: SubAgentToolOptions<S>): ToolDefinition {
   const share = options.share ?? 1;
   if (!(share > 0 && share <= 1)) throw new RangeError(`${options.name}: share must be in (0, 1], got ${share}`);
-  const tree = options.tree ?? new RunTree();
+  // Read when a call starts a child: an agent that starts runs of itself is defined after its own tool.
+  const local = inProcessChildren(() => options.agent);
   return tool({
     name: options.name,
     description: options.description,
@@ -95,12 +94,37 @@ export function subAgentTool<S extends z.ZodType>(options: SubAgentToolOptions<S
       }
       const runId = subRunId(ctx.runId, ctx.step);
       const childInput = options.childInput ? options.childInput(input) : input;
-      // The host's child runs when it provides them (durable, ended with their parent); else the tree's.
-      const outcome = ctx.children
-        ? await ctx.children.run({ runId, agentId: options.agent.id, input: childInput, limits: allocation.limits }, ctx.signal)
-        : await tree.run({ agent: options.agent, runId, parentId: ctx.runId, input: childInput, limits: allocation.limits, signal: ctx.signal });
+      // A Supervisor's child runs (durable, parentId set, ended with their parent); in process without one.
+      const children = ctx.children ?? local;
+      const outcome = await children.run({ runId, agentId: options.agent.id, input: childInput, limits: allocation.limits }, ctx.signal);
       const result: SubAgentResult = { runId, outcome };
       return withSpend(result, spentBy(outcome));
     },
   });
+}
+
+/** Children of runs that have no host: started in this process, ended when their parent stops waiting. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function inProcessChildren(agentOf: () => Agent<any>): ChildStarter {
+  const running = new Map<string, AgentRun>();
+  return {
+    async run(spec, signal) {
+      let child = running.get(spec.runId);
+      if (!child) {
+        const started = agentOf().start({ input: spec.input, runId: spec.runId, ...(spec.limits ? { limits: spec.limits } : {}) });
+        running.set(spec.runId, started);
+        void started.outcome.then(() => running.delete(spec.runId));
+        child = started;
+      }
+      const run = child;
+      if (signal.aborted) run.kill('reins', 'its parent stopped waiting for it');
+      const onAbort = () => run.kill('reins', 'its parent stopped waiting for it');
+      signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        return await run.outcome;
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
+    },
+  };
 }

@@ -12,7 +12,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { formatTree, RunTree, treeSpend, type TreeNode } from '../../agents/budget-tree.js';
+import { formatTree, treeSpend, type TreeNode } from '../../agents/budget-tree.js';
 import { subAgentTool } from '../../agents/sub-agent.js';
 import { Supervisor } from '../../agents/supervisor.js';
 import { defineAgent, scriptedModel, tool, type Agent, type ScriptContext, type ScriptStep } from '../../index.js';
@@ -48,8 +48,8 @@ function obedientReader({ turn, lastResults }: ScriptContext, url: string): Scri
   return { answer: lastResults.map((r) => (JSON.parse(r.content) as { outcome: { reason: string } }).outcome.reason), usage: TURN };
 }
 
-/** The researcher agent, whose read_link tool starts another researcher through `tree`. */
-function researcher(tree: RunTree, limits: Parameters<typeof defineAgent>[0]['limits'], share?: number): Agent<{ url: string }> {
+/** The researcher agent, whose read_link tool starts another researcher. */
+function researcher(limits: Parameters<typeof defineAgent>[0]['limits'], share?: number): Agent<{ url: string }> {
   const fetchPage = tool({ name: 'fetch', description: 'Fetch a page', input: z.object({ url: z.string() }), sideEffect: 'none', run: ({ url }) => page(url) });
   let self: Agent<{ url: string }>;
   const readLink = subAgentTool({
@@ -59,7 +59,6 @@ function researcher(tree: RunTree, limits: Parameters<typeof defineAgent>[0]['li
     get agent() {
       return self;
     },
-    tree,
     ...(share !== undefined ? { share } : {}),
   });
   self = defineAgent<{ url: string }>({
@@ -88,13 +87,10 @@ function descendantsOf(nodes: readonly TreeNode[], runId: string): TreeNode[] {
 
 for (const storeCase of STORE_CASES) {
   describe(`nested budgets on ${storeCase.name}`, () => {
-    async function open(store: SnapshotStore, build: (tree: RunTree) => Agent<any>[], workerId = 'w1') {
-      const tree = new RunTree();
-      const agents = build(tree);
-      const supervisor = await Supervisor.open({ store, agents, workerId, leaseMs: 300, observers: [tree.observer] });
-      tree.attach(supervisor);
+    async function open(store: SnapshotStore, agents: Agent<any>[], workerId = 'w1') {
+      const supervisor = await Supervisor.open({ store, agents, workerId, leaseMs: 300 });
       cleanups.push(() => supervisor.close({ timeoutMs: 200 }));
-      return { tree, supervisor };
+      return { supervisor };
     }
     async function setup() {
       const s = await storeCase.create();
@@ -106,7 +102,7 @@ for (const storeCase of STORE_CASES) {
       const { open: handle } = await setup();
       const store = await handle();
       const rootLimits = { maxDescendants: 10, maxCostUsd: 0.5, maxTurns: 200 };
-      const { supervisor } = await open(store, (tree) => [researcher(tree, rootLimits)]);
+      const { supervisor } = await open(store, [researcher(rootLimits)]);
       const run = await supervisor.start('researcher', { runId: `amp-${storeCase.name}`, input: { url: 'https://evil.example' } });
       const outcome = await run.outcome;
 
@@ -132,7 +128,7 @@ for (const storeCase of STORE_CASES) {
       const { open: handle } = await setup();
       const store = await handle();
       const rootLimits = { maxDescendants: 12, maxCostUsd: 0.5 };
-      const { supervisor } = await open(store, (tree) => [researcher(tree, rootLimits, 1 / 3)]);
+      const { supervisor } = await open(store, [researcher(rootLimits, 1 / 3)]);
       const run = await supervisor.start('researcher', { runId: `share-${storeCase.name}`, input: { url: 'https://evil.example' } });
       const outcome = await run.outcome;
       const spend = await treeSpend(store, run.runId);
@@ -154,7 +150,7 @@ for (const storeCase of STORE_CASES) {
       const { open: handle } = await setup();
       const store = await handle();
       const rootLimits = { maxCostUsd: 0.01 };
-      const { supervisor } = await open(store, (tree) => [researcher(tree, rootLimits)]);
+      const { supervisor } = await open(store, [researcher(rootLimits)]);
       const run = await supervisor.start('researcher', { runId: `cost-${storeCase.name}`, input: { url: 'https://evil.example' } });
       const outcome = await run.outcome;
       const spend = await treeSpend(store, run.runId);
@@ -172,7 +168,7 @@ for (const storeCase of STORE_CASES) {
     it('depth: sub-agents at the depth limit cannot start more, and end BUDGET_EXCEEDED (depth); the rest complete', async () => {
       const { open: handle } = await setup();
       const store = await handle();
-      const { supervisor } = await open(store, (tree) => [researcher(tree, { maxDepth: 2 })]);
+      const { supervisor } = await open(store, [researcher({ maxDepth: 2 })]);
       const run = await supervisor.start('researcher', { runId: `depth-${storeCase.name}`, input: { url: 'https://evil.example' } });
       const outcome = await run.outcome;
       const spend = await treeSpend(store, run.runId);
@@ -193,7 +189,7 @@ for (const storeCase of STORE_CASES) {
       let releaseChild: () => void = () => undefined;
       const childGate = new Promise<void>((resolve) => (releaseChild = resolve));
       let childFetches = 0;
-      const build = (tree: RunTree) => {
+      const build = () => {
         const slowFetch = tool({
           name: 'fetch',
           description: 'f',
@@ -216,19 +212,19 @@ for (const storeCase of STORE_CASES) {
           id: 'parent',
           goal: 'g',
           model: scriptedModel(({ turn, lastResults }) => (turn === 1 ? { call: 'delegate', args: { url: 'u' } } : { answer: lastResults[0]?.content ?? '' })),
-          tools: [subAgentTool({ name: 'delegate', description: 'd', input: z.object({ url: z.string() }), agent: child, tree })],
+          tools: [subAgentTool({ name: 'delegate', description: 'd', input: z.object({ url: z.string() }), agent: child })],
           limits: { maxDescendants: 1 },
           progress: false,
         });
         return [parentAgent, child];
       };
-      const first = await open(fault.store, build, 'w1');
+      const first = await open(fault.store, build(), 'w1');
       const run = await first.supervisor.start('parent', { runId: `reattach-${storeCase.name}` });
       await until(() => childFetches === 1, 5_000);
       fault.set('frozen'); // the worker hosting both dies while the child works
       await leaseExpired(base, run.runId);
       await leaseExpired(base, `${run.runId}.2`);
-      const second = await open(base, build, 'w2');
+      const second = await open(base, build(), 'w2');
       const recovered = await second.supervisor.recover();
       releaseChild();
       const parent = recovered.find((r) => r.runId === run.runId)!;
@@ -242,19 +238,19 @@ for (const storeCase of STORE_CASES) {
     it('a parent that is killed ends its unfinished child', async () => {
       const { open: handle } = await setup();
       const store = await handle();
-      const build = (tree: RunTree) => {
+      const build = () => {
         const wait = tool({ name: 'wait', description: 'w', input: z.object({}), sideEffect: 'none', run: (_i, ctx) => new Promise((_r, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))) });
         const child = defineAgent({ id: 'child', goal: 'g', model: scriptedModel([{ call: 'wait' }]), tools: [wait], progress: false });
         const parentAgent = defineAgent({
           id: 'parent',
           goal: 'g',
           model: scriptedModel([{ call: 'delegate' }]),
-          tools: [subAgentTool({ name: 'delegate', description: 'd', input: z.object({}), agent: child, tree })],
+          tools: [subAgentTool({ name: 'delegate', description: 'd', input: z.object({}), agent: child })],
           progress: false,
         });
         return [parentAgent, child];
       };
-      const { supervisor } = await open(store, build);
+      const { supervisor } = await open(store, build());
       const run = await supervisor.start('parent', { runId: `killed-${storeCase.name}` });
       const childId = `${run.runId}.2`;
       await until(() => supervisor.get(childId)?.status().state === 'acting', 5_000);
@@ -268,10 +264,32 @@ for (const storeCase of STORE_CASES) {
 
 describe('sub-agents in one process (no store)', () => {
   it('children run in process with the limits their parent could give, and their spend is the parent tree spend', async () => {
-    const tree = new RunTree();
-    const root = researcher(tree, { maxDescendants: 4, maxCostUsd: 0.5 });
+    const root = researcher({ maxDescendants: 4, maxCostUsd: 0.5 });
     const outcome = await root.run({ input: { url: 'https://evil.example' }, runId: 'local' });
     expect(outcome).toMatchObject({ reason: 'BUDGET_EXCEEDED', budget: 'fanOut', limit: 4, used: 4, subtree: { runs: 4 } });
     expect(outcome.subtree!.usage.turns).toBeGreaterThan(0);
+  });
+
+  it('a parent killed in process ends its child', async () => {
+    let childRun = '';
+    let childAborted = false;
+    const wait = tool({
+      name: 'wait',
+      description: 'w',
+      input: z.object({}),
+      sideEffect: 'none',
+      run: (_i, ctx) => {
+        childRun = ctx.runId;
+        return new Promise((_r, reject) => ctx.signal.addEventListener('abort', () => ((childAborted = true), reject(ctx.signal.reason))));
+      },
+    });
+    const child = defineAgent({ id: 'child', goal: 'g', model: scriptedModel([{ call: 'wait' }]), tools: [wait], progress: false });
+    const parent = defineAgent({ id: 'parent', goal: 'g', model: scriptedModel([{ call: 'delegate' }]), tools: [subAgentTool({ name: 'delegate', description: 'd', input: z.object({}), agent: child })], progress: false });
+    const run = parent.start({ runId: 'p' });
+    await until(() => childRun === 'p.2');
+    run.kill('oncall', 'stop');
+    expect((await run.outcome).reason).toBe('USER_KILLED');
+    // The child's in-flight call was aborted: it ended with its parent.
+    await until(() => childAborted);
   });
 });
