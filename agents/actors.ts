@@ -108,7 +108,8 @@ export function buildActors(deps: ActorDeps, env: RunEnvironment) {
   const log = env.logger;
   let warnedLocal = false;
   const limiter = (): RateLimiter => {
-    const chosen = env.rateLimiter ?? (typeof deps.rateLimiter === 'function' ? deps.rateLimiter() : deps.rateLimiter) ?? processRateLimiter;
+    // The agent's own choice first, then the host's (a Supervisor shares its store's buckets), then this process.
+    const chosen = (typeof deps.rateLimiter === 'function' ? deps.rateLimiter() : deps.rateLimiter) ?? env.rateLimiter ?? processRateLimiter;
     if (!chosen.shared && env.journal && !warnedLocal) {
       // A durable run on a store, limited per process: N workers would each allow the whole limit.
       warnedLocal = true;

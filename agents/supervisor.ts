@@ -14,6 +14,7 @@ import { createLogger, type Logger } from './logger.js';
 import { applyOffline } from './offline-control.js';
 import type { Pipeline } from './pipeline.js';
 import type { PipelineRun } from './pipeline-run.js';
+import { storeRateLimiter, type RateLimiter } from './rate-limits.js';
 import { redact, DEFAULT_SECRET_KEYS } from './redact.js';
 import { definitionOf, type HostEnvironment, type Hostable, type RunDefinition } from './run-definition.js';
 import { recordFrom } from './run-record.js';
@@ -136,6 +137,7 @@ export class Supervisor {
   readonly #logger: Logger;
   readonly #options: SupervisorOptions;
   readonly #childHost: ChildHost;
+  readonly #rateLimiter: RateLimiter;
   /** Runs not hosted here that were sent commands: a dead owner's run is picked up (and its commands applied) by recover. */
   readonly #queued = new Set<string>();
   #unwatch: (() => Promise<void>) | null = null;
@@ -145,6 +147,7 @@ export class Supervisor {
   private constructor(options: SupervisorOptions) {
     this.#options = options;
     this.store = options.store;
+    this.#rateLimiter = storeRateLimiter(options.store);
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.#leaseMs = options.leaseMs ?? 15_000;
     this.#logger = (options.logger ?? createLogger()).child({ worker: this.workerId });
@@ -513,6 +516,8 @@ export class Supervisor {
         notify((o, run) => o.onCall?.(run, entry as CallRecord));
       },
       children,
+      // Rate limits are shared through the store by every run and worker on it.
+      rateLimiter: this.#rateLimiter,
     };
     const run = def.handle(env, origin, {
       ...this.#runOptions(),

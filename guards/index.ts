@@ -12,3 +12,4 @@ export * from './validate.js';
 export * from './compaction.js';
 export * from './rate-limit.js';
 export * from './redact.js';
+export * from './nested-budget.js';

@@ -100,6 +100,17 @@ for (const storeCase of STORE_CASES) {
       expect(seen).toEqual({ starts: 1, transitions: ['planning', 'acting', 'planning', 'completed'], calls: ['model', 'tool:lookup', 'model'], outcomes: ['COMPLETED'] });
     });
 
+    it('a supervised run takes rate-limit tokens from the store by default, so every worker shares one bucket', async () => {
+      const { open } = await setup();
+      const counted = faulty(await open());
+      const send = tool({ name: 'send', description: 's', input: z.object({ to: z.string() }), sideEffect: 'idempotent', rateLimit: { key: () => 'example.com', limit: 100, perMs: 1_000 }, run: () => 'sent' });
+      const agent = defineAgent({ id: 'limited', goal: 'g', model: scriptedModel([{ call: 'send', args: { to: 'a@example.com' } }, { answer: 'ok' }]), tools: [send] });
+      const sup = await supervisor(counted.store, [agent], 'rl');
+      const run = await sup.start('limited', { runId: `limited-${storeCase.name}` });
+      expect((await run.outcome).reason).toBe('COMPLETED');
+      expect(counted.calls.get('rateAcquire')).toBe(1);
+    });
+
     it('a call recorded done before the crash is not run again, and the model is not billed twice', async () => {
       const { open } = await setup();
       const base = await open();
