@@ -21,6 +21,8 @@ export interface Results {
   guardRuns: SingleRunRow[];
   durationSeconds: number;
   targets?: Target[];
+  /** What a reader must know about how this file was made (e.g. workloads measured in a second process). */
+  notes?: string[];
 }
 
 export interface Target {
@@ -183,6 +185,7 @@ export function report(r: Results): string {
       `LangGraph JS ${m.langgraph ?? '–'}, better-sqlite3 ${m.betterSqlite3 ?? '–'}, PostgreSQL ${r.postgres?.version ?? '–'}; reins ${m.reinsCommit}${m.reinsTreeDirty === 'yes' ? ' (+ uncommitted changes)' : ''}`,
   );
   say('Every figure is a median over repeats after a warm-up; rows are interleaved round by round; every ratio compares rows of this run.');
+  for (const note of r.notes ?? []) say(`NOTE: ${note}`);
   if (r.mode === 'quick') say('QUICK MODE: reduced sizes, one repeat, runs capped at 2 s. It checks that the bench runs; do not quote these numbers.');
 
   // 1
