@@ -106,7 +106,8 @@ async function once(redis: BenchRedis, runs: number, concurrency: number) {
   // Phase 1, untimed: runs started by one worker, each paused while its tool call is in flight, then that worker shuts down.
   const storeA = await RedisStore.connect(redis.server.url, { prefix: 'resume' });
   const a = gatedAgent(state);
-  const creator = await Supervisor.open({ store: storeA, agents: [a.agent], logger: silent, workerId: 'bench-creator' });
+  const creatorLeaseMs = 10_000;
+  const creator = await Supervisor.open({ store: storeA, agents: [a.agent], logger: silent, workerId: 'bench-creator', leaseMs: creatorLeaseMs });
   const ids: string[] = [];
   await pool(Array.from({ length: runs }, (_, i) => i), 200, async () => ids.push((await creator.start(a.agent.id)).runId));
   await until(() => state.inTool >= runs, 'every run to be in its tool call', 20);
@@ -115,6 +116,8 @@ async function once(redis: BenchRedis, runs: number, concurrency: number) {
   await until(() => creator.hosted().every((r) => r.status().status === 'paused'), 'every run to pause', 100);
   await creator.close({ timeoutMs: 600_000 });
   await storeA.close();
+  // A lease renewal already in flight when close() ran can re-extend a released lease (seen with 10,000 runs): wait the leases out, untimed.
+  await new Promise((r) => setTimeout(r, creatorLeaseMs + 500));
   const paused = await (async () => {
     const probe = await RedisStore.connect(redis.server.url, { prefix: 'resume' });
     try {
