@@ -216,9 +216,8 @@ export function buildActors(deps: ActorDeps, env: RunEnvironment) {
       const report = await compactTranscript(env.transcripts, deps.compaction, input, signal);
       const result = CompactionResult.parse(report.result);
       await env.journal?.finish(input.idempotencyKey, input.step, result);
-      const fields = {
-        runId: input.runId,
-        agent: deps.agentId,
+      // What happened, once: the log line and the trace entry both carry it.
+      const happened = {
         step: input.step,
         reason: input.reason,
         contextTokens: input.contextTokens,
@@ -227,24 +226,14 @@ export function buildActors(deps: ActorDeps, env: RunEnvironment) {
         replaced: result.replaced,
         messagesBefore: report.before,
         messagesAfter: report.after,
-        latencyMs: env.now() - started,
         ...(report.fallback ? { fallback: report.fallback } : {}),
-        ...spendFields(result.spend),
       };
-      log.info(fields, 'compaction');
+      log.info({ runId: input.runId, agent: deps.agentId, ...happened, latencyMs: env.now() - started, ...spendFields(result.spend) }, 'compaction');
       env.trace?.({
         at: env.now(),
         kind: 'compaction',
-        step: input.step,
-        reason: input.reason,
-        contextTokens: input.contextTokens,
-        compacted: result.compacted,
-        by: result.by,
-        replaced: result.replaced,
-        messagesBefore: report.before,
-        messagesAfter: report.after,
+        ...happened,
         ...(report.repeated ? { repeated: true } : {}),
-        ...(report.fallback ? { fallback: report.fallback } : {}),
         ...(result.spend ? { model: result.spend.modelId, usage: result.spend.usage, costUsd: costOf(result.spend.modelId, result.spend.usage, deps.prices) } : {}),
       });
       return result;
