@@ -23,13 +23,16 @@ import {
   type RunSummary,
 } from './records.js';
 import { checkRunId } from './run-id.js';
-import type { Fence, SnapshotStore } from './store.js';
+import { commitOf } from './commit.js';
+import type { CommitResult, Fence, RunCommit, SnapshotStore } from './store.js';
 
 const TRACE_CAP = 1_000;
 
 interface MemoryRun {
   /** Stored as JSON text, as the other stores do, so that callers can never share a mutable object with the store. */
   record: string;
+  /** The stored record's version, kept beside it so a save does not re-read the record; null once its bytes are not trusted. */
+  version: number | null;
   summary: RunSummary;
   quarantined: boolean;
   lease: Lease | null;
@@ -57,6 +60,7 @@ export class MemoryStore implements SnapshotStore {
     if (this.#runs.has(valid.summary.runId)) throw new RunExistsError(valid.summary.runId);
     this.#runs.set(valid.summary.runId, {
       record: JSON.stringify(valid),
+      version: valid.version,
       summary: valid.summary,
       quarantined: false,
       lease: null,
@@ -68,13 +72,47 @@ export class MemoryStore implements SnapshotStore {
   }
 
   async save(record: RunRecord, fence: Fence): Promise<void> {
-    const valid = RunRecord.parse(record);
-    const run = this.#run(valid.summary.runId);
-    this.#checkFence(valid.summary.runId, run, fence);
-    const stored = this.#parse(valid.summary.runId, run);
-    if (stored.version !== valid.version - 1) throw new StaleVersionError(valid.summary.runId, valid.version - 1, stored.version);
-    run.record = JSON.stringify(valid);
-    run.summary = valid.summary;
+    await this.commit(commitOf(record.summary.runId, { record }), fence);
+  }
+
+  /**
+   * All parts are checked before any is applied, so a refused commit writes
+   * nothing. The record is not validated here: the supervisor built it, and
+   * every read validates (a store that re-parsed every save would spend most
+   * of a turn on it).
+   */
+  async commit(c: RunCommit, fence: Fence): Promise<CommitResult> {
+    const run = this.#run(c.runId);
+    this.#checkFence(c.runId, run, fence);
+    if (c.record) {
+      const stored = run.version ?? this.#parse(c.runId, run).version;
+      if (stored !== c.record.version - 1) throw new StaleVersionError(c.runId, c.record.version - 1, stored);
+    }
+    const now = this.#now();
+    for (const { step, messages } of c.transcript) {
+      if (step <= run.transcript.lastStep) continue;
+      run.transcript.lastStep = step;
+      for (const m of messages) run.transcript.messages.push(JSON.stringify(m));
+    }
+    for (const { key, step, result } of c.journalDone) {
+      // A call's outcome is recorded once: a replay must see the same result.
+      if (this.#entry(run, key)?.status === 'done') continue;
+      run.journal.set(key, JSON.stringify({ status: 'done', key, step, at: now, result: result ?? null }));
+    }
+    if (c.record) {
+      run.record = JSON.stringify(c.record);
+      run.version = c.record.version;
+      run.summary = c.record.summary;
+    }
+    this.#trace(run, c.trace);
+    let existing: JournalEntry | null = null;
+    if (c.journalStart) {
+      const { key, step } = c.journalStart;
+      existing = this.#entry(run, key);
+      if (existing === null) run.journal.set(key, JSON.stringify({ status: 'started', key, step, at: now, token: fence.leaseToken }));
+    }
+    if (c.trimBelow !== null) this.#trim(run, c.trimBelow);
+    return { existing };
   }
 
   async load(runId: string): Promise<RunRecord | null> {
@@ -135,50 +173,32 @@ export class MemoryStore implements SnapshotStore {
   }
 
   async journalStart(runId: string, key: string, step: number, fence: Fence): Promise<JournalEntry | null> {
-    const run = this.#run(runId);
-    this.#checkFence(runId, run, fence);
-    const existing = run.journal.get(key);
-    if (existing !== undefined) return JournalEntry.parse(JSON.parse(existing));
-    run.journal.set(key, JSON.stringify({ status: 'started', key, step, at: this.#now(), token: fence.leaseToken }));
-    return null;
+    return (await this.commit(commitOf(runId, { journalStart: { key, step } }), fence)).existing;
   }
 
+
   async journalDone(runId: string, key: string, step: number, result: unknown, fence: Fence): Promise<void> {
-    const run = this.#run(runId);
-    this.#checkFence(runId, run, fence);
-    const existing = run.journal.get(key);
-    // A call's outcome is recorded once: a replay must see the same result.
-    if (existing !== undefined && JournalEntry.parse(JSON.parse(existing)).status === 'done') return;
-    run.journal.set(key, JSON.stringify(JournalEntry.parse({ status: 'done', key, step, at: this.#now(), result })));
+    await this.commit(commitOf(runId, { journalDone: [{ key, step, result }] }), fence);
   }
+
 
   async journalGet(runId: string, key: string): Promise<JournalEntry | null> {
     checkRunId(runId);
-    const raw = this.#runs.get(runId)?.journal.get(key);
-    return raw === undefined ? null : JournalEntry.parse(JSON.parse(raw));
+    const run = this.#runs.get(runId);
+    return run ? this.#entry(run, key) : null;
   }
 
   async journalTrim(runId: string, belowStep: number): Promise<number> {
     checkRunId(runId);
     const run = this.#runs.get(runId);
-    if (!run) return 0;
-    let n = 0;
-    for (const [key, raw] of run.journal) {
-      if (JournalEntry.parse(JSON.parse(raw)).step < belowStep) {
-        run.journal.delete(key);
-        n++;
-      }
-    }
-    return n;
+    return run ? this.#trim(run, belowStep) : 0;
   }
 
+
   async transcriptAppend(runId: string, step: number, messages: readonly unknown[], fence: Fence): Promise<void> {
-    const run = this.#run(runId);
-    this.#checkFence(runId, run, fence);
-    if (step <= run.transcript.lastStep) return;
-    run.transcript.lastStep = step;
-    run.transcript.messages.push(...messages.map((m) => JSON.stringify(m)));
+    await this.commit(commitOf(runId, { transcript: [{ step, messages }] }), fence);
   }
+
 
   async transcriptRead(runId: string): Promise<unknown[]> {
     checkRunId(runId);
@@ -186,10 +206,9 @@ export class MemoryStore implements SnapshotStore {
   }
 
   async traceAppend(runId: string, entries: readonly TraceEntry[]): Promise<void> {
-    const run = this.#run(runId);
-    run.trace.push(...entries.map((e) => JSON.stringify(TraceEntry.parse(e))));
-    if (run.trace.length > TRACE_CAP) run.trace.splice(0, run.trace.length - TRACE_CAP);
+    this.#trace(this.#run(runId), entries);
   }
+
 
   async traceRead(runId: string, limit = TRACE_CAP): Promise<TraceEntry[]> {
     checkRunId(runId);
@@ -256,13 +275,36 @@ export class MemoryStore implements SnapshotStore {
 
   /** Test hook: overwrites a run's stored record with bytes that do not parse, as a torn disk write would. */
   corruptForTest(runId: string, bytes: string): void {
-    this.#run(runId).record = bytes;
+    const run = this.#run(runId);
+    run.record = bytes;
+    run.version = null;
   }
 
   #run(runId: string): MemoryRun {
     const run = this.#runs.get(checkRunId(runId));
     if (!run) throw new UnknownRunError(runId);
     return run;
+  }
+
+  #entry(run: MemoryRun, key: string): JournalEntry | null {
+    const raw = run.journal.get(key);
+    return raw === undefined ? null : JournalEntry.parse(JSON.parse(raw));
+  }
+
+  #trim(run: MemoryRun, belowStep: number): number {
+    let n = 0;
+    for (const [key, raw] of run.journal) {
+      if (JournalEntry.parse(JSON.parse(raw)).step < belowStep) {
+        run.journal.delete(key);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  #trace(run: MemoryRun, entries: readonly TraceEntry[]): void {
+    for (const e of entries) run.trace.push(JSON.stringify(TraceEntry.parse(e)));
+    if (run.trace.length > TRACE_CAP) run.trace.splice(0, run.trace.length - TRACE_CAP);
   }
 
   #checkFence(runId: string, run: MemoryRun, fence: Fence): void {

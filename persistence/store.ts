@@ -1,5 +1,34 @@
 import type { ApprovalDecision, ApprovalItem, ApprovalStatus, Command, JournalEntry, Lease, RateDecision, RatePolicy, RunFilter, RunRecord, RunSummary, TraceEntry } from './records.js';
 
+/**
+ * Everything one run's writer has queued since its last write, handed to the
+ * store at once: a turn costs one store operation (one Redis script, one
+ * file-log append) instead of one per part. Parts apply in this order, so a
+ * crash between them (FileStore) leaves a safe prefix: a call's result is
+ * durable no later than the snapshot that moved past it, the snapshot no
+ * later than the `started` of the call it is about to make.
+ */
+export interface RunCommit {
+  readonly runId: string;
+  /** 1. Model steps' messages, each step appended once (a repeated step is ignored). */
+  readonly transcript: readonly { readonly step: number; readonly messages: readonly unknown[] }[];
+  /** 2. Results of finished calls (a key already `done` keeps its first result). */
+  readonly journalDone: readonly { readonly key: string; readonly step: number; readonly result: unknown }[];
+  /** 3. The run's record, compare-and-set on its version as in `save`; null when the snapshot did not change. */
+  readonly record: RunRecord | null;
+  /** 4. Trace entries. */
+  readonly trace: readonly TraceEntry[];
+  /** 5. `started` for the call about to begin, unless its key already has an entry (returned in the result). */
+  readonly journalStart: { readonly key: string; readonly step: number } | null;
+  /** 6. Drops journal entries of steps below this one (the record has moved past them). */
+  readonly trimBelow: number | null;
+}
+
+/** What a commit found: the existing entry of its `journalStart` key, or null when it recorded `started` (or asked for none). */
+export interface CommitResult {
+  readonly existing: JournalEntry | null;
+}
+
 /** The proof a writer still owns the run: the token of its current lease. */
 export interface Fence {
   readonly leaseToken: number;
@@ -24,6 +53,12 @@ export interface SnapshotStore {
   create(record: RunRecord): Promise<void>;
   /** Compare-and-set save (see above). */
   save(record: RunRecord, fence: Fence): Promise<void>;
+  /**
+   * Applies a run's queued writes, fenced and in order (see RunCommit). Memory
+   * and Redis apply all or nothing; FileStore applies parts in order, each
+   * durable before the next. A refused fence or version writes nothing.
+   */
+  commit(commit: RunCommit, fence: Fence): Promise<CommitResult>;
   /** The run, or null when the store has no such run. */
   load(runId: string): Promise<RunRecord | null>;
   /** Summaries of matching runs, most recently updated first. */

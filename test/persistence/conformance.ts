@@ -11,6 +11,7 @@ import {
 } from '../../persistence/errors.js';
 import { InvalidRunIdError } from '../../persistence/run-id.js';
 import { RECORD_SCHEMA, type ApprovalItem, type Command, type RunRecord, type RunSummary } from '../../persistence/records.js';
+import { commitOf } from '../../persistence/commit.js';
 import type { SnapshotStore } from '../../persistence/store.js';
 import { sleep, until } from '../support/tools.js';
 
@@ -134,6 +135,51 @@ export function describeStoreConformance(name: string, make: () => Promise<Store
       expect(await store.journalTrim(id, 5)).toBe(1);
       expect(await store.journalGet(id, `${id}:2:1`)).toBeNull();
       expect(await store.journalGet(id, `${id}:5:1`)).toMatchObject({ status: 'started' });
+    });
+
+    it('commit: transcript, journal, record, trace and trim land together; a refused commit writes nothing', async () => {
+      const id = freshId();
+      const lease = await leased(id);
+      const fence = { leaseToken: lease.token };
+      await store.journalStart(id, `${id}:1:model`, 1, fence);
+      const first = await store.commit(
+        commitOf(id, {
+          transcript: [{ step: 1, messages: [{ role: 'user', content: 'hi' }] }],
+          journalDone: [{ key: `${id}:1:model`, step: 1, result: { said: 'call' } }],
+          record: recordOf(id, 2),
+          trace: [{ at: 5, kind: 'transition', to: 'acting' }],
+          journalStart: { key: `${id}:2:tool`, step: 2 },
+        }),
+        fence,
+      );
+      expect(first).toEqual({ existing: null });
+      expect((await store.load(id))?.version).toBe(2);
+      expect(await store.transcriptRead(id)).toEqual([{ role: 'user', content: 'hi' }]);
+      expect(await store.journalGet(id, `${id}:1:model`)).toMatchObject({ status: 'done', result: { said: 'call' } });
+      expect(await store.journalGet(id, `${id}:2:tool`)).toMatchObject({ status: 'started', step: 2, token: lease.token });
+      expect(await store.traceRead(id)).toEqual([{ at: 5, kind: 'transition', to: 'acting' }]);
+
+      // The key already has an entry: the commit returns it and records nothing over it.
+      const again = await store.commit(commitOf(id, { journalDone: [{ key: `${id}:2:tool`, step: 2, result: 7 }], journalStart: { key: `${id}:2:tool`, step: 2 }, trimBelow: 2 }), fence);
+      expect(again.existing).toMatchObject({ status: 'done', result: 7 });
+      expect(await store.journalGet(id, `${id}:1:model`)).toBeNull();
+
+      // A stale version or a stale lease: nothing of the commit is written.
+      const refused = commitOf(id, {
+        transcript: [{ step: 3, messages: [{ role: 'user', content: 'lost' }] }],
+        journalDone: [{ key: `${id}:3:tool`, step: 3, result: 1 }],
+        record: recordOf(id, 2),
+        trace: [{ at: 6, kind: 'transition', to: 'planning' }],
+        journalStart: { key: `${id}:4:tool`, step: 4 },
+      });
+      await expect(store.commit(refused, fence)).rejects.toBeInstanceOf(StaleVersionError);
+      await expect(store.commit({ ...refused, record: recordOf(id, 3) }, { leaseToken: lease.token + 1 })).rejects.toBeInstanceOf(StaleLeaseError);
+      expect((await store.load(id))?.version).toBe(2);
+      expect(await store.transcriptRead(id)).toHaveLength(1);
+      expect(await store.journalGet(id, `${id}:3:tool`)).toBeNull();
+      expect(await store.journalGet(id, `${id}:4:tool`)).toBeNull();
+      expect(await store.traceRead(id)).toHaveLength(1);
+      await expect(store.commit(commitOf(freshId('nope'), { trace: [{ at: 1, kind: 'x' }] }), fence)).rejects.toBeInstanceOf(UnknownRunError);
     });
 
     it('transcript: each step appended exactly once, in order', async () => {
