@@ -126,7 +126,7 @@ export function buildActors(deps: ActorDeps, env: RunEnvironment) {
   return {
     callModel: fromPromise<ModelCallResult, ModelCallInput>(async ({ input, signal }) => {
       // A recorded response is returned as is: no second call, no second token bill. An interrupted one is simply re-asked.
-      const recorded = await env.journal?.begin(input.idempotencyKey, input.step, signal);
+      const recorded = await env.journal?.begin(input.idempotencyKey, input.step, signal, 'billed');
       if (recorded?.kind === 'done') return recorded.result as ModelCallResult;
       const result = await askModel(input, signal);
       await env.journal?.finish(input.idempotencyKey, input.step, result);
@@ -137,9 +137,11 @@ export function buildActors(deps: ActorDeps, env: RunEnvironment) {
       const bucket = bucketOf(input.call.name, input.input);
       let holding = false;
       try {
-        const recorded = await env.journal?.begin(input.journalKey, input.step, signal);
+        const sideEffect = deps.tools.get(input.call.name)?.sideEffect;
+        // Only a call that acts on the world waits for its checkpoint; a tool without side effects is simply run again after a crash.
+        const recorded = await env.journal?.begin(input.journalKey, input.step, signal, sideEffect === undefined || sideEffect === 'none' ? 'pure' : 'acts');
         if (recorded?.kind === 'done') return recorded.result as ToolCallResult;
-        if (recorded?.kind === 'interrupted' && deps.tools.get(input.call.name)?.sideEffect === 'non-idempotent') {
+        if (recorded?.kind === 'interrupted' && sideEffect === 'non-idempotent') {
           log.warn({ runId: input.runId, agent: deps.agentId, tool: input.call.name, idempotencyKey: input.idempotencyKey }, 'interrupted call is in doubt');
           return { ok: false, error: INTERRUPTED, timedOut: true };
         }
@@ -173,7 +175,7 @@ export function buildActors(deps: ActorDeps, env: RunEnvironment) {
     judgeProgress: fromPromise<JudgeResult, JudgeInput>(async ({ input, signal }) => {
       // A model judge costs tokens: a re-invoked check returns its recorded verdict instead of asking again.
       const key = `${input.runId}:${input.step}:judge-${input.check}`;
-      const recorded = await env.journal?.begin(key, input.step, signal);
+      const recorded = await env.journal?.begin(key, input.step, signal, 'billed');
       if (recorded?.kind === 'done') return recorded.result as JudgeResult;
       const started = env.now();
       const messages = [...transcriptView(await env.transcripts.read(input.runId)), ...input.inbox];
@@ -210,7 +212,7 @@ export function buildActors(deps: ActorDeps, env: RunEnvironment) {
 
     compactTranscript: fromPromise<CompactionResult, CompactInput>(async ({ input, signal }) => {
       if (!deps.compaction) throw new Error('compaction is off for this agent, yet the run entered compacting');
-      const recorded = await env.journal?.begin(input.idempotencyKey, input.step, signal);
+      const recorded = await env.journal?.begin(input.idempotencyKey, input.step, signal, 'billed');
       if (recorded?.kind === 'done') return recorded.result as CompactionResult;
       const started = env.now();
       const report = await compactTranscript(env.transcripts, deps.compaction, input, signal);

@@ -6,11 +6,25 @@ export type JournalLookup =
   | { readonly kind: 'interrupted' };
 
 /**
- * Checkpoint before action: `begin` makes `started` durable (after the run's
- * snapshot is) before the call; `finish` records the result. A durable run's
- * actors go through it; an in-memory run has none.
+ * What a call costs if a crash makes the run repeat it, which decides how
+ * durable the run must be before it starts:
+ * - `acts`: it changes the world (a tool with side effects). Checkpoint
+ *   before action: the snapshot that holds the call, then `started`, are
+ *   durable before it runs.
+ * - `billed`: it costs money (a model, a judge, a summariser). Everything
+ *   before it is durable, so a crash never repeats a call whose result was
+ *   already known.
+ * - `pure`: a tool without side effects. It starts once the store is at most
+ *   one write behind; a crash may repeat it, which costs nothing.
+ */
+export type CallKind = 'acts' | 'billed' | 'pure';
+
+/**
+ * `begin` says whether the call already happened (and makes the run as
+ * durable as the call's kind asks); `finish` records the result. A durable
+ * run's actors go through it; an in-memory run has none.
  */
 export interface CallJournal {
-  begin(key: string, step: number, signal: AbortSignal): Promise<JournalLookup>;
+  begin(key: string, step: number, signal: AbortSignal, kind: CallKind): Promise<JournalLookup>;
   finish(key: string, step: number, result: unknown): Promise<void>;
 }

@@ -1,3 +1,6 @@
+import { StaleVersionError } from '../persistence/errors.js';
+import type { JournalEntry, RunRecord, TraceEntry } from '../persistence/records.js';
+import type { CommitResult, RunCommit } from '../persistence/store.js';
 import type { Logger } from './logger.js';
 
 /** How long a write may keep failing before the run is paused for it. */
@@ -10,61 +13,108 @@ export interface WriteRetryPolicy {
 
 export const DEFAULT_WRITE_RETRY: WriteRetryPolicy = { baseDelayMs: 50, maxDelayMs: 2_000, stallAfter: 6 };
 
+/** A `started` waiting for the commit that carries it. */
+interface PendingStart {
+  readonly key: string;
+  readonly step: number;
+  readonly resolve: (existing: JournalEntry | null) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** What the writer asks of its host: how to build the current record, and where commits go. */
+export interface RunWriterOptions {
+  readonly runId: string;
+  /** The record of the run's current snapshot at `version`, built only when a commit goes out (a burst of transitions is one record). */
+  readonly record: (version: number) => RunRecord;
+  /** The stored version the next record follows. */
+  readonly version: number;
+  readonly commit: (commit: RunCommit) => Promise<CommitResult>;
+  /** After a write was refused as stale: the version the store holds now (an earlier attempt of ours landed after all). */
+  readonly storedVersion: () => Promise<number | null>;
+  /** Errors no retry can fix (a lost lease, a stale version): the writer stops and reports them. */
+  readonly fatal: (error: unknown) => boolean;
+  readonly onFatal: (error: unknown) => void;
+  readonly onStalled: (error: unknown) => void;
+  /** Writes go through again after a stall (the run paused for it may go on). */
+  readonly onRecovered?: () => void;
+  /** Trimming is housekeeping: the journal below the record's step is dropped once the run has moved this many steps on. */
+  readonly trimEvery: number;
+  readonly logger: Logger;
+  readonly policy?: WriteRetryPolicy;
+}
+
 /**
- * The ordered write queue of one run. Writes happen one at a time, in order;
- * a newer snapshot replaces one still waiting (only the latest state matters),
- * while trace entries accumulate. `flushed()` resolves once everything queued
- * so far is durable: the call wrapper awaits it so that no external call
- * starts while the store is behind.
+ * The ordered write queue of one run. Everything the run produces between
+ * two writes (its latest snapshot, transcript steps, call results, trace
+ * lines, a `started` checkpoint) goes to the store as ONE commit, and one
+ * commit at a time: while a commit is in flight the next one accumulates,
+ * so a fast run writes in groups and a slow store never sees more than one
+ * write per run at once. Only the latest snapshot matters, so it is built
+ * when its commit leaves, not at every transition.
  */
-export class RunWriter<S> {
-  #pending: S | null = null;
-  #trace: unknown[] = [];
+export class RunWriter {
+  #dirty = false;
+  #transcript: RunCommit['transcript'][number][] = [];
+  #done: RunCommit['journalDone'][number][] = [];
+  #trace: TraceEntry[] = [];
+  #starts: PendingStart[] = [];
+  #version: number;
+  #trimmedBelow = 0;
   #running: Promise<void> | null = null;
   #stalled = false;
   #closed = false;
-  readonly #write: (snapshot: S | null, trace: unknown[]) => Promise<void>;
+  readonly #o: RunWriterOptions;
   readonly #policy: WriteRetryPolicy;
-  readonly #onStalled: (error: unknown) => void;
-  readonly #onRecovered: () => void;
-  readonly #fatal: (error: unknown) => boolean;
-  readonly #logger: Logger;
 
-  constructor(options: {
-    write: (snapshot: S | null, trace: unknown[]) => Promise<void>;
-    /** Errors no retry can fix (a lost lease, a stale version): the writer stops and reports them. */
-    fatal: (error: unknown) => boolean;
-    onFatal: (error: unknown) => void;
-    onStalled: (error: unknown) => void;
-    /** Writes go through again after a stall (the run paused for it may go on). */
-    onRecovered?: () => void;
-    logger: Logger;
-    policy?: WriteRetryPolicy;
-  }) {
-    this.#write = options.write;
-    this.#fatal = (e) => {
-      if (!options.fatal(e)) return false;
-      this.#closed = true;
-      options.onFatal(e);
-      return true;
-    };
-    this.#onStalled = options.onStalled;
-    this.#onRecovered = options.onRecovered ?? (() => undefined);
-    this.#logger = options.logger;
+  constructor(options: RunWriterOptions) {
+    this.#o = options;
+    this.#version = options.version;
     this.#policy = options.policy ?? DEFAULT_WRITE_RETRY;
   }
 
-  /** Queues a snapshot (replacing any snapshot not yet written). */
-  snapshot(snapshot: S): void {
+  /** The version of the last record the store took. */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** The run's snapshot changed. */
+  touch(): void {
     if (this.#closed) return;
-    this.#pending = snapshot;
+    this.#dirty = true;
     this.#kick();
   }
 
-  /** Queues trace entries; they ride with the next snapshot write (a call is always followed by a transition). */
+  /** Queues trace entries; they ride with the next commit. */
   trace(entry: unknown): void {
     if (this.#closed) return;
-    this.#trace.push(entry);
+    this.#trace.push(entry as TraceEntry);
+  }
+
+  /** Queues one model step's messages. */
+  transcript(step: number, messages: readonly unknown[]): void {
+    if (this.#closed) return;
+    this.#transcript.push({ step, messages });
+    this.#kick();
+  }
+
+  /** Queues a finished call's result. */
+  done(key: string, step: number, result: unknown): void {
+    if (this.#closed) return;
+    this.#done.push({ key, step, result });
+    this.#kick();
+  }
+
+  /**
+   * Checkpoint before action: resolves once `started` for `key` is durable,
+   * together with everything queued before it (the snapshot that holds the
+   * call included), with the key's existing entry when it had one.
+   */
+  start(key: string, step: number): Promise<JournalEntry | null> {
+    if (this.#closed) return Promise.reject(new Error(`run ${this.#o.runId}: its writer is closed`));
+    return new Promise((resolve, reject) => {
+      this.#starts.push({ key, step, resolve, reject });
+      this.#kick();
+    });
   }
 
   /** Resolves when everything queued before this call is durable (or the writer was closed). */
@@ -72,57 +122,102 @@ export class RunWriter<S> {
     while (this.#running) await this.#running;
   }
 
-  /** Stops accepting writes; pending ones (trace entries included) still drain. */
+  /**
+   * Resolves once the store is at most one commit behind: nothing waits
+   * behind the commit in flight. A call that needs no checkpoint starts
+   * then, so a crash repeats at most the calls since that commit.
+   */
+  async caughtUp(): Promise<void> {
+    while (this.#running && this.#hasQueued()) await this.#running;
+  }
+
+  /** Stops accepting writes; what is queued (trace entries included) still drains. */
   async close(): Promise<void> {
-    if (this.#trace.length > 0) this.#kick();
+    if (this.#hasQueued()) this.#kick();
     await this.flushed();
     this.#closed = true;
+    this.#failStarts(new Error(`run ${this.#o.runId}: its writer is closed`));
+  }
+
+  #hasQueued(): boolean {
+    return this.#dirty || this.#transcript.length > 0 || this.#done.length > 0 || this.#trace.length > 0 || this.#starts.length > 0;
   }
 
   #kick(): void {
-    if (this.#running) return;
+    if (this.#running || this.#closed) return;
     this.#running = this.#drain().finally(() => {
       this.#running = null;
-      if (!this.#closed && (this.#pending !== null || this.#trace.length > 0)) this.#kick();
+      if (!this.#closed && this.#hasQueued()) this.#kick();
     });
   }
 
   async #drain(): Promise<void> {
-    while (this.#pending !== null || this.#trace.length > 0) {
-      let snapshot = this.#pending;
-      let trace = this.#takeTrace();
-      this.#pending = null;
+    while (this.#hasQueued()) {
+      // Parts taken now leave together; what is queued while they are in flight forms the next commit.
+      const transcript = this.#transcript;
+      const journalDone = this.#done;
+      const trace = this.#trace;
+      const start = this.#starts.shift() ?? null;
+      this.#transcript = [];
+      this.#done = [];
+      this.#trace = [];
       for (let attempt = 1; ; attempt++) {
+        const record = this.#dirty ? this.#o.record(this.#version + 1) : null;
+        this.#dirty = false;
+        const step = record?.summary.step ?? 0;
+        const trim = record !== null && step >= this.#trimmedBelow + this.#o.trimEvery;
         try {
-          await this.#write(snapshot, trace);
+          const result = await this.#o.commit({
+            runId: this.#o.runId,
+            transcript,
+            journalDone,
+            record,
+            trace,
+            journalStart: start && { key: start.key, step: start.step },
+            trimBelow: trim ? step : null,
+          });
+          if (record) this.#version = record.version;
+          if (trim) this.#trimmedBelow = step;
+          start?.resolve(result.existing);
           if (this.#stalled) {
             this.#stalled = false;
-            this.#logger.info('store reachable again; queued writes are durable');
-            this.#onRecovered();
+            this.#o.logger.info({ runId: this.#o.runId }, 'store reachable again; queued writes are durable');
+            this.#o.onRecovered?.();
           }
           break;
         } catch (error) {
-          if (this.#fatal(error)) return;
+          // The snapshot is rebuilt for the retry: the newest state supersedes the one that failed.
+          if (record) this.#dirty = true;
+          if (error instanceof StaleVersionError) {
+            // Under our lease only we write: a stale version means an earlier attempt of ours landed after all.
+            this.#version = (await this.#o.storedVersion().catch(() => null)) ?? this.#version;
+          }
+          if (this.#o.fatal(error)) {
+            this.#closed = true;
+            start?.reject(error);
+            this.#failStarts(error);
+            this.#o.onFatal(error);
+            return;
+          }
           if (attempt === this.#policy.stallAfter && !this.#stalled) {
             this.#stalled = true;
-            this.#onStalled(error);
+            this.#o.onStalled(error);
           }
           await delay(Math.min(this.#policy.maxDelayMs, this.#policy.baseDelayMs * 2 ** (attempt - 1)));
-          // Whatever was queued meanwhile rides along: a newer snapshot supersedes this one.
-          if (this.#pending !== null) {
-            snapshot = this.#pending;
-            this.#pending = null;
-          }
-          trace = [...trace, ...this.#takeTrace()];
+          // Whatever was queued meanwhile rides along (a retry may repeat trace lines, never lose them).
+          transcript.push(...this.#transcript);
+          journalDone.push(...this.#done);
+          trace.push(...this.#trace);
+          this.#transcript = [];
+          this.#done = [];
+          this.#trace = [];
         }
       }
     }
   }
 
-  #takeTrace(): unknown[] {
-    const t = this.#trace;
-    this.#trace = [];
-    return t;
+  #failStarts(error: unknown): void {
+    for (const s of this.#starts.splice(0)) s.reject(error);
   }
 }
 

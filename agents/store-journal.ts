@@ -1,73 +1,91 @@
 import type { Message } from '../machines/model-types.js';
-import { StaleLeaseError, StoreError } from '../persistence/errors.js';
+import type { JournalEntry } from '../persistence/records.js';
 import type { SnapshotStore } from '../persistence/store.js';
 import type { TranscriptStore } from '../persistence/transcript.js';
-import type { CallJournal, JournalLookup } from './call-journal.js';
-import type { Logger } from './logger.js';
+import type { CallJournal, CallKind, JournalLookup } from './call-journal.js';
+import type { RunWriter } from './run-writer.js';
 
 /** The run's current lease token, read at each write (it survives renewals). */
 export type TokenSource = () => number;
 
-/**
- * Retries a store operation until it succeeds, the call is aborted, or the
- * lease is lost: a durable run waits for its store instead of running ahead.
- */
-async function persistently<T>(what: string, op: () => Promise<T>, signal: AbortSignal | null, logger: Logger): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await op();
-    } catch (error) {
-      if (error instanceof StaleLeaseError || !(error instanceof StoreError) || error.kind !== 'store-unavailable') throw error;
-      if (signal?.aborted) throw signal.reason;
-      if (attempt === 1 || attempt % 10 === 0) logger.warn({ err: error.message, attempt, what }, 'store unavailable; waiting');
-      await new Promise((resolve) => setTimeout(resolve, Math.min(2_000, 50 * 2 ** Math.min(attempt, 6))));
-    }
-  }
+/** Rejects with the signal's reason once it aborts: a run killed while its store is away stops waiting. */
+function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e as Error);
+      },
+    );
+  });
 }
 
-/** The journal of one run in a SnapshotStore, behind its snapshot writes. */
+/**
+ * The journal of one run, written through its RunWriter (see CallKind): a
+ * call that acts waits for its checkpoint (the snapshot that holds it and
+ * `started`, durable in one commit); a billed call waits until everything
+ * before it is durable; a pure call waits only while the store is more than
+ * one commit behind. Results ride with the next commit.
+ */
 export class StoreJournal implements CallJournal {
+  /** Entries this process recorded. Under our lease nobody else writes this journal, so for a run we created this is all of it. */
+  readonly #known = new Map<string, { readonly done: boolean; readonly result?: unknown }>();
+
   constructor(
-    private readonly store: SnapshotStore,
-    private readonly runId: string,
+    private readonly writer: RunWriter,
     private readonly token: TokenSource,
-    /** Resolves once the run's queued snapshots are durable. */
-    private readonly flushed: () => Promise<void>,
-    private readonly logger: Logger,
+    /** A restored run's journal may hold entries from before the restore: its lookups ask the store. */
+    private readonly fresh: boolean,
   ) {}
 
-  /** Checkpoint before action: the snapshot first, then `started`. */
-  async begin(key: string, step: number, signal: AbortSignal): Promise<JournalLookup> {
-    await this.flushed();
-    const entry = await persistently('journal start', () => this.store.journalStart(this.runId, key, step, { leaseToken: this.token() }), signal, this.logger);
+  async begin(key: string, step: number, signal: AbortSignal, kind: CallKind): Promise<JournalLookup> {
+    const known = this.#known.get(key);
+    if (known?.done) return { kind: 'done', result: known.result };
+    if (kind !== 'acts' && this.fresh) {
+      await abortable(kind === 'pure' ? this.writer.caughtUp() : this.writer.flushed(), signal);
+      return { kind: 'fresh' };
+    }
+    const existing = await abortable(this.writer.start(key, step), signal);
+    this.#known.set(key, { done: false });
+    return this.#lookup(existing);
+  }
+
+  /** Records the call's result (a failure result too: a replay must see the same outcome). */
+  async finish(key: string, step: number, result: unknown): Promise<void> {
+    this.#known.set(key, { done: true, result });
+    this.writer.done(key, step, result);
+  }
+
+  #lookup(entry: JournalEntry | null): JournalLookup {
     if (entry === null) return { kind: 'fresh' };
     if (entry.status === 'done') return { kind: 'done', result: entry.result };
     // Our own `started`, under the same lease: a retried write whose first reply was lost, not a crashed call
     // (a process that crashed had its lease taken over, and every new holder gets a higher token).
     return entry.token === this.token() ? { kind: 'fresh' } : { kind: 'interrupted' };
   }
-
-  /** Records the call's result (a failure result too: a replay must see the same outcome). */
-  async finish(key: string, step: number, result: unknown): Promise<void> {
-    await persistently('journal done', () => this.store.journalDone(this.runId, key, step, result, { leaseToken: this.token() }), null, this.logger);
-  }
 }
 
 /**
  * The run's transcript in the store, cached in memory so that a model call
- * costs one append, not a read of the whole history.
+ * costs no read of the whole history; steps go out with the run's commits.
  */
 export class StoreTranscript implements TranscriptStore<Message> {
   #cache: Message[] | null;
   #lastStep = -1;
-  /** Whether the cache ends exactly where the store's transcript ends. */
+  /** Whether the cache ends exactly where the store's transcript ends (not known after a restore until the first append). */
   #tailKnown: boolean;
 
   constructor(
     private readonly store: SnapshotStore,
-    private readonly token: TokenSource,
-    private readonly logger: Logger,
-    /** A new run's transcript is empty; a restored run's is read from the store on first use. */
+    private readonly writer: RunWriter,
+    /** A new run's transcript is empty; a restored one's is read from the store on first use. */
     fresh: boolean,
   ) {
     this.#cache = fresh ? [] : null;
@@ -76,11 +94,15 @@ export class StoreTranscript implements TranscriptStore<Message> {
 
   async appendStep(runId: string, step: number, messages: readonly Message[]): Promise<void> {
     if (step <= this.#lastStep) return;
-    await persistently('transcript append', () => this.store.transcriptAppend(runId, step, messages, { leaseToken: this.token() }), null, this.logger);
     this.#lastStep = step;
-    // After a restore the store may already have had this step (it ignores the repeat): re-read rather than guess.
-    if (this.#cache !== null && this.#tailKnown) this.#cache.push(...messages);
-    else this.#cache = null;
+    this.writer.transcript(step, messages);
+    if (this.#cache !== null && this.#tailKnown) {
+      this.#cache.push(...messages);
+      return;
+    }
+    // After a restore the store may already have had this step (it ignores the repeat): read what it holds rather than guess.
+    await this.writer.flushed();
+    this.#cache = (await this.store.transcriptRead(runId)) as Message[];
     this.#tailKnown = true;
   }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Snapshot } from 'xstate';
 import type { TerminalOutcome } from '../machines/outcome.js';
-import { CorruptRecordError, StaleLeaseError, StaleVersionError, UnknownRunError } from '../persistence/errors.js';
+import { CorruptRecordError, StaleLeaseError, UnknownRunError } from '../persistence/errors.js';
 import type { Command, Lease, RunRecord } from '../persistence/records.js';
 import type { SnapshotStore } from '../persistence/store.js';
 import { AgentRun, type AgentRunOptions, type HostedRun, type RunIdentity, type RunOrigin } from './agent-run.js';
@@ -96,7 +96,7 @@ export interface StartRunOptions<I = unknown> {
 interface Hosted {
   readonly run: HostedRun;
   readonly def: RunDefinition;
-  readonly writer: RunWriter<Snapshot<unknown>>;
+  readonly writer: RunWriter;
   readonly children: ChildScope;
   readonly createdAt: number;
   readonly parentId: string | null;
@@ -104,8 +104,6 @@ interface Hosted {
   readonly gone: Promise<'gone'>;
   readonly leave: () => void;
   lease: Lease;
-  version: number;
-  trimmedBelow: number;
   /** Another worker owns the run now: nothing more is written, and no outcome is reported here. */
   lost: boolean;
 }
@@ -491,28 +489,37 @@ export class Supervisor {
       exit: () => describeExit(hosted.run),
       logger,
     });
-    // A fenced write refused for a stale lease means another worker owns the run now: stop here at once, before the actor acts on the refusal.
-    const fenced = <T>(write: Promise<T>): Promise<T> =>
-      write.catch((error: unknown) => {
-        if (error instanceof StaleLeaseError) this.#lost(hosted, error);
-        throw error;
-      });
-    const journal = new StoreJournal(this.store, runId, token, () => hosted.writer.flushed(), logger);
-    const transcripts = new StoreTranscript(this.store, token, logger, 'input' in origin);
+    const writer = new RunWriter({
+      runId,
+      version: at.version,
+      record: (version) => recordFrom(hosted.run.persisted(), this.#meta(def, version, at.createdAt, at.parentId), def.facts),
+      commit: (commit) => this.store.commit(commit, { leaseToken: token() }),
+      storedVersion: async () => (await this.store.load(runId))?.version ?? null,
+      trimEvery: TRIM_EVERY_STEPS,
+      fatal: (e) => e instanceof StaleLeaseError || e instanceof CorruptRecordError || e instanceof UnknownRunError,
+      // A write refused for a stale lease means another worker owns the run now: stop here at once, before the actor acts on the refusal.
+      onFatal: (e) => this.#lost(hosted, e),
+      onStalled: (e) => {
+        logger.error({ runId, err: (e as Error).message }, 'store unavailable; pausing the run until writes go through');
+        hosted.run.pause('reins', `${STORE_PAUSE}: ${(e as Error).message}`);
+      },
+      onRecovered: () => this.#storeBack(hosted),
+      logger,
+      ...(this.#options.writeRetry ? { policy: this.#options.writeRetry } : {}),
+    });
+    const journal = new StoreJournal(writer, token, 'input' in origin);
+    const transcripts = new StoreTranscript(this.store, writer, 'input' in origin);
     const env: HostEnvironment = {
       // The store keeps transcript entries as they come (messages and compaction markers alike).
       transcripts: {
-        appendStep: (id, step, entries) => fenced(transcripts.appendStep(id, step, entries as never)),
+        appendStep: (id, step, entries) => transcripts.appendStep(id, step, entries as never),
         read: (id) => transcripts.read(id) as Promise<never>,
       },
       logger,
       now: Date.now,
-      journal: {
-        begin: (key, step, signal) => fenced(journal.begin(key, step, signal)),
-        finish: (key, step, result) => fenced(journal.finish(key, step, result)),
-      },
+      journal,
       trace: (entry) => {
-        hosted.writer.trace(entry);
+        writer.trace(entry);
         notify((o, run) => o.onCall?.(run, entry as CallRecord));
       },
       children,
@@ -522,7 +529,7 @@ export class Supervisor {
     const run = def.handle(env, origin, {
       ...this.#runOptions(),
       onTransition: (t) => {
-        hosted.writer.trace({ kind: 'transition', ...t });
+        writer.trace({ kind: 'transition', ...t });
         notify((o, r) => o.onTransition?.(r, t));
       },
       beforeOutcome: async (outcome) => {
@@ -530,23 +537,11 @@ export class Supervisor {
         notify((o, r) => o.onOutcome?.(r, outcome));
       },
     });
-    const writer = new RunWriter<Snapshot<unknown>>({
-      write: (snapshot, trace) => this.#write(hosted, snapshot, trace),
-      fatal: (e) => e instanceof StaleLeaseError || e instanceof CorruptRecordError || e instanceof UnknownRunError,
-      onFatal: (e) => this.#lost(hosted, e),
-      onStalled: (e) => {
-        logger.error({ runId, err: (e as Error).message }, 'store unavailable; pausing the run until writes go through');
-        run.pause('reins', `${STORE_PAUSE}: ${(e as Error).message}`);
-      },
-      onRecovered: () => this.#storeBack(hosted),
-      logger,
-      ...(this.#options.writeRetry ? { policy: this.#options.writeRetry } : {}),
-    });
     let leave!: () => void;
     const gone = new Promise<'gone'>((resolve) => (leave = () => resolve('gone')));
-    hosted = { run, def, writer, children, gone, leave, lease: at.lease, version: at.version, createdAt: at.createdAt, parentId: at.parentId, trimmedBelow: 0, lost: false };
+    hosted = { run, def, writer, children, gone, leave, lease: at.lease, createdAt: at.createdAt, parentId: at.parentId, lost: false };
     this.#hosted.set(runId, hosted);
-    run.actor.subscribe({ next: () => writer.snapshot(run.persisted()), error: () => undefined });
+    run.actor.subscribe({ next: () => writer.touch(), error: () => undefined });
     notify((o, r) => o.onRunStart?.(r, { resumed: !('input' in origin) }));
     run.start();
     void this.#drainCommands(runId);
@@ -561,27 +556,6 @@ export class Supervisor {
       } catch (error) {
         this.#logger.warn({ err: (error as Error).message }, 'observer threw');
       }
-    }
-  }
-
-  async #write(hosted: Hosted, snapshot: Snapshot<unknown> | null, trace: unknown[]): Promise<void> {
-    const runId = hosted.run.runId;
-    const appended = trace.length > 0 ? this.store.traceAppend(runId, trace as never) : Promise.resolve();
-    if (snapshot === null) return appended;
-    const record = recordFrom(snapshot, this.#meta(hosted.def, hosted.version + 1, hosted.createdAt, hosted.parentId), hosted.def.facts);
-    try {
-      // The trace and the snapshot go out together; a retry may repeat trace lines, never lose them.
-      await Promise.all([appended, this.store.save(record, { leaseToken: hosted.lease.token })]);
-    } catch (error) {
-      // Under our lease only we write: a stale version means an earlier attempt of ours landed after all.
-      if (error instanceof StaleVersionError) hosted.version = (await this.store.load(runId))?.version ?? hosted.version;
-      throw error;
-    }
-    hosted.version = record.version;
-    const step = record.summary.step;
-    if (step >= hosted.trimmedBelow + TRIM_EVERY_STEPS) {
-      await this.store.journalTrim(runId, step);
-      hosted.trimmedBelow = step;
     }
   }
 
@@ -609,14 +583,14 @@ export class Supervisor {
       const last = recordFrom(hosted.run.persisted(), this.#meta(hosted.def, 0, hosted.createdAt, hosted.parentId), hosted.def.facts);
       await hosted.writer.flushed();
       await this.store.save(
-        { ...last, version: hosted.version + 1, snapshot: null, outcome: outcome as RunRecord['outcome'], summary: { ...last.summary, status: 'done', reason: outcome.reason } },
+        { ...last, version: hosted.writer.version + 1, snapshot: null, outcome: outcome as RunRecord['outcome'], summary: { ...last.summary, status: 'done', reason: outcome.reason } },
         { leaseToken: hosted.lease.token },
       );
     }
     await hosted.writer.close();
     // The terminal write was refused: the journal and lease are the new owner's now, and the outcome is theirs to report.
     if (hosted.lost) throw new RunLostError(runId);
-    await this.store.journalTrim(runId, ALL_STEPS);
+    await this.store.journalTrim(runId, ALL_STEPS, { leaseToken: hosted.lease.token });
     await this.store.releaseLease(runId, hosted.lease);
     this.#hosted.delete(runId);
   }
@@ -757,7 +731,7 @@ export class Supervisor {
       // A killed run keeps its terminal record and trace for audit; nothing resumable remains.
       await this.store.save(killed ? { ...updated, snapshot: null } : updated, { leaseToken: lease.token });
       await this.store.traceAppend(runId, [{ at: Date.now(), kind: 'control', command: command.type, by: command.by, applied: 'in-store' }]);
-      if (killed) await this.store.journalTrim(runId, ALL_STEPS);
+      if (killed) await this.store.journalTrim(runId, ALL_STEPS, { leaseToken: lease.token });
     } finally {
       await this.store.releaseLease(runId, lease);
     }

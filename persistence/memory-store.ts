@@ -188,10 +188,8 @@ export class MemoryStore implements SnapshotStore {
     return run ? this.#entry(run, key) : null;
   }
 
-  async journalTrim(runId: string, belowStep: number): Promise<number> {
-    checkRunId(runId);
-    const run = this.#runs.get(runId);
-    return run ? this.#trim(run, belowStep) : 0;
+  async journalTrim(runId: string, belowStep: number, fence: Fence): Promise<void> {
+    await this.commit(commitOf(runId, { trimBelow: belowStep }), fence);
   }
 
 
@@ -291,15 +289,8 @@ export class MemoryStore implements SnapshotStore {
     return raw === undefined ? null : JournalEntry.parse(JSON.parse(raw));
   }
 
-  #trim(run: MemoryRun, belowStep: number): number {
-    let n = 0;
-    for (const [key, raw] of run.journal) {
-      if (JournalEntry.parse(JSON.parse(raw)).step < belowStep) {
-        run.journal.delete(key);
-        n++;
-      }
-    }
-    return n;
+  #trim(run: MemoryRun, belowStep: number): void {
+    for (const [key, raw] of run.journal) if (JournalEntry.parse(JSON.parse(raw)).step < belowStep) run.journal.delete(key);
   }
 
   #trace(run: MemoryRun, entries: readonly TraceEntry[]): void {

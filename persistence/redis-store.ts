@@ -20,7 +20,8 @@ import {
 import { defineScripts, runScript, type ScriptName } from './redis/scripts.js';
 import { passwordOf, toStoreError } from './redis/unavailable.js';
 import { checkRunId } from './run-id.js';
-import type { Fence, SnapshotStore } from './store.js';
+import { commitOf } from './commit.js';
+import type { CommitResult, Fence, RunCommit, SnapshotStore } from './store.js';
 
 const DEFAULT_URL = 'redis://127.0.0.1:6379';
 const DEFAULT_TRACE_CAP = 1_000;
@@ -92,6 +93,8 @@ export class RedisStore implements SnapshotStore {
   };
   /** Runs whose index update failed after their own write succeeded: redone by the next list(). */
   readonly #pendingIndex = new Set<string>();
+  /** Index writes sent after a commit and not answered yet, by run: list() waits for them, a newer one replaces an older. */
+  readonly #indexing = new Map<string, Promise<void>>();
   #subscriber: Promise<Redis | Cluster> | null = null;
   readonly #watchers = new Set<{ listener: (runId: string) => void }>();
 
@@ -140,32 +143,51 @@ export class RedisStore implements SnapshotStore {
   }
 
   async save(record: RunRecord, fence: Fence): Promise<void> {
-    const valid = RunRecord.parse(record);
-    const runId = checkRunId(valid.summary.runId);
+    await this.commit(commitOf(record.summary.runId, { record }), fence);
+  }
+
+  async commit(c: RunCommit, fence: Fence): Promise<CommitResult> {
+    const runId = checkRunId(c.runId);
     const k = this.#keys(runId);
-    const reply = await this.#script(
-      'save-run',
-      [k.run, k.summary, k.lease, k.quarantine],
-      [JSON.stringify(valid), summaryJson(valid), valid.version, String(fence.leaseToken), RECORD_SCHEMA],
-    );
+    const record = c.record;
+    const now = Date.now();
+    const args: (string | number)[] = [
+      String(fence.leaseToken),
+      record ? JSON.stringify(record) : '',
+      record ? summaryJson(record) : '',
+      record ? record.version : '',
+      this.#traceCap,
+      c.journalStart?.key ?? '',
+      c.journalStart ? JSON.stringify({ status: 'started', key: c.journalStart.key, step: c.journalStart.step, at: now, token: fence.leaseToken }) : '',
+      c.trimBelow ?? '',
+      c.transcript.length,
+      c.journalDone.length,
+      c.trace.length,
+    ];
+    for (const { step, messages } of c.transcript) {
+      args.push(step, messages.length);
+      for (const [i, m] of messages.entries()) args.push(jsonOf(m, `transcript message ${i} of step ${step}`));
+    }
+    for (const { key, step, result } of c.journalDone) args.push(key, JSON.stringify({ status: 'done', key, step, at: now, result: result ?? null }));
+    for (const [i, e] of c.trace.entries()) args.push(jsonOf(e, `trace entry ${i}`));
+    const reply = await this.#script('commit-run', [k.run, k.summary, k.lease, k.quarantine, k.journal, k.transcript, k.transcriptStep, k.trace], args);
     switch (code(reply)) {
-      case 'OK':
-        await this.#index(runId, { version: valid.version, summary: valid.summary });
-        return;
-      case 'UNKNOWN_RUN':
-        throw new UnknownRunError(runId);
-      case 'STALE_LEASE':
-        throw new StaleLeaseError(runId, fence.leaseToken, tokenOf(reply));
+      case 'OK': {
+        // The index follows the record without holding the commit up: list() waits for index writes in flight.
+        if (record) this.#indexSoon(runId, { version: record.version, summary: record.summary });
+        const existing = field(reply, 1);
+        return { existing: typeof existing === 'string' ? await this.#journalEntry(runId, k, c.journalStart!.key, existing) : null };
+      }
       case 'QUARANTINED': {
         const why = parseJson(QuarantineMark, String(field(reply, 1)));
         throw why.ok ? new CorruptRecordError(runId, why.value.key, `quarantined earlier: ${why.value.detail}`) : new CorruptRecordError(runId, k.quarantine, 'quarantined earlier');
       }
       case 'CORRUPT':
-        throw await this.#corrupt(runId, k.run, String(field(reply, 1)));
+        throw await this.#corrupt(runId, k.summary, String(field(reply, 1)));
       case 'STALE_VERSION':
-        throw new StaleVersionError(runId, valid.version - 1, Number(field(reply, 1)));
+        throw new StaleVersionError(runId, record!.version - 1, Number(field(reply, 1)));
       default:
-        throw unexpected('save-run', reply);
+        this.#throwFenced(runId, fence, reply, 'commit-run');
     }
   }
 
@@ -288,25 +310,14 @@ export class RedisStore implements SnapshotStore {
   }
 
   async journalStart(runId: string, key: string, step: number, fence: Fence): Promise<JournalEntry | null> {
-    const k = this.#keys(checkRunId(runId));
-    const entry = JSON.stringify(JournalEntry.parse({ status: 'started', key, step, at: Date.now(), token: fence.leaseToken }));
-    const reply = await this.#script('journal-start', [k.run, k.lease, k.journal], [String(fence.leaseToken), key, entry]);
-    switch (code(reply)) {
-      case 'OK':
-        return null;
-      case 'EXISTS':
-        return this.#journalEntry(runId, k, key, String(field(reply, 1)));
-      default:
-        this.#throwFenced(runId, fence, reply, 'journal-start');
-    }
+    return (await this.commit(commitOf(runId, { journalStart: { key, step } }), fence)).existing;
   }
 
+
   async journalDone(runId: string, key: string, step: number, result: unknown, fence: Fence): Promise<void> {
-    const k = this.#keys(checkRunId(runId));
-    const entry = JSON.stringify(JournalEntry.parse({ status: 'done', key, step, at: Date.now(), result }));
-    const reply = await this.#script('journal-done', [k.run, k.lease, k.journal], [String(fence.leaseToken), key, entry]);
-    if (code(reply) !== 'OK') this.#throwFenced(runId, fence, reply, 'journal-done');
+    await this.commit(commitOf(runId, { journalDone: [{ key, step, result }] }), fence);
   }
+
 
   async journalGet(runId: string, key: string): Promise<JournalEntry | null> {
     const k = this.#keys(checkRunId(runId));
@@ -314,21 +325,15 @@ export class RedisStore implements SnapshotStore {
     return raw === null ? null : this.#journalEntry(runId, k, key, raw);
   }
 
-  async journalTrim(runId: string, belowStep: number): Promise<number> {
-    const k = this.#keys(checkRunId(runId));
-    return Number(await this.#script('journal-trim', [k.journal], [belowStep]));
+  async journalTrim(runId: string, belowStep: number, fence: Fence): Promise<void> {
+    await this.commit(commitOf(runId, { trimBelow: belowStep }), fence);
   }
 
+
   async transcriptAppend(runId: string, step: number, messages: readonly unknown[], fence: Fence): Promise<void> {
-    const k = this.#keys(checkRunId(runId));
-    const encoded = messages.map((m, i) => {
-      const json = JSON.stringify(m);
-      if (json === undefined) throw new TypeError(`transcript message ${i} of step ${step} is not JSON-serialisable`);
-      return json;
-    });
-    const reply = await this.#script('transcript-append', [k.run, k.lease, k.transcript, k.transcriptStep], [String(fence.leaseToken), step, ...encoded]);
-    if (code(reply) !== 'OK') this.#throwFenced(runId, fence, reply, 'transcript-append');
+    await this.commit(commitOf(runId, { transcript: [{ step, messages }] }), fence);
   }
+
 
   async transcriptRead(runId: string): Promise<unknown[]> {
     const k = this.#keys(checkRunId(runId));
@@ -463,6 +468,8 @@ export class RedisStore implements SnapshotStore {
 
   async close(): Promise<void> {
     this.#watchers.clear();
+    // Index writes still in flight land first (a failed one is found again by the next list()).
+    await Promise.all(this.#indexing.values());
     await this.#unsubscribe();
     if (this.#owned) await quit(this.#redis);
     this.#redis.off('error', this.#onError);
@@ -541,7 +548,19 @@ export class RedisStore implements SnapshotStore {
     else await this.#index(runId, view);
   }
 
+  /** Indexes the run after its commit, without making the commit wait for a second round trip. */
+  #indexSoon(runId: string, view: RunView): void {
+    const previous = this.#indexing.get(runId);
+    // One at a time per run, in commit order, so an older version never lands last (index-run refuses it anyway).
+    const next = (previous ?? Promise.resolve()).then(() => this.#index(runId, view));
+    this.#indexing.set(runId, next);
+    void next.then(() => {
+      if (this.#indexing.get(runId) === next) this.#indexing.delete(runId);
+    });
+  }
+
   async #flushPendingIndex(): Promise<void> {
+    await Promise.all(this.#indexing.values());
     for (const runId of [...this.#pendingIndex]) await this.#reindex(runId);
   }
 
@@ -663,6 +682,13 @@ function parseJson<T>(schema: z.ZodType<T>, raw: string | null | undefined): Par
 
 function issues(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+}
+
+/** JSON text of a value bound for Redis; a value JSON cannot hold is a caller's bug, named here rather than stored as "undefined". */
+function jsonOf(value: unknown, what: string): string {
+  const json = JSON.stringify(value);
+  if (json === undefined) throw new TypeError(`${what} is not JSON-serialisable`);
+  return json;
 }
 
 function summaryJson(record: RunRecord): string {

@@ -83,8 +83,8 @@ export interface SnapshotStore {
   journalDone(runId: string, key: string, step: number, result: unknown, fence: Fence): Promise<void>;
   /** The entry for one idempotency key. */
   journalGet(runId: string, key: string): Promise<JournalEntry | null>;
-  /** Drops entries of steps below `step`: the persisted snapshot has moved past them. Returns how many. */
-  journalTrim(runId: string, belowStep: number): Promise<number>;
+  /** Drops entries of steps below `step`: the persisted snapshot has moved past them (a commit with only `trimBelow`). */
+  journalTrim(runId: string, belowStep: number, fence: Fence): Promise<void>;
 
   /** Appends one model step's messages exactly once (a repeated step is ignored). */
   transcriptAppend(runId: string, step: number, messages: readonly unknown[], fence: Fence): Promise<void>;

@@ -9,14 +9,10 @@ import type { Cluster, Redis } from 'ioredis';
  */
 export const SCRIPT_NAMES = [
   'create-run',
-  'save-run',
+  'commit-run',
   'acquire-lease',
   'renew-lease',
   'release-lease',
-  'journal-start',
-  'journal-done',
-  'journal-trim',
-  'transcript-append',
   'trace-append',
   'send-command',
   'take-commands',

@@ -57,7 +57,8 @@ describe.skipIf(!hasRedisServer() || !canSpawnWorkers())('Redis restart mid-run 
     for (const runId of runIds) await worker.call('start', 'long', runId);
 
     const steps = async () => Promise.all(runIds.map(async (id) => (await observer.load(id))?.summary.step ?? 0));
-    const saves = () => worker.messages.filter((m): m is Write => m.type === 'write' && m.op === 'save');
+    /** Writes that carried a record (saves, and commits with one). */
+    const saves = () => worker.messages.filter((m): m is Write => m.type === 'write' && m.version !== null);
     /** Kills Redis; after the restart, every save acknowledged before the kill must be in the store. */
     const outage = async (ms: number) => {
       await server!.kill9();

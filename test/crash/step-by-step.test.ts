@@ -7,7 +7,7 @@ import { Supervisor } from '../../agents/supervisor.js';
 import { defineAgent, scriptedModel, tool } from '../../index.js';
 import { StoreUnavailableError } from '../../persistence/errors.js';
 import { RedisStore } from '../../persistence/redis-store.js';
-import type { SnapshotStore } from '../../persistence/store.js';
+import type { RunCommit, SnapshotStore } from '../../persistence/store.js';
 import { STORE_CASES } from '../durable/stores.js';
 import { freshPrefix, waitUntil } from './harness.js';
 
@@ -161,10 +161,10 @@ for (const storeCase of STORE_CASES) {
       const agent = defineAgent({ id: 'lostreply', goal: 'g', model: scriptedModel([{ call: 'send' }, { answer: 'ok' }]), tools: [send] });
       // The tool's journal start reaches the store, but the connection drops before the reply (as when Redis dies right after the write).
       let dropped = false;
-      const journalStart = base.journalStart.bind(base);
-      h.store.journalStart = async (runId, key, step, fence) => {
-        const result = await journalStart(runId, key, step, fence);
-        if (!dropped && step === 2) {
+      const commit = base.commit.bind(base);
+      h.store.commit = async (c, fence) => {
+        const result = await commit(c, fence);
+        if (!dropped && c.journalStart?.step === 2) {
           dropped = true;
           throw new StoreUnavailableError('connection lost after the command was sent (injected)');
         }
@@ -218,9 +218,9 @@ for (const storeCase of STORE_CASES) {
       const h = handle(base);
       const read = tool({ name: 'read', description: 'r', input: z.object({}), sideEffect: 'none', run: () => 'read' });
       const agent = defineAgent({ id: 'stall', goal: 'g', model: scriptedModel([{ call: 'read' }, { call: 'read' }, { answer: 'ok' }]), tools: [read] });
-      // The store goes down right after the first tool call is journaled done: the next snapshot write cannot land.
+      // The store goes down once the first tool call's result is on its way: the next snapshot write cannot land.
       h.state.hook = (method, args) => {
-        if (method === 'journalDone' && args[2] === 2) h.state.mode = 'down';
+        if (method === 'commit' && (args[0] as RunCommit).journalDone.some((d) => d.step === 2)) h.state.mode = 'down';
       };
       const sup = await Supervisor.open({ store: h.store, agents: [agent], workerId: 'W', leaseMs: 5_000, writeRetry: { baseDelayMs: 20, maxDelayMs: 50, stallAfter: 3 } });
       cleanups.push(() => sup.close({ timeoutMs: 100 }));

@@ -2,27 +2,27 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineAgent, scriptedModel, tool } from '../../index.js';
 import { Supervisor } from '../../agents/supervisor.js';
-import type { SnapshotStore } from '../../persistence/store.js';
+import type { RunCommit, SnapshotStore } from '../../persistence/store.js';
 import { STORE_CASES } from './stores.js';
 
-/** Counts the bytes each store write carries, per method. */
+/** Counts the bytes the store writes carry (a run's commits, and any direct write), and the size of the last record. */
 function metered(store: SnapshotStore) {
-  const bytes = { save: 0, other: 0 };
+  let bytes = 0;
   let lastSave = 0;
+  const writes = new Set(['commit', 'save', 'traceAppend', 'transcriptAppend', 'journalStart', 'journalDone']);
   const proxy = new Proxy(store, {
     get(target, prop) {
       const value = Reflect.get(target, prop) as unknown;
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
-        if (prop === 'save') lastSave = JSON.stringify(args[0]).length;
-        if (['save', 'traceAppend', 'transcriptAppend', 'journalStart', 'journalDone'].includes(String(prop))) {
-          bytes[prop === 'save' ? 'save' : 'other'] += JSON.stringify(args.slice(1)).length + (prop === 'save' ? lastSave : 0);
-        }
+        const record = prop === 'save' ? args[0] : prop === 'commit' ? (args[0] as RunCommit).record : null;
+        if (record) lastSave = JSON.stringify(record).length;
+        if (writes.has(String(prop))) bytes += JSON.stringify(args).length;
         return (value as (...a: unknown[]) => unknown).apply(target, args);
       };
     },
   });
-  return { store: proxy, bytes, lastSave: () => lastSave };
+  return { store: proxy, bytes: () => bytes, lastSave: () => lastSave };
 }
 
 for (const storeCase of STORE_CASES) {
@@ -45,7 +45,7 @@ for (const storeCase of STORE_CASES) {
       const run = await sup.start('long', { runId: `growth-${storeCase.name}` });
       run.onStatus((s) => {
         if ([10, 100, 1_000].includes(s.turns) && s.state === 'planning' && !samples.has(s.turns)) {
-          const total = m.bytes.save + m.bytes.other;
+          const total = m.bytes();
           samples.set(s.turns, { record: m.lastSave(), perTurn: (total - before.total) / (s.turns - before.turn) });
           before = { turn: s.turns, total };
         }

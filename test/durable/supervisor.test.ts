@@ -66,8 +66,10 @@ for (const storeCase of STORE_CASES) {
       const trace = await store.traceRead(run.runId);
       const transitions = trace.filter((e) => e.kind === 'transition').map((e) => e.to);
       expect(transitions).toEqual(['planning', 'acting', 'planning', 'completed']);
-      // One stored version per transition (the creation is version 1).
-      expect(record?.version).toBe(1 + transitions.length);
+      // At most one stored version per transition (the creation is version 1): transitions made while a
+      // write is in flight go out together in the next one, and the trace lists every one of them.
+      expect(record?.version).toBeGreaterThanOrEqual(3);
+      expect(record?.version).toBeLessThanOrEqual(1 + transitions.length);
       expect(trace.filter((e) => e.kind === 'tool')).toHaveLength(1);
       expect(trace.filter((e) => e.kind === 'model')).toHaveLength(2);
       // The lease is released and the journal cleared once the run ended.
@@ -132,14 +134,15 @@ for (const storeCase of STORE_CASES) {
       const m = countedModel([{ call: 'charge', args: { amount: 5 } }, { answer: 'charged' }]);
       const agent = defineAgent({ id: 'once', goal: 'g', model: m.model, tools: [charge] });
       const first = await supervisor(fault.store, [agent], 'w1', 200);
-      const journalDone = base.journalDone.bind(base);
-      base.journalDone = async (...args) => {
-        await journalDone(...args);
-        gate?.();
+      const commit = base.commit.bind(base);
+      base.commit = async (c, fence) => {
+        const result = await commit(c, fence);
+        if (c.journalDone.some((d) => d.step === 2)) gate?.(); // the charge: step 1 is the model's
+        return result;
       };
       const run = await first.start('once', { runId: `once-${storeCase.name}` });
       await until(() => gate !== null);
-      base.journalDone = journalDone;
+      base.commit = commit;
       await leaseExpired(base, run.runId);
       const stored = await base.load(run.runId);
       expect(stored?.summary.state).toBe('acting');

@@ -31,7 +31,8 @@ for (const storeCase of STORE_CASES) {
         name: 'flaky',
         description: 'f',
         input: z.object({}),
-        sideEffect: 'none',
+        // A call that acts waits for its checkpoint, so the frozen first worker cannot start the retry itself.
+        sideEffect: 'idempotent',
         retry: { maxAttempts: 3, baseDelayMs: 700, jitter: 'none' },
         run: () => {
           attempts.push(Date.now());

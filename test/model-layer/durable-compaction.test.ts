@@ -8,9 +8,9 @@ import { MockLanguageModelV3 } from 'ai/test';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineAgent, fromAiSdk, Supervisor, tool, TranscriptEntry } from '../../index.js';
-import type { SnapshotStore } from '../../persistence/store.js';
+import type { RunCommit, SnapshotStore } from '../../persistence/store.js';
 import { STORE_CASES } from '../durable/stores.js';
-import { until } from '../support/tools.js';
+import { leaseExpired, until } from '../support/tools.js';
 import { call, result, says, usage } from './mock.js';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -26,7 +26,7 @@ function dyingAtCompactionDone(store: SnapshotStore): { store: SnapshotStore; re
       const value = Reflect.get(target, prop) as unknown;
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
-        if (prop === 'journalDone' && String(args[1]).endsWith(':compact')) {
+        if (prop === 'commit' && (args[0] as RunCommit).journalDone.some((d) => d.key.endsWith(':compact'))) {
           reached = true;
           return new Promise(() => {});
         }
@@ -70,6 +70,8 @@ for (const storeCase of STORE_CASES) {
       await sup1.close({ timeoutMs: 200 });
 
       const store = await open();
+      // The first worker "died" holding the run: its lease runs out before anyone may take the run over.
+      await leaseExpired(store, runId);
       const sup2 = await Supervisor.open({ store, agents: [agent], workerId: 'w2', leaseMs: 300 });
       cleanups.push(() => sup2.close({ timeoutMs: 200 }));
       const [recovered] = await sup2.recover();

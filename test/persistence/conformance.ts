@@ -132,7 +132,8 @@ export function describeStoreConformance(name: string, make: () => Promise<Store
       expect(await store.journalGet(id, `${id}:2:1`)).toMatchObject({ status: 'done', result: { charged: 9 } });
       await store.journalStart(id, `${id}:5:1`, 5, fence);
       await expect(store.journalStart(id, `${id}:6:1`, 6, { leaseToken: lease.token + 7 })).rejects.toBeInstanceOf(StaleLeaseError);
-      expect(await store.journalTrim(id, 5)).toBe(1);
+      await store.journalTrim(id, 5, fence);
+      await expect(store.journalTrim(id, 9, { leaseToken: lease.token + 7 })).rejects.toBeInstanceOf(StaleLeaseError);
       expect(await store.journalGet(id, `${id}:2:1`)).toBeNull();
       expect(await store.journalGet(id, `${id}:5:1`)).toMatchObject({ status: 'started' });
     });
