@@ -43,8 +43,8 @@ export function recordFrom(
   meta: { readonly machineId: string; readonly machineVersion: string; readonly version: number; readonly createdAt: number; readonly now: number; readonly parentId?: string | null },
   facts: (json: unknown) => RunFacts = agentFacts,
 ): RunRecord {
-  // XState's persisted snapshot may hold undefined fields; the stored envelope is plain JSON.
-  const json = JSON.parse(JSON.stringify(snapshot)) as RunRecord['snapshot'];
+  // Stores serialise the record as they take it (undefined fields drop out there), so no JSON round trip here.
+  const json = snapshot as unknown as RunRecord['snapshot'];
   const { outcome, ...summary } = facts(json);
   return {
     schema: RECORD_SCHEMA,

@@ -84,7 +84,13 @@ export class RunWriter {
     this.#kick();
   }
 
-  /** Queues trace entries; they ride with the next commit. */
+  /*
+   * Trace entries, transcript steps and results do not start a write of their
+   * own: the transition that follows a call always does, and they ride with it
+   * (close() drains whatever is left).
+   */
+
+  /** Queues trace entries. */
   trace(entry: unknown): void {
     if (this.#closed) return;
     this.#trace.push(entry as TraceEntry);
@@ -94,14 +100,12 @@ export class RunWriter {
   transcript(step: number, messages: readonly unknown[]): void {
     if (this.#closed) return;
     this.#transcript.push({ step, messages });
-    this.#kick();
   }
 
   /** Queues a finished call's result. */
   done(key: string, step: number, result: unknown): void {
     if (this.#closed) return;
     this.#done.push({ key, step, result });
-    this.#kick();
   }
 
   /**
@@ -119,6 +123,7 @@ export class RunWriter {
 
   /** Resolves when everything queued before this call is durable (or the writer was closed). */
   async flushed(): Promise<void> {
+    if (this.#hasQueued()) this.#kick();
     while (this.#running) await this.#running;
   }
 

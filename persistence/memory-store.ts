@@ -16,6 +16,7 @@ import {
   JournalEntry,
   Lease,
   RunRecord,
+  storedRecord,
   TraceEntry,
   type ApprovalDecision,
   type ApprovalStatus,
@@ -56,10 +57,10 @@ export class MemoryStore implements SnapshotStore {
 
   async create(record: RunRecord): Promise<void> {
     checkRunId(record.summary.runId);
-    const valid = RunRecord.parse(record);
+    const { text, valid } = storedRecord(record);
     if (this.#runs.has(valid.summary.runId)) throw new RunExistsError(valid.summary.runId);
     this.#runs.set(valid.summary.runId, {
-      record: JSON.stringify(valid),
+      record: text,
       version: valid.version,
       summary: valid.summary,
       quarantined: false,

@@ -41,6 +41,17 @@ export const RunRecord = z.object({
 });
 export type RunRecord = z.infer<typeof RunRecord>;
 
+/**
+ * A new run's record as a store keeps it: its JSON text (where XState's
+ * undefined fields drop out) and that text validated. Creation validates
+ * once; saves are not re-validated (the supervisor builds them, every read
+ * validates).
+ */
+export function storedRecord(record: RunRecord): { readonly text: string; readonly valid: RunRecord } {
+  const text = JSON.stringify(record);
+  return { text, valid: RunRecord.parse(JSON.parse(text)) };
+}
+
 /** A lease on one run: only its holder may save, and the token fences out a holder that lost it. */
 export const Lease = z.object({
   owner: z.string().min(1),

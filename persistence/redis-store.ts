@@ -4,7 +4,7 @@ import { RatePolicy, type RateDecision } from '../guards/rate-limit.js';
 import { approvalOrder, checkDecision } from './approval-rules.js';
 import { CorruptRecordError, RunExistsError, StaleLeaseError, StaleVersionError, UnknownApprovalError, UnknownRunError } from './errors.js';
 import { matchesFilter, newestFirst } from './filter.js';
-import { ApprovalItem, Command, JournalEntry, Lease, RECORD_SCHEMA, RunFilter, RunRecord, RunSummary, TraceEntry, type ApprovalDecision, type ApprovalStatus } from './records.js';
+import { ApprovalItem, Command, JournalEntry, Lease, RECORD_SCHEMA, RunFilter, RunRecord, RunSummary, storedRecord, TraceEntry, type ApprovalDecision, type ApprovalStatus } from './records.js';
 import {
   allRunKeys,
   approvalKeys,
@@ -132,12 +132,12 @@ export class RedisStore implements SnapshotStore {
 
   async create(record: RunRecord): Promise<void> {
     const runId = checkRunId(record.summary.runId);
-    const valid = RunRecord.parse(record);
+    const { text, valid } = storedRecord(record);
     const k = this.#keys(runId);
     // Index first: a process that dies between the two scripts then leaves an index entry without a run (which
     // list() drops once it is old enough), never a run nobody can list and so nobody recovers.
     await this.#index(runId, { version: valid.version, summary: valid.summary });
-    const reply = await this.#script('create-run', [k.run, k.summary], [JSON.stringify(valid), summaryJson(valid)]);
+    const reply = await this.#script('create-run', [k.run, k.summary], [text, summaryJson(valid)]);
     if (code(reply) === 'RUN_EXISTS') throw new RunExistsError(runId);
     expectOk(reply, 'create-run');
   }

@@ -4,7 +4,7 @@ import { defineAgent, scriptedModel, tool, TerminalOutcome, type Model } from '.
 import { MachineMismatchError, RunEndedError, Supervisor } from '../../agents/supervisor.js';
 import { RunNotFoundError } from '../../agents/errors.js';
 import type { SnapshotStore } from '../../persistence/store.js';
-import { faulty } from '../support/faulty-store.js';
+import { dyingInsideCommit, faulty } from '../support/faulty-store.js';
 import { leaseExpired, sleep, until } from '../support/tools.js';
 import { STORE_CASES } from './stores.js';
 
@@ -116,9 +116,7 @@ for (const storeCase of STORE_CASES) {
     it('a call recorded done before the crash is not run again, and the model is not billed twice', async () => {
       const { open } = await setup();
       const base = await open();
-      const fault = faulty(base);
       const effects = ledger();
-      let gate: (() => void) | null = null;
       const charge = tool({
         name: 'charge',
         description: 'c',
@@ -126,23 +124,16 @@ for (const storeCase of STORE_CASES) {
         sideEffect: 'non-idempotent',
         run: async ({ amount }, ctx) => {
           effects.record(ctx.idempotencyKey);
-          // The process "dies" right after the call is journaled done, before the snapshot moves on.
-          gate = () => fault.set('frozen');
           return { charged: amount };
         },
       });
       const m = countedModel([{ call: 'charge', args: { amount: 5 } }, { answer: 'charged' }]);
       const agent = defineAgent({ id: 'once', goal: 'g', model: m.model, tools: [charge] });
-      const first = await supervisor(fault.store, [agent], 'w1', 200);
-      const commit = base.commit.bind(base);
-      base.commit = async (c, fence) => {
-        const result = await commit(c, fence);
-        if (c.journalDone.some((d) => d.step === 2)) gate?.(); // the charge: step 1 is the model's
-        return result;
-      };
+      // The process dies once the charge's result is durable, before the snapshot that moves past it is (step 1 is the model's).
+      const dying = dyingInsideCommit(base, (c) => c.journalDone.some((d) => d.step === 2), 'results');
+      const first = await supervisor(dying.store, [agent], 'w1', 200);
       const run = await first.start('once', { runId: `once-${storeCase.name}` });
-      await until(() => gate !== null);
-      base.commit = commit;
+      await until(dying.died);
       await leaseExpired(base, run.runId);
       const stored = await base.load(run.runId);
       expect(stored?.summary.state).toBe('acting');

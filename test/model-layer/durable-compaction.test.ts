@@ -8,8 +8,8 @@ import { MockLanguageModelV3 } from 'ai/test';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineAgent, fromAiSdk, Supervisor, tool, TranscriptEntry } from '../../index.js';
-import type { RunCommit, SnapshotStore } from '../../persistence/store.js';
 import { STORE_CASES } from '../durable/stores.js';
+import { dyingInsideCommit } from '../support/faulty-store.js';
 import { leaseExpired, until } from '../support/tools.js';
 import { call, result, says, usage } from './mock.js';
 
@@ -17,25 +17,6 @@ const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
-
-/** The store as the first worker sees it: the compaction's `done` never lands (the process dies first). */
-function dyingAtCompactionDone(store: SnapshotStore): { store: SnapshotStore; reached: () => boolean } {
-  let reached = false;
-  const proxy = new Proxy(store, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop) as unknown;
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        if (prop === 'commit' && (args[0] as RunCommit).journalDone.some((d) => d.key.endsWith(':compact'))) {
-          reached = true;
-          return new Promise(() => {});
-        }
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return { store: proxy, reached: () => reached };
-}
 
 for (const storeCase of STORE_CASES) {
   describe(`compaction across a crash on ${storeCase.name}`, () => {
@@ -63,10 +44,11 @@ for (const storeCase of STORE_CASES) {
       });
       const runId = `compact-crash-${storeCase.name}`;
 
-      const first = dyingAtCompactionDone(await open());
+      // The first worker dies inside the commit carrying the compaction's result: the marker landed, the result did not.
+      const first = dyingInsideCommit(await open(), (c) => c.journalDone.some((d) => d.key.endsWith(':compact')), 'transcript');
       const sup1 = await Supervisor.open({ store: first.store, agents: [agent], workerId: 'w1', leaseMs: 300 });
       await sup1.start('orders', { runId });
-      await until(first.reached, 5_000);
+      await until(first.died, 5_000);
       await sup1.close({ timeoutMs: 200 });
 
       const store = await open();

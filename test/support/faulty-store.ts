@@ -1,5 +1,6 @@
 import { StoreUnavailableError } from '../../persistence/errors.js';
-import type { SnapshotStore } from '../../persistence/store.js';
+import { commitOf } from '../../persistence/commit.js';
+import type { Fence, RunCommit, SnapshotStore } from '../../persistence/store.js';
 
 /** How a FaultyStore behaves right now. */
 export type FaultMode = 'ok' | 'down' | 'frozen';
@@ -27,4 +28,38 @@ export function faulty(store: SnapshotStore): { store: SnapshotStore; set(mode: 
     },
   });
   return { store: proxy, set: (m) => (mode = m), calls };
+}
+
+/**
+ * A store handle whose process dies inside the first commit that `at`
+ * picks: the commit's first parts up to `upTo` are durable (the transcript
+ * steps; with 'results', the call results too), the rest never lands, and
+ * nothing after it reaches the store. That is what a crash inside a
+ * FileStore commit leaves; Memory and Redis apply a commit whole, so for
+ * them it is the worst a fault could leave.
+ */
+export function dyingInsideCommit(
+  store: SnapshotStore,
+  at: (commit: RunCommit) => boolean,
+  upTo: 'transcript' | 'results',
+): { store: SnapshotStore; died: () => boolean } {
+  let died = false;
+  const proxy = new Proxy(store, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop) as unknown;
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        if (died && prop !== 'close') return new Promise(() => {});
+        const commit = args[0] as RunCommit;
+        if (prop === 'commit' && at(commit)) {
+          const parts = upTo === 'results' ? { transcript: commit.transcript, journalDone: commit.journalDone } : { transcript: commit.transcript };
+          await target.commit(commitOf(commit.runId, parts), args[1] as Fence);
+          died = true;
+          return new Promise(() => {});
+        }
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { store: proxy, died: () => died };
 }
