@@ -29,6 +29,9 @@ import { BudgetExceededError, SpentResult, type ChildStarter, type ToolDefinitio
 
 type Json = z.core.util.JSONType;
 
+/** The actor system a run's actors share (XState does not export its type under a name). */
+export type RunSystem = Parameters<Parameters<typeof fromPromise>[0]>[0]['system'];
+
 /** Where a run's actors do their I/O: the transcript, the log, the clock, and (for durable runs) the journal and trace. */
 export interface RunEnvironment {
   /** Messages and compaction markers; the model reads them through `transcriptView`. */
@@ -99,12 +102,41 @@ function retryableFlag(error: unknown): boolean | undefined {
 }
 
 /**
- * The four actors the lifecycle machine invokes. Every thrown value from user
- * code inside a tool becomes a `CallFailure` (data); only a model adapter's
- * untyped throw or a judge's failure escapes, and the machine ends that run
- * INTERNAL_ERROR.
+ * The actors the lifecycle machine invokes, built once per agent: each call
+ * finds its run's environment through the actor system it runs in (every
+ * actor of one run shares its root's system). One machine then serves every
+ * run; giving each run a machine of its own (`machine.provide`) rebuilt the
+ * whole chart per run, which cost more than the run's first turns.
  */
-export function buildActors(deps: ActorDeps, env: RunEnvironment) {
+export function buildActors(deps: ActorDeps, envOf: (system: RunSystem) => RunEnvironment) {
+  const bound = new WeakMap<RunSystem, ReturnType<typeof callsFor>>();
+  const callsOf = (system: RunSystem) => {
+    let calls = bound.get(system);
+    if (!calls) bound.set(system, (calls = callsFor(deps, envOf(system))));
+    return calls;
+  };
+  return {
+    callModel: fromPromise<ModelCallResult, ModelCallInput>((a) => callsOf(a.system).callModel(a)),
+    callTool: fromPromise<ToolCallResult, ToolCallInput>((a) => callsOf(a.system).callTool(a)),
+    reconcileCall: fromPromise<ReconcileResult, ReconcileInput>((a) => callsOf(a.system).reconcileCall(a)),
+    judgeProgress: fromPromise<JudgeResult, JudgeInput>((a) => callsOf(a.system).judgeProgress(a)),
+    compactTranscript: fromPromise<CompactionResult, CompactInput>((a) => callsOf(a.system).compactTranscript(a)),
+  };
+}
+
+/** What every call receives from its actor. */
+interface CallArgs<I> {
+  readonly input: I;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * The calls of one run, bound to its environment. Every thrown value from
+ * user code inside a tool becomes a `CallFailure` (data); only a model
+ * adapter's untyped throw or a judge's failure escapes, and the machine ends
+ * that run INTERNAL_ERROR.
+ */
+function callsFor(deps: ActorDeps, env: RunEnvironment) {
   const log = env.logger;
   let warnedLocal = false;
   const limiter = (): RateLimiter => {
@@ -124,16 +156,16 @@ export function buildActors(deps: ActorDeps, env: RunEnvironment) {
     return { def, key: rateKey(def.rateLimit.bucket, def.rateLimit.key(def.input.parse(input))) };
   };
   return {
-    callModel: fromPromise<ModelCallResult, ModelCallInput>(async ({ input, signal }) => {
+    callModel: async ({ input, signal }: CallArgs<ModelCallInput>): Promise<ModelCallResult> => {
       // A recorded response is returned as is: no second call, no second token bill. An interrupted one is simply re-asked.
       const recorded = await env.journal?.begin(input.idempotencyKey, input.step, signal, 'billed');
       if (recorded?.kind === 'done') return recorded.result as ModelCallResult;
       const result = await askModel(input, signal);
       await env.journal?.finish(input.idempotencyKey, input.step, result);
       return result;
-    }),
+    },
 
-    callTool: fromPromise<ToolCallResult, ToolCallInput>(async ({ input, signal }) => {
+    callTool: async ({ input, signal }: CallArgs<ToolCallInput>): Promise<ToolCallResult> => {
       const bucket = bucketOf(input.call.name, input.input);
       let holding = false;
       try {
@@ -162,17 +194,17 @@ export function buildActors(deps: ActorDeps, env: RunEnvironment) {
         // The concurrency slot is held from the grant until the call settles (a holder that dies frees it at its TTL).
         if (holding && bucket?.def.rateLimit?.policy.concurrency !== undefined) await releaseSlot(bucket.key, input.idempotencyKey);
       }
-    }),
+    },
 
-    reconcileCall: fromPromise<ReconcileResult, ReconcileInput>(async ({ input, signal }) => {
+    reconcileCall: async ({ input, signal }: CallArgs<ReconcileInput>): Promise<ReconcileResult> => {
       const def = deps.tools.get(input.tool);
       if (!def?.reconcile) throw new Error(`tool ${input.tool} has no reconcile`);
       const r = await def.reconcile(input.idempotencyKey, def.input.parse(input.input), { signal });
       log.info({ runId: input.runId, agent: deps.agentId, tool: input.tool, idempotencyKey: input.idempotencyKey, applied: r.applied }, 'reconciled');
       return r.applied ? { applied: true, result: toJson(r.result, input.tool) } : { applied: false };
-    }),
+    },
 
-    judgeProgress: fromPromise<JudgeResult, JudgeInput>(async ({ input, signal }) => {
+    judgeProgress: async ({ input, signal }: CallArgs<JudgeInput>): Promise<JudgeResult> => {
       // A model judge costs tokens: a re-invoked check returns its recorded verdict instead of asking again.
       const key = `${input.runId}:${input.step}:judge-${input.check}`;
       const recorded = await env.journal?.begin(key, input.step, signal, 'billed');
@@ -208,9 +240,9 @@ export function buildActors(deps: ActorDeps, env: RunEnvironment) {
         ...(spend ? { model: spend.modelId, usage: spend.usage, costUsd: costOf(spend.modelId, spend.usage, deps.prices) } : {}),
       });
       return verdict;
-    }),
+    },
 
-    compactTranscript: fromPromise<CompactionResult, CompactInput>(async ({ input, signal }) => {
+    compactTranscript: async ({ input, signal }: CallArgs<CompactInput>): Promise<CompactionResult> => {
       if (!deps.compaction) throw new Error('compaction is off for this agent, yet the run entered compacting');
       const recorded = await env.journal?.begin(input.idempotencyKey, input.step, signal, 'billed');
       if (recorded?.kind === 'done') return recorded.result as CompactionResult;
@@ -239,7 +271,7 @@ export function buildActors(deps: ActorDeps, env: RunEnvironment) {
         ...(result.spend ? { model: result.spend.modelId, usage: result.spend.usage, costUsd: costOf(result.spend.modelId, result.spend.usage, deps.prices) } : {}),
       });
       return result;
-    }),
+    },
   };
 
   /** Asks the call's rate limit for a token: null when granted, the refusal otherwise (a store that cannot be reached refuses for a while). */

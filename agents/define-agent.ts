@@ -15,7 +15,7 @@ import type { AgentInput } from '../machines/agent-context.js';
 import type { TranscriptEntry } from '../machines/model-types.js';
 import type { TerminalOutcome } from '../machines/outcome.js';
 import { MemoryTranscriptStore, type TranscriptStore } from '../persistence/transcript.js';
-import { buildActors, type ActorDeps, type RunEnvironment } from './actors.js';
+import { buildActors, type ActorDeps, type RunEnvironment, type RunSystem } from './actors.js';
 import { AgentRun, type AgentRunOptions } from './agent-run.js';
 import { createLogger, type Logger } from './logger.js';
 import type { Model, ToolSchema } from './model.js';
@@ -89,7 +89,7 @@ export interface StartOptions<I = unknown> {
 /** A defined agent: its machine (inspectable, testable) and a way to run it in this process. */
 export interface Agent<I = unknown> {
   readonly id: string;
-  /** The lifecycle machine with this agent's actors bound to an in-memory environment. */
+  /** The lifecycle machine with this agent's actors; each run's actors use the environment bound to its actor system (an in-memory one by default). */
   readonly machine: AgentMachine;
   /** The chart with no actors bound: restores and offline commands use it. */
   readonly chart: AgentMachine;
@@ -102,8 +102,8 @@ export interface Agent<I = unknown> {
   readonly secretKeys: readonly string[];
   /** The agent's own limits (a run's may be narrower: its start options, or what its parent had left). */
   readonly limits: RunLimits;
-  /** Binds the machine's actors to an environment (a transcript store, a logger, a clock). */
-  machineFor(env: RunEnvironment): AgentMachine;
+  /** Gives the actors of the run whose actor system this is an environment (a transcript store, a logger, a clock, a journal); before the run starts. */
+  bind(system: RunSystem, env: RunEnvironment): void;
   /** The machine input of a new run: goal, limits, start time, jitter seed. */
   initialInput(options?: Pick<StartOptions<I>, 'input' | 'runId' | 'seed' | 'limits'>): AgentInput;
   /** Starts a run and returns its handle. */
@@ -181,7 +181,16 @@ export function defineAgent<I = unknown>(options: AgentOptions<I>): Agent<I> {
   const chart = createAgentMachine(spec);
   const version = options.version ?? hashValue({ chart: JSON.parse(JSON.stringify(chart.definition)) as unknown, tools: [...tools.keys()].sort() });
   const defaultLogger = options.logger ?? createLogger({ redact: options.redact ?? [] });
-  const machineFor = (env: RunEnvironment): AgentMachine => chart.provide({ actors: buildActors(deps, env) });
+  // Each run's actors find its environment through the run's actor system; an actor nobody bound (a test's
+  // createActor(agent.machine)) gets an in-memory environment of its own.
+  const environments = new WeakMap<RunSystem, RunEnvironment>();
+  const bind = (system: RunSystem, env: RunEnvironment): void => void environments.set(system, env);
+  const envOf = (system: RunSystem): RunEnvironment => {
+    let env = environments.get(system);
+    if (!env) environments.set(system, (env = { transcripts: new MemoryTranscriptStore<TranscriptEntry>(), logger: defaultLogger, now }));
+    return env;
+  };
+  const machine: AgentMachine = chart.provide({ actors: buildActors(deps, envOf) });
   const goalOf = (input: I | undefined) => (typeof options.goal === 'function' ? options.goal(input as I) : options.goal);
 
   const initialInput = (o: Pick<StartOptions<I>, 'input' | 'runId' | 'seed' | 'limits'> = {}): AgentInput => {
@@ -194,23 +203,24 @@ export function defineAgent<I = unknown>(options: AgentOptions<I>): Agent<I> {
     const logger = startOptions.logger ?? defaultLogger;
     const env: RunEnvironment = { transcripts: startOptions.transcripts ?? new MemoryTranscriptStore<TranscriptEntry>(), logger, now };
     const run = new AgentRun(
-      machineFor(env),
+      machine,
       { input: initialInput(startOptions) },
       { logger, now, redactArgs: (v) => redact(v, secretKeys), ...(startOptions.inspect ? { inspect: startOptions.inspect } : {}) },
     );
+    bind(run.actor.system, env);
     return run.start();
   };
 
   return {
     id: options.id,
-    machine: machineFor({ transcripts: new MemoryTranscriptStore<TranscriptEntry>(), logger: defaultLogger, now }),
+    machine,
     chart,
     version,
     spec,
     tools,
     secretKeys,
     limits,
-    machineFor,
+    bind,
     initialInput,
     start,
     run: (startOptions) => start(startOptions).outcome,

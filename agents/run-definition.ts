@@ -73,7 +73,12 @@ export function agentDefinition(agent: Agent<any>): RunDefinition {
       uses: [],
       commands: AGENT_COMMANDS,
       initialInput: (o) => agent.initialInput(o),
-      handle: (env, origin, options) => new AgentRun(env ? agent.machineFor(env) : (inert ??= inertMachine(agent.chart)), origin as RunOrigin<AgentInput>, options),
+      handle: (env, origin, options) => {
+        if (!env) return new AgentRun((inert ??= inertMachine(agent.chart)), origin as RunOrigin<AgentInput>, options);
+        const run = new AgentRun(agent.machine, origin as RunOrigin<AgentInput>, options);
+        agent.bind(run.actor.system, env);
+        return run;
+      },
       facts: agentFacts,
     };
     agentDefinitions.set(agent, definition);

@@ -11,7 +11,7 @@ export type AnyAgent = Agent<any>;
 export const AGENTS_FLAG_HELP = 'module exporting `agents: Agent[]` (default REINS_AGENTS, else the demo fleet)';
 
 const isAgent = (value: unknown): value is AnyAgent =>
-  typeof value === 'object' && value !== null && typeof (value as AnyAgent).id === 'string' && typeof (value as AnyAgent).machineFor === 'function';
+  typeof value === 'object' && value !== null && typeof (value as AnyAgent).id === 'string' && typeof (value as AnyAgent).bind === 'function';
 
 /**
  * The agent definitions a command needs (to draw a diagram, or to apply a

@@ -37,7 +37,8 @@ interface MemoryRun {
   summary: RunSummary;
   quarantined: boolean;
   lease: Lease | null;
-  journal: Map<string, string>;
+  /** Entry JSON by key, with its step and status beside it so that trims and `done` checks parse nothing. */
+  journal: Map<string, { readonly step: number; readonly done: boolean; readonly text: string }>;
   transcript: { lastStep: number; messages: string[] };
   trace: string[];
   commands: string[];
@@ -97,8 +98,8 @@ export class MemoryStore implements SnapshotStore {
     }
     for (const { key, step, result } of c.journalDone) {
       // A call's outcome is recorded once: a replay must see the same result.
-      if (this.#entry(run, key)?.status === 'done') continue;
-      run.journal.set(key, JSON.stringify({ status: 'done', key, step, at: now, result: result ?? null }));
+      if (run.journal.get(key)?.done) continue;
+      run.journal.set(key, { step, done: true, text: JSON.stringify({ status: 'done', key, step, at: now, result: result ?? null }) });
     }
     if (c.record) {
       run.record = JSON.stringify(c.record);
@@ -110,7 +111,7 @@ export class MemoryStore implements SnapshotStore {
     if (c.journalStart) {
       const { key, step } = c.journalStart;
       existing = this.#entry(run, key);
-      if (existing === null) run.journal.set(key, JSON.stringify({ status: 'started', key, step, at: now, token: fence.leaseToken }));
+      if (existing === null) run.journal.set(key, { step, done: false, text: JSON.stringify({ status: 'started', key, step, at: now, token: fence.leaseToken }) });
     }
     if (c.trimBelow !== null) this.#trim(run, c.trimBelow);
     return { existing };
@@ -286,12 +287,12 @@ export class MemoryStore implements SnapshotStore {
   }
 
   #entry(run: MemoryRun, key: string): JournalEntry | null {
-    const raw = run.journal.get(key);
-    return raw === undefined ? null : JournalEntry.parse(JSON.parse(raw));
+    const entry = run.journal.get(key);
+    return entry === undefined ? null : JournalEntry.parse(JSON.parse(entry.text));
   }
 
   #trim(run: MemoryRun, belowStep: number): void {
-    for (const [key, raw] of run.journal) if (JournalEntry.parse(JSON.parse(raw)).step < belowStep) run.journal.delete(key);
+    for (const [key, entry] of run.journal) if (entry.step < belowStep) run.journal.delete(key);
   }
 
   #trace(run: MemoryRun, entries: readonly TraceEntry[]): void {
