@@ -413,16 +413,28 @@ export class Supervisor {
     return this.#host(def, { input }, { lease, version: 1, createdAt, parentId });
   }
 
-  /** Takes the lease of a run nobody live holds; `lease` is null when another worker owns it. */
+  /**
+   * Takes the lease of a run nobody live holds; `lease` is null when another
+   * worker owns it. The record is read once, after the lease is taken, so it
+   * holds whatever the previous owner wrote.
+   */
   async #takeOver(runId: string): Promise<{ record: RunRecord; lease: Lease | null }> {
-    const record = await this.store.load(runId);
-    if (!record) throw new RunNotFoundError(runId);
-    if (record.summary.status === 'done') throw new RunEndedError(runId, record.summary.reason);
-    const lease = await this.store.acquireLease(runId, this.workerId, this.#leaseMs);
-    if (!lease) return { record, lease: null };
-    // Reload under the lease: the previous owner may have written after our first read.
-    const current = (await this.store.load(runId))!;
-    return { record: current, lease };
+    let lease: Lease | null;
+    try {
+      lease = await this.store.acquireLease(runId, this.workerId, this.#leaseMs);
+    } catch (error) {
+      throw error instanceof UnknownRunError ? new RunNotFoundError(runId) : error;
+    }
+    const record = await this.store.load(runId).catch(async (error: unknown) => {
+      if (lease) await this.store.releaseLease(runId, lease);
+      throw error;
+    });
+    if (!record || record.summary.status === 'done') {
+      if (lease) await this.store.releaseLease(runId, lease);
+      if (!record) throw new RunNotFoundError(runId);
+      throw new RunEndedError(runId, record.summary.reason);
+    }
+    return { record, lease };
   }
 
   /** The definition of a stored run, checked against the machine and version that stored it. */

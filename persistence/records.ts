@@ -1,5 +1,13 @@
 import { z } from 'zod';
 
+/**
+ * A JSON value as a store reads it back: stores validate what JSON.parse gave
+ * them, and JSON.parse yields nothing but JSON, so this checks that the value
+ * is there, not its shape (z.json() would walk a whole snapshot on every load
+ * to say what the parse already guarantees).
+ */
+export const StoredJson = z.custom<z.core.util.JSONType>((value) => value !== undefined, 'missing');
+
 /** Bumped when the stored layout changes; a record with another value is refused, never guessed at. */
 export const RECORD_SCHEMA = 1;
 
@@ -35,9 +43,9 @@ export const RunRecord = z.object({
   version: z.number().int().positive(),
   summary: RunSummary,
   /** The persisted XState snapshot; null once the run is killed or retained as a terminal record only. */
-  snapshot: z.json().nullable(),
+  snapshot: StoredJson.nullable(),
   /** The TerminalOutcome once the run ended (validated against the protocol by the runtime, not here). */
-  outcome: z.json().nullable(),
+  outcome: StoredJson.nullable(),
 });
 export type RunRecord = z.infer<typeof RunRecord>;
 
@@ -70,7 +78,7 @@ export const JournalEntry = z.discriminatedUnion('status', [
     /** The lease token of the writer: the same lease finding its own entry again lost a reply, it did not crash. */
     token: z.number().int().optional(),
   }),
-  z.object({ status: z.literal('done'), key: z.string(), step: z.number().int().nonnegative(), at: z.number(), result: z.json() }),
+  z.object({ status: z.literal('done'), key: z.string(), step: z.number().int().nonnegative(), at: z.number(), result: StoredJson }),
 ]);
 export type JournalEntry = z.infer<typeof JournalEntry>;
 

@@ -4,7 +4,7 @@ import { RatePolicy, type RateDecision } from '../guards/rate-limit.js';
 import { approvalOrder, checkDecision } from './approval-rules.js';
 import { CorruptRecordError, RunExistsError, StaleLeaseError, StaleVersionError, UnknownApprovalError, UnknownRunError } from './errors.js';
 import { matchesFilter, newestFirst } from './filter.js';
-import { ApprovalItem, Command, JournalEntry, Lease, RECORD_SCHEMA, RunFilter, RunRecord, RunSummary, storedRecord, TraceEntry, type ApprovalDecision, type ApprovalStatus } from './records.js';
+import { ApprovalItem, Command, JournalEntry, Lease, RECORD_SCHEMA, RunFilter, RunRecord, RunSummary, StoredJson, storedRecord, TraceEntry, type ApprovalDecision, type ApprovalStatus } from './records.js';
 import {
   allRunKeys,
   approvalKeys,
@@ -340,7 +340,7 @@ export class RedisStore implements SnapshotStore {
     const raw = await this.#call(() => this.#redis.lrange(k.transcript, 0, -1));
     const out: unknown[] = [];
     for (const [i, m] of raw.entries()) {
-      const parsed = parseJson(z.json(), m);
+      const parsed = parseJson(StoredJson, m);
       if (!parsed.ok) throw await this.#corrupt(runId, `${k.transcript}[${i}]`, parsed.detail);
       out.push(parsed.value);
     }
