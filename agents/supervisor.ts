@@ -23,6 +23,8 @@ import { StoreJournal, StoreTranscript } from './store-journal.js';
 
 /** Every journal step is below this: trimming below it clears the journal. */
 const ALL_STEPS = Number.MAX_SAFE_INTEGER;
+/** Lease renewals in flight at once. */
+const RENEW_CONCURRENCY = 64;
 /** Trimming is housekeeping, not a guarantee: it runs once the run has moved this many steps on. */
 const TRIM_EVERY_STEPS = 16;
 
@@ -140,6 +142,8 @@ export class Supervisor {
   readonly #queued = new Set<string>();
   #unwatch: (() => Promise<void>) | null = null;
   #renewTimer: NodeJS.Timeout | null = null;
+  /** The renewal round in flight: one at a time, and close() waits for it before releasing leases. */
+  #renewing: Promise<void> | null = null;
   #closed = false;
 
   private constructor(options: SupervisorOptions) {
@@ -160,7 +164,9 @@ export class Supervisor {
   static async open(options: SupervisorOptions): Promise<Supervisor> {
     const supervisor = new Supervisor(options);
     supervisor.#unwatch = await options.store.watchCommands((runId) => void supervisor.#drainCommands(runId));
-    supervisor.#renewTimer = setInterval(() => void supervisor.#renewLeases(), Math.max(50, Math.floor(supervisor.#leaseMs / 3)));
+    supervisor.#renewTimer = setInterval(() => {
+      supervisor.#renewing ??= supervisor.#renewLeases().finally(() => (supervisor.#renewing = null));
+    }, Math.max(50, Math.floor(supervisor.#leaseMs / 3)));
     supervisor.#renewTimer.unref();
     return supervisor;
   }
@@ -335,6 +341,8 @@ export class Supervisor {
     }
     const shutdown = Promise.all([
       this.#unwatch?.(),
+      // The renewal round in flight stops at #closed; one answered after its run's release is refused (a released lease stays released).
+      this.#renewing,
       ...hosted.map(async (h) => {
         await h.writer.close();
         h.run.actor.stop();
@@ -618,17 +626,26 @@ export class Supervisor {
     hosted.run.actor.stop();
   }
 
+  /** Renews every hosted run's lease, RENEW_CONCURRENCY at a time (one at a time, 10,000 runs took longer than a lease). */
   async #renewLeases(): Promise<void> {
-    for (const hosted of [...this.#hosted.values()]) {
+    const all = [...this.#hosted.values()];
+    const renewOne = async (hosted: Hosted) => {
       try {
         const renewed = await this.store.renewLease(hosted.run.runId, hosted.lease, this.#leaseMs);
+        // A run that finished meanwhile released its lease: nothing was lost.
+        if (this.#hosted.get(hosted.run.runId) !== hosted) return;
         if (renewed) hosted.lease = renewed;
         else this.#lost(hosted, new StaleLeaseError(hosted.run.runId, hosted.lease.token, null));
       } catch (error) {
         // The store is unreachable: keep going; fencing refuses our writes if another worker takes over meanwhile.
         this.#logger.warn({ runId: hosted.run.runId, err: (error as Error).message }, 'lease renewal failed');
       }
-    }
+    };
+    let next = 0;
+    const lane = async () => {
+      while (next < all.length && !this.#closed) await renewOne(all[next++]!);
+    };
+    await Promise.all(Array.from({ length: Math.min(RENEW_CONCURRENCY, all.length) }, lane));
   }
 
   async #drainCommands(runId: string): Promise<void> {

@@ -157,7 +157,8 @@ export class MemoryStore implements SnapshotStore {
 
   async renewLease(runId: string, lease: Lease, ttlMs: number): Promise<Lease | null> {
     const run = this.#run(runId);
-    if (run.lease?.token !== lease.token || run.lease.owner !== lease.owner) return null;
+    // A released lease (expiresAt 0) stays released: a renewal answered after the release must not revive it.
+    if (run.lease?.token !== lease.token || run.lease.owner !== lease.owner || run.lease.expiresAt === 0) return null;
     run.lease = { ...run.lease, expiresAt: this.#now() + ttlMs };
     return { ...run.lease };
   }

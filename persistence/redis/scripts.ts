@@ -53,10 +53,15 @@ export function loadScripts(): ReadonlyMap<ScriptName, string> {
   return cache;
 }
 
-/** The ioredis command name a script is registered under: `save-run` -> `reinsSaveRun`. */
+/** The ioredis command name a script is registered under: `commit-run` -> `reinsCommitRun`. */
 export function commandName(name: ScriptName): string {
-  return `reins${name.replace(/(^|-)([a-z])/g, (_, __: string, c: string) => c.toUpperCase())}`;
+  return COMMAND_NAMES.get(name)!;
 }
+
+/** Built once: a script call is on every turn's path. */
+const COMMAND_NAMES: ReadonlyMap<ScriptName, string> = new Map(
+  SCRIPT_NAMES.map((name) => [name, `reins${name.replace(/(^|-)([a-z])/g, (_, __: string, c: string) => c.toUpperCase())}`]),
+);
 
 /** Registers every script on the client (keys are counted per call, so one definition serves any number of keys). */
 export function defineScripts(redis: Redis | Cluster): void {

@@ -113,6 +113,8 @@ export function describeStoreConformance(name: string, make: () => Promise<Store
       expect(renewed?.token).toBe(b!.token);
       expect(renewed!.expiresAt).toBeGreaterThan(b!.expiresAt - 1);
       await store.releaseLease(id, b!);
+      // A renewal sent before the release and answered after it must not revive the lease.
+      expect(await store.renewLease(id, renewed!, 20_000)).toBeNull();
       const c = await store.acquireLease(id, 'worker-c', 1_000);
       expect(c!.token).toBeGreaterThan(b!.token);
       expect((await store.readLease(id))?.owner).toBe('worker-c');
