@@ -117,12 +117,13 @@ export class RunWriter {
     if (this.#closed) return Promise.reject(new Error(`run ${this.#o.runId}: its writer is closed`));
     return new Promise((resolve, reject) => {
       this.#starts.push({ key, step, resolve, reject });
-      this.#kick();
+      this.#kickSoon();
     });
   }
 
   /** Resolves when everything queued before this call is durable (or the writer was closed). */
   async flushed(): Promise<void> {
+    await this.#transitionTold();
     if (this.#hasQueued()) this.#kick();
     while (this.#running) await this.#running;
   }
@@ -133,6 +134,7 @@ export class RunWriter {
    * then, so a crash repeats at most the calls since that commit.
    */
   async caughtUp(): Promise<void> {
+    await this.#transitionTold();
     while (this.#running && this.#hasQueued()) await this.#running;
   }
 
@@ -146,6 +148,21 @@ export class RunWriter {
 
   #hasQueued(): boolean {
     return this.#dirty || this.#transcript.length > 0 || this.#done.length > 0 || this.#trace.length > 0 || this.#starts.length > 0;
+  }
+
+  /**
+   * XState starts a state's actors before it tells observers about the
+   * transition, so a call asks its writer for durability before touch() has
+   * marked the snapshot that holds it. Waiting one microtask lets the
+   * transition be told first: the snapshot rides in the same commit as the
+   * call's `started` (checkpoint before action) and as the results before it.
+   */
+  #transitionTold(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  #kickSoon(): void {
+    queueMicrotask(() => this.#kick());
   }
 
   #kick(): void {
