@@ -1,9 +1,9 @@
-import { open, stat } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { StoreUnavailableError } from '../errors.js';
 import { decodeOrNull } from './decode.js';
-import { hasCode, ifExists, removeFile } from './io.js';
+import { hasCode, removeFile } from './io.js';
 import { isAlive, SELF } from './process-id.js';
 
 /** A lock is held for a handful of file operations; waiting this long means something is wrong, and the caller may retry. */
@@ -30,14 +30,23 @@ interface Seen {
  * O_EXCL and removed afterwards, so that processes sharing the folder take
  * turns. A lock whose holder is gone (its pid is dead) is broken. Rejects
  * with the fs error (ENOENT) when the lock's directory does not exist, and
- * with StoreUnavailableError after ~5 s of waiting.
+ * with StoreUnavailableError after ~5 s of waiting. The file operations are
+ * synchronous: each takes microseconds on a local disk, where a round trip
+ * through libuv's thread pool costs tens, and a store takes a lock for every
+ * write.
  */
-export async function withLock<T>(path: string, fn: () => Promise<T>): Promise<T> {
+export async function withLock<T>(path: string, fn: (unlock: () => void) => Promise<T>): Promise<T> {
   const held = await acquire(path);
+  let locked = true;
+  // `fn` may let go early, once the part that needs the lock is done: others need not wait for its slow tail (a sync).
+  const unlock = () => {
+    if (locked) release(path, held);
+    locked = false;
+  };
   try {
-    return await fn();
+    return await fn(unlock);
   } finally {
-    await release(path, held);
+    unlock();
   }
 }
 
@@ -45,50 +54,55 @@ async function acquire(path: string): Promise<Seen> {
   const deadline = Date.now() + GIVE_UP_MS;
   let holder = '';
   for (let attempt = 0; Date.now() < deadline; attempt++) {
-    const held = await tryCreate(path);
+    const held = tryCreate(path);
     if (held) return held;
-    const seen = await look(path);
+    const seen = look(path);
     // Released between our two looks: try again at once.
     if (seen === null) continue;
     holder = seen.text;
-    if (isStale(seen) && (await breakLock(path, seen))) continue;
+    if (isStale(seen) && breakLock(path, seen)) continue;
     await sleep(1 + Math.random() * Math.min(2 ** attempt, MAX_WAIT_MS));
   }
   throw new StoreUnavailableError(`lock ${path} is held by ${holder || 'an unknown process'}; gave up after ${GIVE_UP_MS} ms`);
 }
 
 /** Creates the lock file with its holder written in; null when it already exists. */
-async function tryCreate(path: string): Promise<Seen | null> {
-  let fh;
+function tryCreate(path: string): Seen | null {
+  let fd: number;
   try {
-    fh = await open(path, 'wx');
+    fd = openSync(path, 'wx');
   } catch (err) {
     if (hasCode(err, 'EEXIST')) return null;
     throw err;
   }
   try {
     const text = JSON.stringify({ pid: SELF.pid, started: SELF.started, at: Date.now() } satisfies Holder);
-    await fh.writeFile(text);
-    const st = await fh.stat();
+    writeSync(fd, text);
+    const st = fstatSync(fd);
     return { dev: st.dev, ino: st.ino, mtimeMs: st.mtimeMs, text };
   } catch (err) {
     // A lock file without its holder would be honoured for seconds: take it back.
-    await removeFile(path);
+    removeFile(path);
     throw err;
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 
 /** The lock file as it is now, read through one descriptor so that identity and content belong together; null when it is gone. */
-async function look(path: string): Promise<Seen | null> {
-  const fh = await ifExists(open(path, 'r'));
-  if (fh === null) return null;
+function look(path: string): Seen | null {
+  let fd: number;
   try {
-    const st = await fh.stat();
-    return { dev: st.dev, ino: st.ino, mtimeMs: st.mtimeMs, text: await fh.readFile('utf8') };
+    fd = openSync(path, 'r');
+  } catch (err) {
+    if (hasCode(err, 'ENOENT')) return null;
+    throw err;
+  }
+  try {
+    const st = fstatSync(fd);
+    return { dev: st.dev, ino: st.ino, mtimeMs: st.mtimeMs, text: readFileSync(fd, 'utf8') };
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 
@@ -109,30 +123,30 @@ function same(a: Seen, b: Seen): boolean {
  * just taken. Breakers therefore take turns through a second O_EXCL file and
  * re-check the lock under it. Returns whether it is worth retrying at once.
  */
-async function breakLock(path: string, seen: Seen): Promise<boolean> {
+function breakLock(path: string, seen: Seen): boolean {
   const guard = `${path}.break`;
-  let fh;
+  let fd: number;
   try {
-    fh = await open(guard, 'wx');
+    fd = openSync(guard, 'wx');
   } catch (err) {
     if (!hasCode(err, 'EEXIST')) throw err;
     // A guard lives for microseconds; an old one was left by a breaker that crashed.
-    const g = await ifExists(stat(guard));
-    if (g && Date.now() - g.mtimeMs > UNREADABLE_STALE_MS) await removeFile(guard);
+    const g = statSync(guard, { throwIfNoEntry: false });
+    if (g && Date.now() - g.mtimeMs > UNREADABLE_STALE_MS) removeFile(guard);
     return false;
   }
   try {
-    const now = await look(path);
-    if (now && same(now, seen)) await removeFile(path);
+    const now = look(path);
+    if (now && same(now, seen)) removeFile(path);
     return true;
   } finally {
-    await fh.close();
-    await removeFile(guard);
+    closeSync(fd);
+    removeFile(guard);
   }
 }
 
 /** Removes the lock file if it is still ours: delete() may have renamed the run's directory away, and another process may own the path now. */
-async function release(path: string, held: Seen): Promise<void> {
-  const st = await ifExists(stat(path));
-  if (st && st.dev === held.dev && st.ino === held.ino) await removeFile(path);
+function release(path: string, held: Seen): void {
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (st && st.dev === held.dev && st.ino === held.ino) removeFile(path);
 }

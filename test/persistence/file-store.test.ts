@@ -3,9 +3,10 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { commitOf } from '../../persistence/commit.js';
 import { CorruptRecordError, StoreUnavailableError } from '../../persistence/errors.js';
 import { FileStore } from '../../persistence/file-store.js';
-import { journalFileName } from '../../persistence/file/layout.js';
+import { frame } from '../../persistence/file/log-frame.js';
 import { describeStoreConformance, freshId, recordOf } from './conformance.js';
 
 const tempDir = () => mkdtemp(join(tmpdir(), 'reins-fs-'));
@@ -21,7 +22,8 @@ describeStoreConformance('FileStore', async () => {
       peers.push(peer);
       return peer;
     },
-    corrupt: (runId, bytes) => writeFile(join(dir, 'runs', runId, 'record.json'), bytes),
+    // A whole, checksummed log line whose record is `bytes`: what a bad migration or a bug would write, not a torn tail.
+    corrupt: (runId, bytes) => appendFile(join(dir, 'runs', runId, 'run.log'), frame(`{"record":${bytes}}`)),
     cleanup: async () => {
       await Promise.all([store, ...peers].map((s) => s.close()));
       await rm(dir, { recursive: true, force: true });
@@ -49,27 +51,38 @@ describe('FileStore on disk', () => {
 
   const runFile = (runId: string, name: string) => join(dir, 'runs', runId, name);
 
-  it('skips a torn last trace line, and the next append is not swallowed by it', async () => {
-    const id = freshId();
-    await store.create(recordOf(id, 1));
-    await store.traceAppend(id, [{ at: 1, kind: 'a' }]);
-    await appendFile(runFile(id, 'trace.jsonl'), '{"n":1,"entry":{"at":2,"ki');
-    expect(await store.traceRead(id)).toEqual([{ at: 1, kind: 'a' }]);
-    await store.traceAppend(id, [{ at: 3, kind: 'c' }]);
-    expect(await store.traceRead(id)).toEqual([{ at: 1, kind: 'a' }, { at: 3, kind: 'c' }]);
-  });
-
-  it('skips a torn transcript line and lets the torn step be appended again', async () => {
-    const id = freshId();
+  const leasedRun = async (id = freshId()) => {
     await store.create(recordOf(id, 1));
     const lease = await store.acquireLease(id, 'w', 10_000);
-    const fence = { leaseToken: lease!.token };
-    await store.transcriptAppend(id, 1, ['one'], fence);
-    await appendFile(runFile(id, 'transcript.jsonl'), '{"step":2,"messages":["tw');
-    expect(await store.transcriptRead(id)).toEqual(['one']);
-    await store.transcriptAppend(id, 2, ['two'], fence);
+    return { id, fence: { leaseToken: lease!.token } };
+  };
+
+  it('ignores a torn last line (a kill -9 mid-append), in this process and a fresh one, and the next commit cuts it off', async () => {
+    const { id, fence } = await leasedRun();
+    await store.commit(commitOf(id, { transcript: [{ step: 1, messages: ['one'] }], record: recordOf(id, 2), trace: [{ at: 1, kind: 'a' }] }), fence);
+    const log = runFile(id, 'run.log');
+    const whole = await readFile(log);
+    // What a writer killed halfway through its write leaves: the first half of a line, no newline.
+    const torn = frame(JSON.stringify({ transcript: [{ step: 2, messages: ['two'] }], record: recordOf(id, 3), trace: [{ at: 2, kind: 'b' }] }));
+    await appendFile(log, torn.slice(0, torn.length >> 1));
+    for (const reader of [store, new FileStore({ dir })]) {
+      expect((await reader.load(id))?.version).toBe(2);
+      expect(await reader.transcriptRead(id)).toEqual(['one']);
+      expect(await reader.traceRead(id)).toEqual([{ at: 1, kind: 'a' }]);
+      expect(await reader.list()).toMatchObject([{ runId: id, status: 'running', step: 2 }]);
+    }
+    // A line whose checksum does not match (a power loss) is torn too, when no whole line follows it.
+    await writeFile(log, Buffer.concat([whole, Buffer.from(torn.replace('"two"', '"owt"'))]));
+    expect((await new FileStore({ dir }).load(id))?.version).toBe(2);
+
+    // The torn step is appended again, once, and the log holds whole lines only.
+    await store.commit(commitOf(id, { transcript: [{ step: 2, messages: ['two'] }], record: recordOf(id, 3) }), fence);
     await store.transcriptAppend(id, 2, ['two'], fence);
     expect(await store.transcriptRead(id)).toEqual(['one', 'two']);
+    expect((await readFile(log, 'utf8')).endsWith('\n')).toBe(true);
+    expect((await readFile(log, 'utf8')).includes('owt')).toBe(false);
+    expect((await new FileStore({ dir }).load(id))?.version).toBe(3);
+    expect(await readdir(join(dir, 'runs'))).toEqual([id]);
   });
 
   it('caps the trace at the last 1,000 entries', async () => {
@@ -80,22 +93,21 @@ describe('FileStore on disk', () => {
     expect(trace.length).toBe(1_000);
     expect(trace[0]!.at).toBe(250);
     expect(trace.at(-1)!.at).toBe(1_249);
-    const lines = (await readFile(runFile(id, 'trace.jsonl'), 'utf8')).trim().split('\n');
-    expect(lines.length).toBeLessThanOrEqual(1_100);
+    expect((await store.traceRead(id, 3)).map((e) => e.at)).toEqual([1_247, 1_248, 1_249]);
   });
 
   it('ignores temp files a crashed writer left, and the next lease holder sweeps them', async () => {
     const id = freshId();
     await store.create(recordOf(id, 1));
     const dead = deadPid();
-    const leftovers = [runFile(id, `.record.json.${dead}-1.abcd.tmp`), join(dir, 'runs', id, 'journal', `.k.json.${dead}-1.abcd.tmp`), join(dir, 'commands', `.x.json.${dead}-1.abcd.tmp`)];
+    const leftovers = [runFile(id, `.run.log.${dead}-1.abcd.tmp`), runFile(id, `.lease.json.${dead}-1.abcd.tmp`), join(dir, 'commands', `.x.json.${dead}-1.abcd.tmp`)];
     for (const path of leftovers) await writeFile(path, '{"half":');
     expect((await store.load(id))?.version).toBe(1);
     expect((await store.list()).map((s) => s.runId)).toEqual([id]);
     expect(await store.journalTrim(id, 100)).toBe(0);
     expect(await store.takeCommands(id)).toEqual([]);
     await store.acquireLease(id, 'w', 1_000);
-    const left = [...(await readdir(join(dir, 'runs', id))), ...(await readdir(join(dir, 'runs', id, 'journal'))), ...(await readdir(join(dir, 'commands')))];
+    const left = [...(await readdir(join(dir, 'runs', id))), ...(await readdir(join(dir, 'commands')))];
     expect(left.filter((name) => name.endsWith('.tmp'))).toEqual([]);
   });
 
@@ -131,31 +143,37 @@ describe('FileStore on disk', () => {
     expect(await store.acquireLease(id, 'w', 1_000)).not.toBeNull();
   });
 
-  it('keeps the quarantine until the marker is removed, and lists an unreadable record as quarantined', async () => {
-    const id = freshId();
-    await store.create(recordOf(id, 1));
-    const good = await readFile(runFile(id, 'record.json'), 'utf8');
-    await writeFile(runFile(id, 'record.json'), '{"torn');
-    expect(await store.list()).toMatchObject([{ runId: id, status: 'quarantined' }]);
-    await expect(store.load(id)).rejects.toBeInstanceOf(CorruptRecordError);
-    expect(await readFile(runFile(id, 'record.json'), 'utf8')).toBe('{"torn');
-    await writeFile(runFile(id, 'record.json'), good);
-    await expect(store.load(id)).rejects.toMatchObject({ kind: 'corrupt-record', key: `runs/${id}/record.json` });
+  it('quarantines a log with a damaged line before whole ones, leaves its bytes, and keeps the quarantine until the marker is removed', async () => {
+    const { id, fence } = await leasedRun();
+    await store.save(recordOf(id, 2), fence);
+    await store.save(recordOf(id, 3), fence);
+    const log = runFile(id, 'run.log');
+    const good = await readFile(log);
+    // A damaged middle line (its checksum no longer matches): not a torn tail, since a whole line follows it.
+    const lines = good.toString('utf8').split('\n');
+    lines[2] = lines[2]!.replace('"version":2', '"version":22');
+    const damaged = lines.join('\n');
+    await writeFile(log, damaged);
+    // A reader of another process sees it first, through list(): the summary slot no longer matches the log, which is read.
+    expect(await new FileStore({ dir }).list()).toMatchObject([{ runId: id, status: 'quarantined' }]);
+    await expect(store.load(id)).rejects.toMatchObject({ kind: 'corrupt-record', runId: id, key: `runs/${id}/run.log` });
+    await expect(store.save(recordOf(id, 4), fence)).rejects.toBeInstanceOf(CorruptRecordError);
+    expect(await readFile(log, 'utf8')).toBe(damaged);
+    await writeFile(log, good);
+    await expect(store.load(id)).rejects.toMatchObject({ kind: 'corrupt-record', key: `runs/${id}/run.log` });
     await rm(runFile(id, 'quarantine.json'));
-    expect((await store.load(id))?.version).toBe(1);
+    expect((await store.load(id))?.version).toBe(3);
     expect(await store.list()).toMatchObject([{ runId: id, status: 'running' }]);
   });
 
-  it('stores journal keys with any characters as safe file names', async () => {
-    const id = freshId();
-    await store.create(recordOf(id, 1));
-    const lease = await store.acquireLease(id, 'w', 10_000);
-    const keys = [`${id}:1:1`, '../../escape', '.hidden', '', 'ünï/cødé', 'k'.repeat(400)];
-    for (const key of keys) expect(await store.journalStart(id, key, 1, { leaseToken: lease!.token })).toBeNull();
-    for (const key of keys) expect(await store.journalGet(id, key)).toMatchObject({ key, status: 'started' });
-    const names = await readdir(join(dir, 'runs', id, 'journal'));
-    expect(names.sort()).toEqual(keys.map(journalFileName).sort());
-    expect(names.every((name) => /^[A-Za-z0-9_.:%~-]+\.json$/.test(name) && !name.startsWith('.') && name.length < 200)).toBe(true);
+  it('journal keys with any characters round-trip, in this process and a fresh one', async () => {
+    const { id, fence } = await leasedRun();
+    const keys = [`${id}:1:1`, '../../escape', '.hidden', '', 'ünï/cødé', 'line\nbreak', 'k'.repeat(400)];
+    for (const key of keys) expect(await store.journalStart(id, key, 1, fence)).toBeNull();
+    for (const reader of [store, new FileStore({ dir })]) {
+      for (const key of keys) expect(await reader.journalGet(id, key)).toMatchObject({ key, status: 'started' });
+    }
+    expect((await readdir(join(dir, 'runs', id))).sort()).toEqual(['lease.json', 'run.log', 'summary']);
   });
 
   it('deletes a run atomically: the folder is renamed away, then removed', async () => {
@@ -165,7 +183,7 @@ describe('FileStore on disk', () => {
     await store.delete(id);
     expect(await readdir(join(dir, 'runs'))).toEqual([]);
     expect(await readdir(join(dir, 'commands'))).toEqual([]);
-    await expect(stat(runFile(id, 'record.json'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(stat(runFile(id, 'run.log'))).rejects.toMatchObject({ code: 'ENOENT' });
     // The id is free again.
     await store.create(recordOf(id, 1));
     expect((await store.load(id))?.version).toBe(1);

@@ -1,0 +1,135 @@
+import { closeSync, fdatasync, fstatSync, ftruncateSync, openSync, readSync, statSync, writeSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { writeAtomic } from './atomic.js';
+import { decode } from './decode.js';
+import { hasCode } from './io.js';
+import { frame, headerId, HEADER_BYTES, newHeader, readFrames } from './log-frame.js';
+import type { RunFiles } from './layout.js';
+import { encodeLine, LogLine } from './log-line.js';
+import { RunState } from './run-state.js';
+import { writeSlot } from './summary-slot.js';
+
+const datasync = promisify(fdatasync);
+
+/** What reading a run's log found. */
+export type LogRead =
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'read'; readonly state: RunState }
+  | { readonly kind: 'damaged'; readonly at: number; readonly detail: string };
+
+/** How to read: a writer (holding the run's lock) cuts a torn tail off; `each` sees every line read (full scans). */
+export interface ReadOptions {
+  readonly cut?: boolean;
+  readonly each?: (line: LogLine) => void;
+}
+
+/**
+ * Brings `cached` up to date with the log at `path`, reading only what was
+ * appended since, or reads the log afresh when there is no cached state or
+ * the file is another one (a compaction replaced it). Synchronous, so that a
+ * state and the bytes it was read from never drift apart within this process.
+ * A torn tail is left out (and cut off when `cut`); a damaged line is reported.
+ */
+export function readLog(path: string, cached: RunState | null, options: ReadOptions = {}): LogRead {
+  let fd: number;
+  try {
+    fd = openSync(path, options.cut ? 'r+' : 'r');
+  } catch (err) {
+    if (hasCode(err, 'ENOENT')) return { kind: 'missing' };
+    throw err;
+  }
+  try {
+    const { size, ino } = fstatSync(fd);
+    const id = headerId(readAt(fd, 0, Math.min(HEADER_BYTES, size)));
+    if (id === null) return { kind: 'damaged', at: 0, detail: 'no log header' };
+    let state = cached && cached.logId === id && cached.end <= size ? cached : null;
+    if (state && state.end === size) return { kind: 'read', state };
+    const from = state ? state.end : HEADER_BYTES;
+    const frames = readFrames(readAt(fd, from, size - from), from);
+    for (const [i, { payload, end }] of frames.lines.entries()) {
+      const line = decode(LogLine, payload);
+      if (!line.ok) return { kind: 'damaged', at: i === 0 ? from : frames.lines[i - 1]!.end, detail: line.detail };
+      state ??= new RunState(id, ino, from, end);
+      state.apply(line.value);
+      state.end = end;
+      options.each?.(line.value);
+    }
+    if (frames.rest === 'corrupt') return { kind: 'damaged', at: frames.end, detail: 'a damaged line with whole lines after it' };
+    // Every log is written with its first line (see writeLog): without one, the file is not a log.
+    if (state === null) return { kind: 'damaged', at: from, detail: 'no first line' };
+    if (frames.rest === 'torn' && options.cut) {
+      // Cutting destroys bytes: only a fresh read of the whole log, not one trusting what was read before, may decide it.
+      if (from !== HEADER_BYTES) return readLog(path, null, options);
+      ftruncateSync(fd, frames.end);
+    }
+    return { kind: 'read', state };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Appends one line and makes it durable. The caller holds the run's lock and
+ * has just read the log, so the file ends where `state` does; `unlock` lets
+ * the lock go once the line is written, since the lock guards the check and
+ * the write, not the sync: another process may go on meanwhile, and it syncs
+ * what it read before it appends (as this does). The state takes the line at
+ * once, before the sync: this process must never read its own line back as
+ * news. On failure the caller must drop the state.
+ */
+export async function appendLine(files: RunFiles, state: RunState, line: LogLine, recordText: string | undefined, unlock: () => void): Promise<void> {
+  const bytes = Buffer.from(frame(encodeLine(line, recordText)));
+  const fd = openSync(files.log, 'r+');
+  try {
+    // Lines another writer left may not be durable yet; ours must not be durable without them (a power loss would leave a hole).
+    if (state.syncedEnd < state.end) await datasync(fd);
+    state.syncedEnd = state.end;
+    const at = state.end;
+    try {
+      if (writeSync(fd, bytes, 0, bytes.length, at) !== bytes.length) throw new Error(`short write to ${files.log}`);
+    } catch (err) {
+      // Best effort, and still under the lock: the write's own error is the one to report.
+      try {
+        ftruncateSync(fd, at);
+      } catch {}
+      throw err;
+    }
+    state.apply(line, recordText);
+    state.end = at + bytes.length;
+    writeSummary(files, state);
+    unlock();
+    await datasync(fd);
+    state.syncedEnd = Math.max(state.syncedEnd, at + bytes.length);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Replaces the run's log (atomically) with a new one whose first line is `line`; returns its state. */
+export async function writeLog(files: RunFiles, line: LogLine, recordText?: string): Promise<RunState> {
+  const header = newHeader();
+  const text = header.text + frame(encodeLine(line, recordText));
+  await writeAtomic(files.log, text);
+  const size = Buffer.byteLength(text);
+  const state = new RunState(header.id, statSync(files.log).ino, size, size);
+  state.syncedEnd = size;
+  state.apply(line, recordText);
+  writeSummary(files, state);
+  return state;
+}
+
+/** Points the run's summary slot at the state just written. */
+export function writeSummary(files: RunFiles, state: RunState): void {
+  if (state.summary) writeSlot(files.summary, { ino: state.ino, end: state.end, summary: state.summary });
+}
+
+function readAt(fd: number, position: number, length: number): Buffer {
+  const buf = Buffer.allocUnsafe(length);
+  let n = 0;
+  while (n < length) {
+    const got = readSync(fd, buf, n, length - n, position + n);
+    if (got === 0) break;
+    n += got;
+  }
+  return buf.subarray(0, n);
+}
