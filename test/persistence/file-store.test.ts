@@ -85,6 +85,69 @@ describe('FileStore on disk', () => {
     expect(await readdir(join(dir, 'runs'))).toEqual([id]);
   });
 
+  it('compacts a long log: record, journal, transcript and trace are kept, the log stays small, other instances follow', async () => {
+    const small = await FileStore.open(dir, { compactBytes: 8 * 1024 });
+    const other = new FileStore({ dir });
+    const { id, fence } = await leasedRun();
+    const key = (step: number) => `${id}:${step}:1`;
+    const log = runFile(id, 'run.log');
+    let appended = 0;
+    let logMax = 0;
+    for (let step = 1; step <= 300; step++) {
+      const before = (await stat(log)).size;
+      await small.commit(
+        commitOf(id, {
+          transcript: [{ step, messages: [`m${step}`] }],
+          journalDone: [{ key: key(step), step, result: { step } }],
+          record: recordOf(id, step + 1, { step }, { value: 'acting', notes: 'n'.repeat(1_000) }),
+          trace: [{ at: step, kind: 'x' }],
+          journalStart: { key: key(step + 1), step: step + 1 },
+          trimBelow: step % 10 === 0 ? step - 5 : null,
+        }),
+        fence,
+      );
+      const after = (await stat(log)).size;
+      appended += Math.max(0, after - before);
+      logMax = Math.max(logMax, after);
+      // Another instance follows along, through compactions (the file it read is replaced) and appends.
+      if (step % 37 === 0) expect((await other.load(id))?.version).toBe(step + 1);
+    }
+    expect(appended).toBeGreaterThan(300_000);
+    expect(logMax).toBeLessThan(80_000);
+    expect(await readdir(join(dir, 'runs', id))).toContain('transcript.jsonl');
+    for (const reader of [small, other, new FileStore({ dir })]) {
+      expect((await reader.load(id))?.version).toBe(301);
+      expect(await reader.transcriptRead(id)).toEqual(Array.from({ length: 300 }, (_, i) => `m${i + 1}`));
+      expect((await reader.traceRead(id)).map((e) => e.at)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+      expect(await reader.journalGet(id, key(301))).toMatchObject({ status: 'started', token: fence.leaseToken });
+      expect(await reader.journalGet(id, key(300))).toMatchObject({ status: 'done', result: { step: 300 } });
+      expect(await reader.journalGet(id, key(294))).toBeNull();
+    }
+    // A step the sealed transcript already has is a repeat.
+    await small.transcriptAppend(id, 12, ['again'], fence);
+    expect((await small.transcriptRead(id)).length).toBe(300);
+    await small.close();
+  });
+
+  it('a compaction that crashed halfway leaves the old log in charge; the next one cuts what it left', async () => {
+    const small = await FileStore.open(dir, { compactBytes: 4 * 1024 });
+    const { id, fence } = await leasedRun();
+    const step = async (n: number) => small.commit(commitOf(id, { transcript: [{ step: n, messages: [`m${n}`] }], record: recordOf(id, n + 1, {}, { notes: 'n'.repeat(500) }) }), fence);
+    for (let n = 1; n <= 20; n++) await step(n);
+    const sealed = runFile(id, 'transcript.jsonl');
+    expect((await stat(sealed)).size).toBeGreaterThan(0);
+    // What a compaction killed after moving steps out but before its new log was renamed into place leaves behind.
+    await appendFile(sealed, '{"step":99,"messages":["never committed"]}\n{"step":100,"mess');
+    await writeFile(runFile(id, `.run.log.${deadPid()}-1.abcd.tmp`), 'half a log');
+    const fresh = new FileStore({ dir });
+    expect(await fresh.transcriptRead(id)).toEqual(Array.from({ length: 20 }, (_, i) => `m${i + 1}`));
+    for (let n = 21; n <= 40; n++) await step(n);
+    expect(await fresh.transcriptRead(id)).toEqual(Array.from({ length: 40 }, (_, i) => `m${i + 1}`));
+    expect(await readFile(sealed, 'utf8')).not.toContain('never committed');
+    expect((await fresh.load(id))?.version).toBe(41);
+    await small.close();
+  });
+
   it('caps the trace at the last 1,000 entries', async () => {
     const id = freshId();
     await store.create(recordOf(id, 1));
