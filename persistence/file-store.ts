@@ -12,7 +12,7 @@ import { compact, needsCompaction, TRACE_CAP, traceCollector } from './file/comp
 import { decode, decodeOrNull } from './file/decode.js';
 import { exists, hasCode, ifExists, isSystemError, readText } from './file/io.js';
 import { FileLayout, isDataFile } from './file/layout.js';
-import { withLock } from './file/lock.js';
+import { LockFiles, sweepHolders } from './file/lock.js';
 import type { LogLine } from './file/log-line.js';
 import { appendLine, readLog, writeLog, writeSummary, type LogRead } from './file/run-log.js';
 import type { RunState } from './file/run-state.js';
@@ -58,6 +58,7 @@ export class FileStore implements SnapshotStore {
   readonly #layout: FileLayout;
   readonly #commands: CommandQueue;
   readonly #compactBytes: number;
+  readonly #locks: LockFiles;
   /** The tail of each run's queue of operations from this process. */
   readonly #runQueues = new Map<string, Promise<void>>();
   /** Runs' states as last read or written by this process, least recently used first. */
@@ -67,6 +68,7 @@ export class FileStore implements SnapshotStore {
     this.#layout = new FileLayout(options.dir ?? '.reins');
     this.#commands = new CommandQueue(this.#layout, options.pollMs ?? 100);
     this.#compactBytes = options.compactBytes ?? 1 << 20;
+    this.#locks = new LockFiles(this.#layout.root);
   }
 
   /** A store whose folders exist, so that a bad path or a missing permission fails here rather than at the first write. */
@@ -133,7 +135,7 @@ export class FileStore implements SnapshotStore {
       let trash: string | null = null;
       try {
         // Renamed away under the lock: readers see the whole run or nothing, and a crash leaves a ".deleted-" folder for purge.
-        trash = await withLock(this.#layout.lock(id), async () => {
+        trash = await this.#locks.with(this.#layout.lock(id), async () => {
           const to = this.#layout.trash(id);
           await rename(this.#layout.runDir(id), to);
           return to;
@@ -153,10 +155,11 @@ export class FileStore implements SnapshotStore {
     const old = (await this.list({ status: 'done' })).filter((s) => s.updatedAt < olderThan);
     for (const s of old) await this.delete(s.runId);
     await this.#io(async () => {
-      // Deletions a crash interrupted.
+      // Deletions a crash interrupted, and the lock holder files of processes that are gone.
       for (const name of await this.#runIds()) {
         if (name.startsWith('.deleted-')) await rm(join(this.#layout.runs, name), { recursive: true, force: true });
       }
+      sweepHolders(this.#layout.root);
     });
     return old.length;
   }
@@ -286,7 +289,7 @@ export class FileStore implements SnapshotStore {
     const valid = ApprovalItem.parse(item);
     await this.#io(async () => {
       await mkdir(this.#layout.approvals, { recursive: true });
-      await withLock(this.#layout.approvalsLock(), async () => {
+      await this.#locks.with(this.#layout.approvalsLock(), async () => {
         if (!exists(this.#layout.approval(valid.itemId))) await writeAtomic(this.#layout.approval(valid.itemId), JSON.stringify(valid));
       });
     });
@@ -312,7 +315,7 @@ export class FileStore implements SnapshotStore {
   async approvalDecide(itemId: string, decision: ApprovalDecision): Promise<ApprovalItem> {
     return this.#io(async () => {
       await mkdir(this.#layout.approvals, { recursive: true });
-      return withLock(this.#layout.approvalsLock(), async () => {
+      return this.#locks.with(this.#layout.approvalsLock(), async () => {
         const item = this.#readApproval(itemId);
         if (!item) throw new UnknownApprovalError(itemId);
         const decided = checkDecision(item, decision);
@@ -326,7 +329,7 @@ export class FileStore implements SnapshotStore {
     const valid = RatePolicy.parse(policy);
     return this.#io(async () => {
       await mkdir(this.#layout.rates, { recursive: true });
-      return withLock(this.#layout.rateLock(key), async () => {
+      return this.#locks.with(this.#layout.rateLock(key), async () => {
         const text = readText(this.#layout.rate(key));
         const state = (text === null ? null : decodeOrNull(RateStateSchema, text)) ?? EMPTY_RATE_STATE;
         const { decision, state: next } = rateDecide(state, valid, holder, Date.now());
@@ -339,7 +342,7 @@ export class FileStore implements SnapshotStore {
   async rateRelease(key: string, holder: string): Promise<void> {
     await this.#io(async () => {
       await mkdir(this.#layout.rates, { recursive: true });
-      await withLock(this.#layout.rateLock(key), async () => {
+      await this.#locks.with(this.#layout.rateLock(key), async () => {
         const text = readText(this.#layout.rate(key));
         const state = text === null ? null : decodeOrNull(RateStateSchema, text);
         if (state) await writeAtomic(this.#layout.rate(key), JSON.stringify(rateRelease(state, holder)));
@@ -482,7 +485,7 @@ export class FileStore implements SnapshotStore {
 
   async #lockedRun<T>(runId: string, fn: (unlock: () => void) => Promise<T>): Promise<T> {
     try {
-      return await withLock(this.#layout.lock(runId), fn);
+      return await this.#locks.with(this.#layout.lock(runId), fn);
     } catch (err) {
       // No directory to put the lock in: the run was never created, or was deleted meanwhile.
       if (hasCode(err, 'ENOENT')) throw new UnknownRunError(runId);

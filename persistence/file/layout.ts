@@ -17,12 +17,14 @@ export interface RunFiles {
  *   runs/<runId>/summary           the run's summary for list(), a cache of the log (see summary-slot.ts)
  *   runs/<runId>/transcript.jsonl  transcript steps compactions moved out of the log (see sealed-transcript.ts)
  *   runs/<runId>/lease.json        the lease; kept after release (expiresAt 0) so tokens only grow
- *   runs/<runId>/lock              the run's lock file, present only while a process writes the run
+ *   runs/<runId>/lock              the run's lock, present only while a process writes the run: a hard
+ *                                  link to that process's .lock-holder.<pid>-<started> (see lock.ts)
  *   runs/<runId>/quarantine.json   marker: refused until an operator repairs the run and deletes it
  *   runs/.deleted-<runId>-<rand>/   a run being deleted: renamed away first, so deletion is atomic
  *   commands/<runId>~<seq>~<pid>-<rand>.json   one queued operator command; names sort in send order
  *   approvals/<itemId>.json         one approval item (id encoded by safeFileName); approvals/.lock serialises decisions
  *   rates/<key>.json                one rate-limit bucket (GCRA state and concurrency holders); rates/.<key>.json.lock
+ *   .lock-holder.<pid>-<started>    a process's lock holder file, which every lock it takes links to
  *
  * Names starting with "." are never data (temp files, deleted runs), and run
  * ids cannot start with one.

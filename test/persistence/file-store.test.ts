@@ -1,4 +1,4 @@
-import { appendFile, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, link, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -189,6 +189,24 @@ describe('FileStore on disk', () => {
     await rm(runFile(id, 'lock'));
     expect(await store.renewLease(id, lease!, 1_000)).not.toBeNull();
   }, 10_000);
+
+  it('breaks a lock linked to the holder file of a dead process, and purge sweeps such holder files', async () => {
+    const id = freshId();
+    await store.create(recordOf(id, 1));
+    const pid = deadPid();
+    const dead = join(dir, `.lock-holder.${pid}-1`);
+    await writeFile(dead, JSON.stringify({ pid, started: 1, at: Date.now() }));
+    await link(dead, runFile(id, 'lock'));
+    const started = Date.now();
+    expect(await store.acquireLease(id, 'w', 1_000)).not.toBeNull();
+    expect(Date.now() - started).toBeLessThan(1_000);
+    const holders = async () => (await readdir(dir)).filter((name) => name.startsWith('.lock-holder.')).sort();
+    const ours = (await holders()).filter((name) => name.startsWith(`.lock-holder.${process.pid}-`));
+    expect(ours).toHaveLength(1);
+    expect(await holders()).toEqual([`.lock-holder.${pid}-1`, ...ours].sort());
+    await store.purge(0);
+    expect(await holders()).toEqual(ours);
+  });
 
   it('breaks a lock whose holder was never written, once it is a few seconds old', async () => {
     const id = freshId();
