@@ -439,6 +439,8 @@ export class FileStore implements SnapshotStore {
 
   /** Throws while the run is quarantined, even if its bytes have since become readable: an operator lifts it by deleting the marker. */
   #refuseQuarantined(id: string): void {
+    // Asked first without reading: on every commit, and a read of a missing file costs an exception.
+    if (!exists(this.#layout.quarantine(id))) return;
     const marker = readText(this.#layout.quarantine(id));
     if (marker === null) return;
     const why = decode(QuarantineMarker, marker);

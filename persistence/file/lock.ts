@@ -45,6 +45,8 @@ const HOLDER_NAME = /^\.lock-holder\.(\d+)-(\d+)$/;
 export class LockFiles {
   /** This process's holder file, in the store's folder: the same file system as every lock, as hard links need. */
   readonly #holder: string;
+  /** What a lock linked to the holder file looks like, once seen (it changes only if the holder file is made again). */
+  #seen: Seen | null = null;
 
   constructor(dir: string) {
     this.#holder = join(dir, `.lock-holder.${SELF.pid}-${SELF.started}`);
@@ -90,9 +92,11 @@ export class LockFiles {
       // Either the lock's directory is missing (the caller's error) or the holder file is: made on first use.
       if (!hasCode(err, 'ENOENT') || exists(this.#holder)) throw err;
       writeHolder(this.#holder);
+      this.#seen = null;
       return this.#tryLink(path);
     }
-    return look(path);
+    this.#seen ??= look(path);
+    return this.#seen;
   }
 }
 

@@ -78,15 +78,17 @@ export function readLog(path: string, cached: RunState | null, options: ReadOpti
  * news. On failure the caller must drop the state.
  */
 export async function appendLine(files: RunFiles, state: RunState, line: LogLine, recordText: string | undefined, unlock: () => void): Promise<void> {
-  const bytes = Buffer.from(frame(encodeLine(line, recordText)));
+  const text = frame(encodeLine(line, recordText));
   const fd = openSync(files.log, 'r+');
   try {
     // Lines another writer left may not be durable yet; ours must not be durable without them (a power loss would leave a hole).
     if (state.syncedEnd < state.end) await datasync(fd);
     state.syncedEnd = state.end;
     const at = state.end;
+    let written: number;
     try {
-      if (writeSync(fd, bytes, 0, bytes.length, at) !== bytes.length) throw new Error(`short write to ${files.log}`);
+      written = writeSync(fd, text, at);
+      if (written !== Buffer.byteLength(text)) throw new Error(`short write to ${files.log}`);
     } catch (err) {
       // Best effort, and still under the lock: the write's own error is the one to report.
       try {
@@ -94,12 +96,18 @@ export async function appendLine(files: RunFiles, state: RunState, line: LogLine
       } catch {}
       throw err;
     }
-    state.apply(line, recordText);
-    state.end = at + bytes.length;
-    writeSummary(files, state);
-    unlock();
-    await datasync(fd);
-    state.syncedEnd = Math.max(state.syncedEnd, at + bytes.length);
+    // The sync runs in the thread pool while the state and the summary slot follow the line.
+    const synced = datasync(fd);
+    try {
+      state.apply(line, recordText);
+      state.end = at + written;
+      writeSummary(files, state);
+      unlock();
+    } finally {
+      // The descriptor is closed below: its sync must be over first, whatever happened meanwhile.
+      await synced;
+    }
+    state.syncedEnd = Math.max(state.syncedEnd, at + written);
   } finally {
     closeSync(fd);
   }

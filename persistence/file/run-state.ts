@@ -24,7 +24,9 @@ export class RunState {
   readonly baseEnd: number;
   version = 0;
   summary: RunSummary | null = null;
-  recordText: string | null = null;
+  /** The record as a line carried it, made into text only when asked for: of a long log read at once, only the last is. */
+  #record: LogLine['record'] | null = null;
+  #recordText: string | null = null;
   sealed: Sealed = { bytes: 0, lastStep: -1 };
   /** The last transcript step in the log or the sealed file: a step at or below it is a repeat. */
   lastStep = -1;
@@ -48,9 +50,17 @@ export class RunState {
     if (line.record) {
       this.version = line.record.version;
       this.summary = line.record.summary;
-      this.recordText = recordText ?? JSON.stringify(line.record);
+      // The caller's text, when it has one, is the record as it was at commit time: the object may be the caller's to change.
+      this.#record = recordText === undefined ? line.record : null;
+      this.#recordText = recordText ?? null;
     }
     if (line.trim !== undefined) for (const key of this.keysBelow(line.trim)) this.#journal.delete(key);
+  }
+
+  /** The record's JSON; null before the first record. */
+  get recordText(): string | null {
+    if (this.#recordText === null && this.#record) this.#recordText = JSON.stringify(this.#record);
+    return this.#recordText;
   }
 
   /** The entry of one key, parsed afresh. */

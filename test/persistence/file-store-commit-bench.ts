@@ -2,7 +2,9 @@
 // (and the `started` of the next call, a trim every 20 steps, a transcript step every other commit, as a turn has).
 // Usage: npx tsx test/persistence/file-store-commit-bench.ts [commits=10000] [dir=tmp]
 // Prints µs per commit by window of the run, the cost of a fresh process's first load at points of the run, and disk use.
+import { closeSync, fdatasync, openSync, writeSync } from 'node:fs';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commitOf } from '../../persistence/commit.js';
@@ -21,6 +23,8 @@ await store.journalStart(id, key(1), 1, fence);
 
 const windows = [100, 1_000, 2_000, 5_000, 10_000].filter((n) => n <= commits);
 const micros: number[] = [];
+const cpu0 = process.cpuUsage();
+let cpuLoads = 0;
 const loads: string[] = [];
 for (let step = 1; step <= commits; step++) {
   const c = commitOf(id, {
@@ -36,6 +40,7 @@ for (let step = 1; step <= commits; step++) {
   micros.push(Number(process.hrtime.bigint() - t) / 1_000);
   if (windows.includes(step)) {
     // A second process's view: a fresh instance reads the log from scratch.
+    const c0 = process.cpuUsage();
     const fresh = new FileStore({ dir });
     const t0 = performance.now();
     const record = await fresh.load(id);
@@ -45,19 +50,36 @@ for (let step = 1; step <= commits; step++) {
     const bytes = (await Promise.all(files.map((f) => stat(join(dir, 'runs', id, f))))).reduce((n, s) => n + s.size, 0);
     loads.push(`  after ${String(step).padStart(6)} commits: fresh load ${ms.toFixed(1)} ms, run folder ${(bytes / 1024).toFixed(0)} KiB (run.log ${((await stat(join(dir, 'runs', id, 'run.log'))).size / 1024).toFixed(0)} KiB)`);
     await fresh.close();
+    const c1 = process.cpuUsage(c0);
+    cpuLoads += c1.user + c1.system;
   }
 }
+
+// The floor on this disk: the same bytes appended to a plain file, each followed by fdatasync.
+const floor: number[] = [];
+const raw = openSync(join(dir, 'floor'), 'a');
+const line = Buffer.from(`${'x'.repeat(6_200)}\n`);
+for (let i = 0; i < 2_000; i++) {
+  const t = process.hrtime.bigint();
+  writeSync(raw, line);
+  await promisify(fdatasync)(raw);
+  floor.push(Number(process.hrtime.bigint() - t) / 1_000);
+}
+closeSync(raw);
 
 const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
 const pct = (xs: number[], p: number) => sorted(xs)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 console.log(`FileStore.commit, ${commits} commits of one run (~5 KB record + done + started + trace), folder ${dir}`);
+const cpu = process.cpuUsage(cpu0);
+console.log(`  CPU (this process, user + system): ${((cpu.user + cpu.system - cpuLoads) / commits).toFixed(0)} µs per commit`);
 console.log(`  all:       mean ${mean(micros).toFixed(0)} µs, p50 ${pct(micros, 0.5).toFixed(0)} µs, p99 ${pct(micros, 0.99).toFixed(0)} µs, max ${Math.max(...micros).toFixed(0)} µs`);
 for (const [from, to] of [[0, 2_000], [100, 200], [1_000, 1_100], [commits - 2_000, commits], [commits - 100, commits]] as const) {
   if (from < 0 || to > commits || from >= to) continue;
   const w = micros.slice(from, to);
   console.log(`  ${`${from + 1}..${to}:`.padEnd(12)} mean ${mean(w).toFixed(0)} µs, p50 ${pct(w, 0.5).toFixed(0)} µs, p99 ${pct(w, 0.99).toFixed(0)} µs`);
 }
-for (const line of loads) console.log(line);
+for (const l of loads) console.log(l);
+console.log(`  floor: 6 KB append + fdatasync to a plain file, mean ${mean(floor).toFixed(0)} µs, p50 ${pct(floor, 0.5).toFixed(0)} µs, p99 ${pct(floor, 0.99).toFixed(0)} µs`);
 await store.close();
 if (process.argv[3] === undefined) await rm(dir, { recursive: true, force: true });
