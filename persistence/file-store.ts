@@ -12,6 +12,7 @@ import { compact, needsCompaction, TRACE_CAP, traceCollector } from './file/comp
 import { decode, decodeOrNull } from './file/decode.js';
 import { exists, hasCode, ifExists, isSystemError, readText } from './file/io.js';
 import { FileLayout, isDataFile } from './file/layout.js';
+import { migrateLegacy } from './file/legacy-layout.js';
 import { LockFiles, sweepHolders } from './file/lock.js';
 import type { LogLine } from './file/log-line.js';
 import { appendLine, readLog, writeLog, writeSummary, type LogRead } from './file/run-log.js';
@@ -90,7 +91,7 @@ export class FileStore implements SnapshotStore {
       await this.#withRun(id, async () => {
         const files = this.#layout.runFiles(id);
         // The log is the run: a directory without one is a create that crashed before it and may be reused.
-        if (exists(files.log)) throw new RunExistsError(id);
+        if (this.#hasRun(id)) throw new RunExistsError(id);
         this.#remember(id, await writeLog(files, { sealed: { bytes: 0, lastStep: -1 }, record: valid }));
       });
     });
@@ -392,16 +393,19 @@ export class FileStore implements SnapshotStore {
     );
   }
 
-  /** The run's state brought up to date under its lock (the caller holds it): a torn tail is cut off. */
+  /** The run's state brought up to date under its lock (the caller holds it): a torn tail is cut off, a run of the previous layout moved into a log. */
   async #current(id: string): Promise<RunState | null> {
-    return this.#settle(id, readLog(this.#layout.runFiles(id).log, this.#states.get(id) ?? null, { cut: true }));
+    const files = this.#layout.runFiles(id);
+    const read = readLog(files.log, this.#states.get(id) ?? null, { cut: true });
+    return this.#settle(id, read.kind === 'missing' ? await migrateLegacy(this.#layout.runDir(id), files) : read);
   }
 
   /** The run's state brought up to date without the lock, as a reader. */
   async #read(id: string): Promise<RunState | null> {
     const read = readLog(this.#layout.runFiles(id).log, this.#states.get(id) ?? null);
-    if (read.kind !== 'damaged') return this.#settle(id, read);
-    // What looks damaged may be a writer's cut and append seen half-done: only a look under the lock quarantines.
+    if (read.kind === 'read' || (read.kind === 'missing' && !exists(this.#layout.legacyRecord(id)))) return this.#settle(id, read);
+    // What looks damaged may be a writer's cut and append seen half-done, and a run of the previous layout is
+    // moved into a log: both under the lock.
     return this.#withRun(id, () => this.#current(id)).catch((err: unknown) => {
       if (err instanceof UnknownRunError) return null;
       throw err;
@@ -424,7 +428,7 @@ export class FileStore implements SnapshotStore {
     }
     this.#states.delete(id);
     if (read.kind === 'missing') return null;
-    throw await this.#quarantine(id, this.#layout.key(this.#layout.runFiles(id).log), `${read.detail} at byte ${read.at}`);
+    throw await this.#quarantine(id, this.#layout.key(read.path), read.detail);
   }
 
   #remember(id: string, state: RunState): void {
@@ -434,7 +438,11 @@ export class FileStore implements SnapshotStore {
   }
 
   #mustExist(id: string): void {
-    if (!exists(this.#layout.runFiles(id).log)) throw new UnknownRunError(id);
+    if (!this.#hasRun(id)) throw new UnknownRunError(id);
+  }
+
+  #hasRun(id: string): boolean {
+    return exists(this.#layout.runFiles(id).log) || exists(this.#layout.legacyRecord(id));
   }
 
   /** Throws while the run is quarantined, even if its bytes have since become readable: an operator lifts it by deleting the marker. */
@@ -521,7 +529,7 @@ export class FileStore implements SnapshotStore {
   async #summary(id: string): Promise<RunSummary | null> {
     const files = this.#layout.runFiles(id);
     const st = await ifExists(stat(files.log));
-    if (st === null) return null;
+    if (st === null) return exists(this.#layout.legacyRecord(id)) ? this.#summaryFromLog(id, Date.now()) : null;
     const summary = (await readSlot(files.summary, st.ino, st.size)) ?? (await this.#summaryFromLog(id, st.mtimeMs));
     return summary && exists(this.#layout.quarantine(id)) ? { ...summary, status: 'quarantined' } : summary;
   }

@@ -70,6 +70,10 @@ export class FileLayout {
     const dir = join(this.runs, runId);
     return { log: join(dir, 'run.log'), summary: join(dir, 'summary'), transcript: join(dir, 'transcript.jsonl') };
   }
+  /** The record of a run stored by the previous layout, which is moved into a log when first used (see legacy-layout.ts). */
+  legacyRecord(runId: string): string {
+    return join(this.runs, runId, 'record.json');
+  }
   /** The run's lease. */
   lease(runId: string): string {
     return join(this.runs, runId, 'lease.json');

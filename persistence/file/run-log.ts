@@ -15,7 +15,7 @@ const datasync = promisify(fdatasync);
 export type LogRead =
   | { readonly kind: 'missing' }
   | { readonly kind: 'read'; readonly state: RunState }
-  | { readonly kind: 'damaged'; readonly at: number; readonly detail: string };
+  | { readonly kind: 'damaged'; readonly path: string; readonly detail: string };
 
 /** How to read: a writer (holding the run's lock) cuts a torn tail off; `each` sees every line read (full scans). */
 export interface ReadOptions {
@@ -41,22 +41,22 @@ export function readLog(path: string, cached: RunState | null, options: ReadOpti
   try {
     const { size, ino } = fstatSync(fd);
     const id = headerId(readAt(fd, 0, Math.min(HEADER_BYTES, size)));
-    if (id === null) return { kind: 'damaged', at: 0, detail: 'no log header' };
+    if (id === null) return { kind: 'damaged', path, detail: 'no log header' };
     let state = cached && cached.logId === id && cached.end <= size ? cached : null;
     if (state && state.end === size) return { kind: 'read', state };
     const from = state ? state.end : HEADER_BYTES;
     const frames = readFrames(readAt(fd, from, size - from), from);
     for (const [i, { payload, end }] of frames.lines.entries()) {
       const line = decode(LogLine, payload);
-      if (!line.ok) return { kind: 'damaged', at: i === 0 ? from : frames.lines[i - 1]!.end, detail: line.detail };
+      if (!line.ok) return { kind: 'damaged', path, detail: `${line.detail} (line at byte ${i === 0 ? from : frames.lines[i - 1]!.end})` };
       state ??= new RunState(id, ino, from, end);
       state.apply(line.value);
       state.end = end;
       options.each?.(line.value);
     }
-    if (frames.rest === 'corrupt') return { kind: 'damaged', at: frames.end, detail: 'a damaged line with whole lines after it' };
+    if (frames.rest === 'corrupt') return { kind: 'damaged', path, detail: `a damaged line with whole lines after it (at byte ${frames.end})` };
     // Every log is written with its first line (see writeLog): without one, the file is not a log.
-    if (state === null) return { kind: 'damaged', at: from, detail: 'no first line' };
+    if (state === null) return { kind: 'damaged', path, detail: 'no first line' };
     if (frames.rest === 'torn' && options.cut) {
       // Cutting destroys bytes: only a fresh read of the whole log, not one trusting what was read before, may decide it.
       if (from !== HEADER_BYTES) return readLog(path, null, options);

@@ -1,4 +1,4 @@
-import { appendFile, link, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, link, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -146,6 +146,35 @@ describe('FileStore on disk', () => {
     expect(await readFile(sealed, 'utf8')).not.toContain('never committed');
     expect((await fresh.load(id))?.version).toBe(41);
     await small.close();
+  });
+
+  it('moves a run stored by the previous layout into a log when it is first used', async () => {
+    const id = freshId();
+    const run = join(dir, 'runs', id);
+    await mkdir(join(run, 'journal'), { recursive: true });
+    await writeFile(join(run, 'record.json'), JSON.stringify(recordOf(id, 3, { updatedAt: 7 })));
+    await writeFile(join(run, 'journal', `${id}%3A2.json`), JSON.stringify({ status: 'done', key: `${id}:2`, step: 2, at: 1, result: { paid: 5 } }));
+    await writeFile(join(run, 'journal', `${id}%3A3.json`), JSON.stringify({ status: 'started', key: `${id}:3`, step: 3, at: 1, token: 4 }));
+    await writeFile(join(run, 'trace.jsonl'), '{"n":0,"entry":{"at":1,"kind":"a"}}\n{"n":1,"entry":{"at":2,"ki\n{"n":2,"entry":{"at":3,"kind":"c"}}\n');
+    // The previous layout could leave a torn last transcript step, without its newline.
+    await writeFile(join(run, 'transcript.jsonl'), '{"step":1,"messages":["a"]}\n{"step":2,"messages":["b"]}\n{"step":3,"mess');
+    await writeFile(join(run, 'lease.json'), JSON.stringify({ owner: 'old', token: 4, expiresAt: 0 }));
+
+    expect(await store.list()).toMatchObject([{ runId: id, updatedAt: 7, status: 'running' }]);
+    expect(await readdir(run)).not.toContain('record.json');
+    const fresh = new FileStore({ dir, compactBytes: 1_024 });
+    expect((await fresh.load(id))?.version).toBe(3);
+    expect(await fresh.journalGet(id, `${id}:2`)).toMatchObject({ status: 'done', result: { paid: 5 } });
+    expect(await fresh.traceRead(id)).toEqual([{ at: 1, kind: 'a' }, { at: 3, kind: 'c' }]);
+    expect(await fresh.transcriptRead(id)).toEqual(['a', 'b']);
+    const lease = await fresh.acquireLease(id, 'new', 10_000);
+    expect(lease!.token).toBe(5);
+    expect((await fresh.commit(commitOf(id, { transcript: [{ step: 3, messages: ['c'] }], journalStart: { key: `${id}:3`, step: 3 } }), { leaseToken: 5 })).existing).toMatchObject({ status: 'started', token: 4 });
+    // Enough commits for compactions, which seal steps after the old transcript's (closed) torn line.
+    for (let v = 4; v < 30; v++) await fresh.commit(commitOf(id, { transcript: [{ step: v, messages: [`m${v}`] }], record: recordOf(id, v, {}, { notes: 'n'.repeat(200) }) }), { leaseToken: 5 });
+    expect(await store.transcriptRead(id)).toEqual(['a', 'b', 'c', ...Array.from({ length: 26 }, (_, i) => `m${i + 4}`)]);
+    expect((await store.load(id))?.version).toBe(29);
+    expect((await readdir(run)).sort()).toEqual(['lease.json', 'run.log', 'summary', 'transcript.jsonl']);
   });
 
   it('caps the trace at the last 1,000 entries', async () => {
