@@ -14,7 +14,7 @@ import { exists, hasCode, ifExists, isSystemError, readText } from './file/io.js
 import { FileLayout, isDataFile } from './file/layout.js';
 import { migrateLegacy } from './file/legacy-layout.js';
 import { LockFiles, sweepHolders } from './file/lock.js';
-import type { LogLine } from './file/log-line.js';
+import type { LineParts } from './file/log-line.js';
 import { appendLine, readLog, writeLog, writeSummary, type LogRead } from './file/run-log.js';
 import type { RunState } from './file/run-state.js';
 import { readSealed } from './file/sealed-transcript.js';
@@ -92,7 +92,7 @@ export class FileStore implements SnapshotStore {
         const files = this.#layout.runFiles(id);
         // The log is the run: a directory without one is a create that crashed before it and may be reused.
         if (this.#hasRun(id)) throw new RunExistsError(id);
-        this.#remember(id, await writeLog(files, { sealed: { bytes: 0, lastStep: -1 }, record: valid }));
+        this.#remember(id, await writeLog(files, { parts: { sealed: { bytes: 0, lastStep: -1 } }, record: { text: JSON.stringify(valid), envelope: valid } }));
       });
     });
   }
@@ -245,8 +245,8 @@ export class FileStore implements SnapshotStore {
   async transcriptRead(runId: string): Promise<unknown[]> {
     const id = checkRunId(runId);
     const logged: unknown[] = [];
-    const state = await this.#scan(id, (line) => {
-      for (const { messages } of line.transcript ?? []) logged.push(...messages);
+    const state = await this.#scan(id, (parts) => {
+      for (const { messages } of parts.transcript ?? []) logged.push(...messages);
     });
     return state === null ? [] : [...(await this.#io(() => readSealed(this.#layout.runFiles(id).transcript, state.sealed.bytes))), ...logged];
   }
@@ -382,7 +382,7 @@ export class FileStore implements SnapshotStore {
         const target = needsCompaction(state, this.#compactBytes) ? await this.#settle(id, await compact(files)) : state;
         if (target === null) throw new UnknownRunError(id);
         try {
-          await appendLine(files, target, plan.line, plan.recordText, unlock);
+          await appendLine(files, target, plan.line, unlock);
         } catch (err) {
           // The state took the line before the sync that failed: it is read afresh next time.
           this.#states.delete(id);
@@ -413,7 +413,7 @@ export class FileStore implements SnapshotStore {
   }
 
   /** Reads the whole log under the run's lock, showing `each` every line (trace and transcript reads); null when there is no run. */
-  async #scan(id: string, each: (line: LogLine) => void): Promise<RunState | null> {
+  async #scan(id: string, each: (parts: LineParts) => void): Promise<RunState | null> {
     return this.#io(() => this.#withRun(id, async () => this.#settle(id, readLog(this.#layout.runFiles(id).log, null, { cut: true, each })))).catch((err: unknown) => {
       if (err instanceof UnknownRunError) return null;
       throw err;

@@ -1,7 +1,7 @@
 import { StaleVersionError } from '../errors.js';
 import { TraceEntry, type JournalEntry } from '../records.js';
 import type { RunCommit } from '../store.js';
-import { RecordEnvelope, type LogLine, type TranscriptStep } from './log-line.js';
+import { RecordEnvelope, type LineParts, type LineRecord, type LogLine, type TranscriptStep } from './log-line.js';
 import type { RunState } from './run-state.js';
 
 type Done = Extract<JournalEntry, { status: 'done' }>;
@@ -9,8 +9,6 @@ type Done = Extract<JournalEntry, { status: 'done' }>;
 /** What a commit does to a run: the log line to append (null when it changes nothing) and what it found. */
 export interface CommitPlan {
   readonly line: LogLine | null;
-  /** The record's JSON, the bulk of the line, made once for the line and the state. */
-  readonly recordText: string | undefined;
   /** The existing entry of the commit's `journalStart` key. */
   readonly existing: JournalEntry | null;
   /** How many journal entries the commit's trim drops. */
@@ -26,7 +24,7 @@ export interface CommitPlan {
  */
 export function planCommit(state: RunState, c: RunCommit, now: number, token: number | undefined): CommitPlan {
   if (c.record && state.version !== c.record.version - 1) throw new StaleVersionError(c.runId, c.record.version - 1, state.version);
-  const line: { -readonly [K in keyof LogLine]: LogLine[K] } = {};
+  const line: { -readonly [K in keyof LineParts]: LineParts[K] } = {};
 
   let lastStep = state.lastStep;
   const transcript: TranscriptStep[] = [];
@@ -44,10 +42,10 @@ export function planCommit(state: RunState, c: RunCommit, now: number, token: nu
     if (status(key) !== 'done') added.set(key, { status: 'done', key, step, at: now, result: (result ?? null) as Done['result'] });
   }
 
-  let recordText: string | undefined;
+  let record: LineRecord | null = null;
   if (c.record) {
-    line.record = RecordEnvelope.parse(c.record);
-    recordText = JSON.stringify(line.record);
+    const envelope = RecordEnvelope.parse(c.record);
+    record = { text: JSON.stringify(envelope), envelope };
   }
   if (c.trace.length > 0) line.trace = c.trace.map((e) => TraceEntry.parse(e));
 
@@ -69,5 +67,5 @@ export function planCommit(state: RunState, c: RunCommit, now: number, token: nu
     trimmed = below.size;
     if (trimmed > 0) line.trim = c.trimBelow;
   }
-  return { line: Object.keys(line).length > 0 ? line : null, recordText, existing, trimmed };
+  return { line: record || Object.keys(line).length > 0 ? { parts: line, record } : null, existing, trimmed };
 }

@@ -1,6 +1,6 @@
 import type { TraceEntry } from '../records.js';
 import type { RunFiles } from './layout.js';
-import type { LogLine, TranscriptStep } from './log-line.js';
+import type { LineParts, TranscriptStep } from './log-line.js';
 import { readLog, writeLog, type LogRead } from './run-log.js';
 import type { RunState } from './run-state.js';
 import { sealSteps } from './sealed-transcript.js';
@@ -22,12 +22,12 @@ export function needsCompaction(state: RunState, minBytes: number): boolean {
  * Collects the trace entries of the lines it is shown, keeping the last
  * TRACE_CAP (with some slack, so that a long log is not spliced per line).
  */
-export function traceCollector(): { each: (line: LogLine) => void; entries: () => TraceEntry[] } {
+export function traceCollector(): { each: (parts: LineParts) => void; entries: () => TraceEntry[] } {
   let entries: TraceEntry[] = [];
   return {
-    each: (line) => {
-      if (!line.trace) return;
-      entries.push(...line.trace);
+    each: (parts) => {
+      if (!parts.trace) return;
+      entries.push(...parts.trace);
       if (entries.length > 2 * TRACE_CAP) entries = entries.slice(-TRACE_CAP);
     },
     entries: () => entries.slice(-TRACE_CAP),
@@ -46,19 +46,15 @@ export async function compact(files: RunFiles): Promise<LogRead> {
   const steps: TranscriptStep[] = [];
   const read = readLog(files.log, null, {
     cut: true,
-    each: (line) => {
-      trace.each(line);
-      if (line.transcript) steps.push(...line.transcript);
+    each: (parts) => {
+      trace.each(parts);
+      if (parts.transcript) steps.push(...parts.transcript);
     },
   });
   if (read.kind !== 'read') return read;
   const { state } = read;
   const bytes = steps.length > 0 ? await sealSteps(files.transcript, state.sealed.bytes, steps) : state.sealed.bytes;
-  const base: LogLine = {
-    sealed: { bytes, lastStep: state.lastStep },
-    journal: state.entries(),
-    ...(state.recordText === null ? {} : { record: JSON.parse(state.recordText) as LogLine['record'] }),
-    trace: trace.entries(),
-  };
-  return { kind: 'read', state: await writeLog(files, base, state.recordText ?? undefined) };
+  const parts: LineParts = { sealed: { bytes, lastStep: state.lastStep }, journal: state.entries(), trace: trace.entries() };
+  const record = state.recordText === null ? null : { text: state.recordText, envelope: null };
+  return { kind: 'read', state: await writeLog(files, { parts, record }) };
 }

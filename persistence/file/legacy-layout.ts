@@ -35,7 +35,7 @@ export async function migrateLegacy(runDir: string, files: RunFiles): Promise<Lo
     transcript += '\n';
   }
   const lastStep = transcript.split('\n').reduce((last, text) => decodeOrNull(TranscriptStep, text)?.step ?? last, -1);
-  const state = await writeLog(files, { ...line.base, sealed: { bytes: Buffer.byteLength(transcript), lastStep } });
+  const state = await writeLog(files, { parts: { ...line.base.parts, sealed: { bytes: Buffer.byteLength(transcript), lastStep } }, record: line.base.record });
   for (const name of ['record.json', 'journal', 'trace.jsonl']) rmSync(join(runDir, name), { recursive: true, force: true });
   return { kind: 'read', state };
 }
@@ -55,7 +55,7 @@ function readLegacy(runDir: string): { kind: 'run'; base: LogLine } | Extract<Lo
     journal.push(entry.value);
   }
   const trace = (readText(join(runDir, 'trace.jsonl')) ?? '').split('\n').flatMap((l) => decodeOrNull(TraceLine, l)?.entry ?? []);
-  return { kind: 'run', base: { journal, record: record.value, trace: trace.slice(-TRACE_CAP) } };
+  return { kind: 'run', base: { parts: { journal, trace: trace.slice(-TRACE_CAP) }, record: { text: JSON.stringify(record.value), envelope: record.value } } };
 }
 
 function entryNames(dir: string): string[] {

@@ -1,11 +1,10 @@
 import { closeSync, fdatasync, fstatSync, ftruncateSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { writeAtomic } from './atomic.js';
-import { decode } from './decode.js';
 import { hasCode } from './io.js';
 import { frame, headerId, HEADER_BYTES, newHeader, readFrames } from './log-frame.js';
 import type { RunFiles } from './layout.js';
-import { encodeLine, LogLine } from './log-line.js';
+import { decodeLine, encodeLine, type LineParts, type LogLine } from './log-line.js';
 import { RunState } from './run-state.js';
 import { writeSlot } from './summary-slot.js';
 
@@ -17,10 +16,10 @@ export type LogRead =
   | { readonly kind: 'read'; readonly state: RunState }
   | { readonly kind: 'damaged'; readonly path: string; readonly detail: string };
 
-/** How to read: a writer (holding the run's lock) cuts a torn tail off; `each` sees every line read (full scans). */
+/** How to read: a writer (holding the run's lock) cuts a torn tail off; `each` sees the parts of every line read (full scans). */
 export interface ReadOptions {
   readonly cut?: boolean;
-  readonly each?: (line: LogLine) => void;
+  readonly each?: (parts: LineParts) => void;
 }
 
 /**
@@ -47,16 +46,18 @@ export function readLog(path: string, cached: RunState | null, options: ReadOpti
     const from = state ? state.end : HEADER_BYTES;
     const frames = readFrames(readAt(fd, from, size - from), from);
     for (const [i, { payload, end }] of frames.lines.entries()) {
-      const line = decode(LogLine, payload);
+      const line = decodeLine(payload);
       if (!line.ok) return { kind: 'damaged', path, detail: `${line.detail} (line at byte ${i === 0 ? from : frames.lines[i - 1]!.end})` };
       state ??= new RunState(id, ino, from, end);
       state.apply(line.value);
       state.end = end;
-      options.each?.(line.value);
+      options.each?.(line.value.parts);
     }
     if (frames.rest === 'corrupt') return { kind: 'damaged', path, detail: `a damaged line with whole lines after it (at byte ${frames.end})` };
     // Every log is written with its first line (see writeLog): without one, the file is not a log.
     if (state === null) return { kind: 'damaged', path, detail: 'no first line' };
+    const bad = state.checkRecord();
+    if (bad !== null) return { kind: 'damaged', path, detail: `${bad} (the last record before byte ${state.end})` };
     if (frames.rest === 'torn' && options.cut) {
       // Cutting destroys bytes: only a fresh read of the whole log, not one trusting what was read before, may decide it.
       if (from !== HEADER_BYTES) return readLog(path, null, options);
@@ -77,8 +78,8 @@ export function readLog(path: string, cached: RunState | null, options: ReadOpti
  * once, before the sync: this process must never read its own line back as
  * news. On failure the caller must drop the state.
  */
-export async function appendLine(files: RunFiles, state: RunState, line: LogLine, recordText: string | undefined, unlock: () => void): Promise<void> {
-  const text = frame(encodeLine(line, recordText));
+export async function appendLine(files: RunFiles, state: RunState, line: LogLine, unlock: () => void): Promise<void> {
+  const text = frame(encodeLine(line));
   const fd = openSync(files.log, 'r+');
   try {
     // Lines another writer left may not be durable yet; ours must not be durable without them (a power loss would leave a hole).
@@ -99,7 +100,7 @@ export async function appendLine(files: RunFiles, state: RunState, line: LogLine
     // The sync runs in the thread pool while the state and the summary slot follow the line.
     const synced = datasync(fd);
     try {
-      state.apply(line, recordText);
+      state.apply(line);
       state.end = at + written;
       writeSummary(files, state);
       unlock();
@@ -114,14 +115,14 @@ export async function appendLine(files: RunFiles, state: RunState, line: LogLine
 }
 
 /** Replaces the run's log (atomically) with a new one whose first line is `line`; returns its state. */
-export async function writeLog(files: RunFiles, line: LogLine, recordText?: string): Promise<RunState> {
+export async function writeLog(files: RunFiles, line: LogLine): Promise<RunState> {
   const header = newHeader();
-  const text = header.text + frame(encodeLine(line, recordText));
+  const text = header.text + frame(encodeLine(line));
   await writeAtomic(files.log, text);
   const size = Buffer.byteLength(text);
   const state = new RunState(header.id, statSync(files.log).ino, size, size);
   state.syncedEnd = size;
-  state.apply(line, recordText);
+  state.apply(line);
   writeSummary(files, state);
   return state;
 }

@@ -1,5 +1,6 @@
 import { JournalEntry, type RunSummary } from '../records.js';
-import type { LogLine, Sealed } from './log-line.js';
+import { decode } from './decode.js';
+import { RecordEnvelope, type LogLine, type Sealed } from './log-line.js';
 
 /** A journal entry as held in memory: its text, so that every reader gets its own copy, and what the commit rules look at. */
 interface HeldEntry {
@@ -24,9 +25,9 @@ export class RunState {
   readonly baseEnd: number;
   version = 0;
   summary: RunSummary | null = null;
-  /** The record as a line carried it, made into text only when asked for: of a long log read at once, only the last is. */
-  #record: LogLine['record'] | null = null;
-  #recordText: string | null = null;
+  recordText: string | null = null;
+  /** Whether the last record applied has yet to be checked (see checkRecord). */
+  #unchecked = false;
   sealed: Sealed = { bytes: 0, lastStep: -1 };
   /** The last transcript step in the log or the sealed file: a step at or below it is a repeat. */
   lastStep = -1;
@@ -39,28 +40,34 @@ export class RunState {
     this.baseEnd = baseEnd;
   }
 
-  /** Applies one line, in the order LogLine documents; `recordText` is the record's JSON when the caller has it already. */
-  apply(line: LogLine, recordText?: string): void {
-    if (line.sealed) {
-      this.sealed = line.sealed;
-      this.lastStep = Math.max(this.lastStep, line.sealed.lastStep);
+  /** Applies one line, in the order LineParts documents. */
+  apply({ parts, record }: LogLine): void {
+    if (parts.sealed) {
+      this.sealed = parts.sealed;
+      this.lastStep = Math.max(this.lastStep, parts.sealed.lastStep);
     }
-    for (const { step } of line.transcript ?? []) this.lastStep = Math.max(this.lastStep, step);
-    for (const entry of line.journal ?? []) this.#journal.set(entry.key, { step: entry.step, done: entry.status === 'done', text: JSON.stringify(entry) });
-    if (line.record) {
-      this.version = line.record.version;
-      this.summary = line.record.summary;
-      // The caller's text, when it has one, is the record as it was at commit time: the object may be the caller's to change.
-      this.#record = recordText === undefined ? line.record : null;
-      this.#recordText = recordText ?? null;
+    for (const { step } of parts.transcript ?? []) this.lastStep = Math.max(this.lastStep, step);
+    for (const entry of parts.journal ?? []) this.#journal.set(entry.key, { step: entry.step, done: entry.status === 'done', text: JSON.stringify(entry) });
+    if (record) {
+      this.recordText = record.text;
+      this.#unchecked = record.envelope === null;
+      if (record.envelope) {
+        this.version = record.envelope.version;
+        this.summary = record.envelope.summary;
+      }
     }
-    if (line.trim !== undefined) for (const key of this.keysBelow(line.trim)) this.#journal.delete(key);
+    if (parts.trim !== undefined) for (const key of this.keysBelow(parts.trim)) this.#journal.delete(key);
   }
 
-  /** The record's JSON; null before the first record. */
-  get recordText(): string | null {
-    if (this.#recordText === null && this.#record) this.#recordText = JSON.stringify(this.#record);
-    return this.#recordText;
+  /** Checks the envelope of the last record applied, if it was read unchecked: null when it is sound, else what is wrong. */
+  checkRecord(): string | null {
+    if (!this.#unchecked || this.recordText === null) return null;
+    const envelope = decode(RecordEnvelope, this.recordText);
+    if (!envelope.ok) return `record: ${envelope.detail}`;
+    this.version = envelope.value.version;
+    this.summary = envelope.value.summary;
+    this.#unchecked = false;
+    return null;
   }
 
   /** The entry of one key, parsed afresh. */

@@ -7,6 +7,7 @@ import { commitOf } from '../../persistence/commit.js';
 import { CorruptRecordError, StoreUnavailableError } from '../../persistence/errors.js';
 import { FileStore } from '../../persistence/file-store.js';
 import { frame } from '../../persistence/file/log-frame.js';
+import { encodeLine } from '../../persistence/file/log-line.js';
 import { describeStoreConformance, freshId, recordOf } from './conformance.js';
 
 const tempDir = () => mkdtemp(join(tmpdir(), 'reins-fs-'));
@@ -23,7 +24,7 @@ describeStoreConformance('FileStore', async () => {
       return peer;
     },
     // A whole, checksummed log line whose record is `bytes`: what a bad migration or a bug would write, not a torn tail.
-    corrupt: (runId, bytes) => appendFile(join(dir, 'runs', runId, 'run.log'), frame(`{"record":${bytes}}`)),
+    corrupt: (runId, bytes) => appendFile(join(dir, 'runs', runId, 'run.log'), frame(encodeLine({ parts: {}, record: { text: bytes, envelope: null } }))),
     cleanup: async () => {
       await Promise.all([store, ...peers].map((s) => s.close()));
       await rm(dir, { recursive: true, force: true });
@@ -63,7 +64,7 @@ describe('FileStore on disk', () => {
     const log = runFile(id, 'run.log');
     const whole = await readFile(log);
     // What a writer killed halfway through its write leaves: the first half of a line, no newline.
-    const torn = frame(JSON.stringify({ transcript: [{ step: 2, messages: ['two'] }], record: recordOf(id, 3), trace: [{ at: 2, kind: 'b' }] }));
+    const torn = frame(encodeLine({ parts: { transcript: [{ step: 2, messages: ['two'] }], trace: [{ at: 2, kind: 'b' }] }, record: { text: JSON.stringify(recordOf(id, 3)), envelope: null } }));
     await appendFile(log, torn.slice(0, torn.length >> 1));
     for (const reader of [store, new FileStore({ dir })]) {
       expect((await reader.load(id))?.version).toBe(2);
