@@ -127,9 +127,17 @@ export async function writeLog(files: RunFiles, line: LogLine): Promise<RunState
   return state;
 }
 
-/** Points the run's summary slot at the state just written. */
+/**
+ * Points the run's summary slot at the state just written. Best effort: the
+ * slot is a cache of the log, and one that was not written only makes list()
+ * read the log, so it must not fail a commit that is already in the log.
+ */
 export function writeSummary(files: RunFiles, state: RunState): void {
-  if (state.summary) writeSlot(files.summary, { ino: state.ino, end: state.end, summary: state.summary });
+  try {
+    if (state.summary) writeSlot(files.summary, { ino: state.ino, end: state.end, summary: state.summary });
+  } catch (err) {
+    process.emitWarning(err as Error);
+  }
 }
 
 function readAt(fd: number, position: number, length: number): Buffer {
