@@ -24,7 +24,7 @@ export interface CommitPlan {
  */
 export function planCommit(state: RunState, c: RunCommit, now: number, token: number | undefined): CommitPlan {
   if (c.record && state.version !== c.record.version - 1) throw new StaleVersionError(c.runId, c.record.version - 1, state.version);
-  const line: { -readonly [K in keyof LineParts]: LineParts[K] } = {};
+  const parts: { -readonly [K in keyof LineParts]: LineParts[K] } = {};
 
   let lastStep = state.lastStep;
   const transcript: TranscriptStep[] = [];
@@ -33,7 +33,7 @@ export function planCommit(state: RunState, c: RunCommit, now: number, token: nu
     lastStep = step;
     transcript.push({ step, messages: messages as TranscriptStep['messages'] });
   }
-  if (transcript.length > 0) line.transcript = transcript;
+  if (transcript.length > 0) parts.transcript = transcript;
 
   const added = new Map<string, JournalEntry>();
   const status = (key: string) => added.get(key)?.status ?? state.status(key);
@@ -47,7 +47,7 @@ export function planCommit(state: RunState, c: RunCommit, now: number, token: nu
     const envelope = RecordEnvelope.parse(c.record);
     record = { text: JSON.stringify(envelope), envelope };
   }
-  if (c.trace.length > 0) line.trace = c.trace.map((e) => TraceEntry.parse(e));
+  if (c.trace.length > 0) parts.trace = c.trace.map((e) => TraceEntry.parse(e));
 
   let existing: JournalEntry | null = null;
   if (c.journalStart) {
@@ -55,7 +55,7 @@ export function planCommit(state: RunState, c: RunCommit, now: number, token: nu
     existing = added.get(key) ?? state.entry(key);
     if (existing === null) added.set(key, { status: 'started', key, step, at: now, ...(token === undefined ? {} : { token }) });
   }
-  if (added.size > 0) line.journal = [...added.values()];
+  if (added.size > 0) parts.journal = [...added.values()];
 
   let trimmed = 0;
   if (c.trimBelow !== null) {
@@ -65,7 +65,7 @@ export function planCommit(state: RunState, c: RunCommit, now: number, token: nu
       else below.delete(e.key);
     }
     trimmed = below.size;
-    if (trimmed > 0) line.trim = c.trimBelow;
+    if (trimmed > 0) parts.trim = c.trimBelow;
   }
-  return { line: record || Object.keys(line).length > 0 ? { parts: line, record } : null, existing, trimmed };
+  return { line: record || Object.keys(parts).length > 0 ? { parts, record } : null, existing, trimmed };
 }

@@ -123,6 +123,9 @@ export async function writeLog(files: RunFiles, line: LogLine): Promise<RunState
   const state = new RunState(header.id, statSync(files.log).ino, size, size);
   state.syncedEnd = size;
   state.apply(line);
+  // A compaction carries the record over as text: its envelope is read again here, as a reader of the new log would.
+  const bad = state.checkRecord();
+  if (bad !== null) throw new Error(`run log ${files.log} was written with a record that does not read back: ${bad}`);
   writeSummary(files, state);
   return state;
 }

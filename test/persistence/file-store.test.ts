@@ -127,6 +127,11 @@ describe('FileStore on disk', () => {
     // A step the sealed transcript already has is a repeat.
     await small.transcriptAppend(id, 12, ['again'], fence);
     expect((await small.transcriptRead(id)).length).toBe(300);
+    // Commits without a record grow the log too; the one after the compaction they cause still knows the version.
+    for (let i = 0; i < 200; i++) await small.traceAppend(id, [{ at: 1_000 + i, kind: 'y', pad: 'p'.repeat(200) }]);
+    await small.save(recordOf(id, 302), fence);
+    expect(await small.list()).toMatchObject([{ runId: id, step: 302 }]);
+    expect((await new FileStore({ dir }).load(id))?.version).toBe(302);
     await small.close();
   });
 
