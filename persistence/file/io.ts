@@ -1,4 +1,5 @@
-import { readFileSync, statSync, unlinkSync } from 'node:fs';
+import { fdatasync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { promisify } from 'node:util';
 
 /** Whether `err` is a Node system error with one of `codes` (ENOENT, EEXIST …). */
 export function hasCode(err: unknown, ...codes: string[]): boolean {
@@ -27,8 +28,13 @@ export async function ifExists<T>(op: Promise<T>): Promise<T | null> {
  * takes microseconds where a round trip through libuv's thread pool takes tens.
  */
 export function readText(path: string): string | null {
+  return readBytes(path)?.toString('utf8') ?? null;
+}
+
+/** The file's bytes, or null when it does not exist. */
+export function readBytes(path: string): Buffer | null {
   try {
-    return readFileSync(path, 'utf8');
+    return readFileSync(path);
   } catch (err) {
     if (hasCode(err, 'ENOENT')) return null;
     throw err;
@@ -50,3 +56,6 @@ export function removeFile(path: string): boolean {
     throw err;
   }
 }
+
+/** Makes a descriptor's written data durable, in the thread pool: the one wait of a commit, and other runs go on meanwhile. */
+export const datasync = promisify(fdatasync);

@@ -119,10 +119,10 @@ const MAX_KEY_NAME = 160;
 const SAFE_BYTE = /[A-Za-z0-9_.:-]/;
 
 /**
- * A key (approval item id, rate bucket) as a file name: bytes outside [A-Za-z0-9_.:-] become
- * %XX, a leading "." too (it would read as a temp file), the empty key is
- * "%" (no other key encodes to it), and a long key keeps a prefix plus its
- * sha256 ("~" never appears in an encoded key).
+ * A key (approval item id, rate bucket) as a file name: bytes outside
+ * [A-Za-z0-9_.:-] become %XX, a leading "." too (it would read as a temp
+ * file), the empty key is "%" (no other key encodes to it), and a long key
+ * keeps a prefix plus its sha256 ("~" never appears in an encoded key).
  */
 export function safeFileName(key: string): string {
   let name = '';

@@ -1,16 +1,13 @@
-import { closeSync, fdatasync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { z } from 'zod';
 import { JournalEntry, RunRecord, TraceEntry } from '../records.js';
 import { TRACE_CAP } from './compaction.js';
 import { decode, decodeOrNull } from './decode.js';
-import { hasCode, readText } from './io.js';
+import { hasCode, readBytes, readText } from './io.js';
 import { isDataFile, type RunFiles } from './layout.js';
 import { TranscriptStep, type LogLine } from './log-line.js';
 import { writeLog, type LogRead } from './run-log.js';
-
-const datasync = promisify(fdatasync);
 
 /** A trace line of the previous layout. */
 const TraceLine = z.object({ n: z.number().int().nonnegative(), entry: TraceEntry });
@@ -28,14 +25,12 @@ const TraceLine = z.object({ n: z.number().int().nonnegative(), entry: TraceEntr
 export async function migrateLegacy(runDir: string, files: RunFiles): Promise<LogRead> {
   const line = readLegacy(runDir);
   if (line.kind !== 'run') return line;
-  let transcript = readText(files.transcript) ?? '';
-  // The previous layout could leave a torn last step without its newline: close it, so the next sealed step starts a line.
-  if (transcript.length > 0 && !transcript.endsWith('\n')) {
-    await appendNewline(files.transcript);
-    transcript += '\n';
-  }
-  const lastStep = transcript.split('\n').reduce((last, text) => decodeOrNull(TranscriptStep, text)?.step ?? last, -1);
-  const state = await writeLog(files, { parts: { ...line.base.parts, sealed: { bytes: Buffer.byteLength(transcript), lastStep } }, record: line.base.record });
+  // The previous layout could leave a torn last step without its newline: the sealed part ends before it, and the
+  // next compaction cuts it off before it seals steps after it.
+  const transcript = readBytes(files.transcript) ?? Buffer.alloc(0);
+  const bytes = transcript.lastIndexOf(0x0a) + 1;
+  const lastStep = transcript.toString('utf8', 0, bytes).split('\n').reduce((last, text) => decodeOrNull(TranscriptStep, text)?.step ?? last, -1);
+  const state = await writeLog(files, { parts: { ...line.base.parts, sealed: { bytes, lastStep } }, record: line.base.record });
   for (const name of ['record.json', 'journal', 'trace.jsonl']) rmSync(join(runDir, name), { recursive: true, force: true });
   return { kind: 'read', state };
 }
@@ -64,15 +59,5 @@ function entryNames(dir: string): string[] {
   } catch (err) {
     if (hasCode(err, 'ENOENT')) return [];
     throw err;
-  }
-}
-
-async function appendNewline(path: string): Promise<void> {
-  const fd = openSync(path, 'a');
-  try {
-    writeSync(fd, '\n');
-    await datasync(fd);
-  } finally {
-    closeSync(fd);
   }
 }

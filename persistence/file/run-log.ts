@@ -1,14 +1,11 @@
-import { closeSync, fdatasync, fstatSync, ftruncateSync, openSync, readSync, statSync, writeSync } from 'node:fs';
-import { promisify } from 'node:util';
+import { closeSync, fstatSync, ftruncateSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { writeAtomic } from './atomic.js';
-import { hasCode } from './io.js';
+import { datasync, hasCode } from './io.js';
 import { frame, headerId, HEADER_BYTES, newHeader, readFrames } from './log-frame.js';
 import type { RunFiles } from './layout.js';
 import { decodeLine, encodeLine, type LineParts, type LogLine } from './log-line.js';
 import { RunState } from './run-state.js';
 import { writeSlot } from './summary-slot.js';
-
-const datasync = promisify(fdatasync);
 
 /** What reading a run's log found. */
 export type LogRead =

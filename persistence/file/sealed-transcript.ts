@@ -1,11 +1,8 @@
-import { closeSync, fdatasync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { promisify } from 'node:util';
 import { decodeOrNull } from './decode.js';
-import { ifExists } from './io.js';
+import { datasync, ifExists } from './io.js';
 import { TranscriptStep } from './log-line.js';
-
-const datasync = promisify(fdatasync);
 
 /**
  * The transcript steps compactions moved out of a run's log, one JSON line
