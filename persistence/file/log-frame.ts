@@ -2,12 +2,13 @@ import { createHash, randomBytes } from 'node:crypto';
 
 /**
  * The bytes of a run log: a header line naming this log file, then one line
- * per commit, `<checksum> <json>\n`. JSON text never holds a raw newline, so
- * a line's newline is its last byte, and a write that a kill -9 cut short
- * leaves a last line without one (or, after a power loss, with a checksum that
- * does not match): a torn tail, never mistaken for data. Writers cut a torn
- * tail off before they append, so a bad line with a good one after it was not
- * torn by a crash: that is corruption.
+ * per commit, `<checksum> <payload>\n` (the payload is JSON text, see
+ * log-line.ts). JSON text never holds a raw newline, so a line's newline is
+ * its last byte, and a write that a kill -9 cut short leaves a last line
+ * without one (or, after a power loss, with a checksum that does not match):
+ * a torn tail, never mistaken for data. Writers cut a torn tail off before
+ * they append, so a bad line with a good one after it was not torn by a
+ * crash: that is corruption.
  */
 
 const MAGIC = 'reins-log 1 ';
@@ -34,7 +35,7 @@ export function headerId(bytes: Buffer): string | null {
   return text.length === HEADER_BYTES && text.startsWith(MAGIC) && text.endsWith('\n') ? text.slice(MAGIC.length, -1) : null;
 }
 
-/** One line of the log carrying `payload` (JSON text). */
+/** One line of the log carrying `payload` (text without a newline). */
 export function frame(payload: string): string {
   return `${hash(payload)} ${payload}\n`;
 }
