@@ -3,19 +3,26 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { EMPTY_RATE_STATE, rateDecide, rateRelease, RatePolicy, type RateDecision } from '../guards/rate-limit.js';
 import { approvalOrder, checkDecision } from './approval-rules.js';
-import { CorruptRecordError, RunExistsError, StaleLeaseError, StaleVersionError, StoreUnavailableError, UnknownApprovalError, UnknownRunError } from './errors.js';
-import { writeAtomic, sweepTemps, syncDir } from './file/atomic.js';
+import { commitOf } from './commit.js';
+import { CorruptRecordError, RunExistsError, StaleLeaseError, StoreUnavailableError, UnknownApprovalError, UnknownRunError } from './errors.js';
+import { sweepTemps, syncDir, writeAtomic } from './file/atomic.js';
 import { CommandQueue } from './file/command-queue.js';
+import { planCommit, type CommitPlan } from './file/commit-plan.js';
+import { compact, needsCompaction, TRACE_CAP, traceCollector } from './file/compaction.js';
 import { decode, decodeOrNull } from './file/decode.js';
-import { exists, hasCode, ifExists, isSystemError, readText, removeFile } from './file/io.js';
+import { exists, hasCode, ifExists, isSystemError, readText } from './file/io.js';
 import { FileLayout, isDataFile } from './file/layout.js';
-import { withLock } from './file/lock.js';
-import { appendTrace, readTrace, TRACE_CAP } from './file/trace-log.js';
-import { appendTranscript, readTranscript } from './file/transcript-log.js';
+import { migrateLegacy } from './file/legacy-layout.js';
+import { LockFiles, sweepHolders } from './file/lock.js';
+import type { LineParts } from './file/log-line.js';
+import { appendLine, readLog, writeLog, writeSummary, type LogRead } from './file/run-log.js';
+import type { RunState } from './file/run-state.js';
+import { readSealed } from './file/sealed-transcript.js';
+import { readSlot } from './file/summary-slot.js';
 import { matchesFilter, newestFirst } from './filter.js';
 import { ApprovalItem, Command, JournalEntry, Lease, RunRecord, TraceEntry, type ApprovalDecision, type ApprovalStatus, type RunFilter, type RunSummary } from './records.js';
 import { checkRunId, RunId } from './run-id.js';
-import type { Fence, SnapshotStore } from './store.js';
+import type { CommitResult, Fence, RunCommit, SnapshotStore } from './store.js';
 
 /** Options of the embedded store. */
 export interface FileStoreOptions {
@@ -23,37 +30,46 @@ export interface FileStoreOptions {
   readonly dir?: string;
   /** How often watchCommands looks for new command files, in ms. Default 100. */
   readonly pollMs?: number;
+  /** How far a run's log may grow past its first line before it is compacted, in bytes (at least twice the first line). Default 1 MiB. */
+  readonly compactBytes?: number;
 }
 
-/** Why a run is quarantined, written beside its record; an operator deletes it after repairing the run. */
+/** Why a run is quarantined, written beside its log; an operator deletes it after repairing the run. */
 const QuarantineMarker = z.object({ key: z.string(), detail: z.string(), at: z.number() });
 
-/** What list() validates of each record: all but the snapshot and outcome, whose deep JSON checks would cost several times the read. load() checks everything. */
-const RunEnvelope = RunRecord.omit({ snapshot: true, outcome: true });
-
-/** Runs whose records are read at once by list(): enough to overlap disk waits, few enough to stay clear of the descriptor limit. */
-const LIST_CONCURRENCY = 32;
-
-/**
- * The embedded default store: one folder (see file/layout.ts), every file
- * replaced atomically, so a kill -9 at any point leaves each file whole.
- * Processes sharing the folder take turns through a lock file per run for
- * every check-then-write (saves, leases, journal, logs); reads take no lock.
- */
 /** A bucket's stored state (see guards/rate-limit.ts). */
 const RateStateSchema = z.object({ tat: z.number(), holders: z.record(z.string(), z.number()) });
 
+/** Runs whose summaries are read at once by list(): enough to overlap disk waits, few enough to stay clear of the descriptor limit. */
+const LIST_CONCURRENCY = 32;
+/** Runs whose state this process keeps in memory (a few KB each, mostly the record); one evicted is read again from its log when next used. */
+const CACHED_RUNS = 1_024;
+
+/**
+ * The embedded default store: one folder (see file/layout.ts). Each run is a
+ * log of commits: a commit appends one checksummed line and fdatasyncs once,
+ * so a kill -9 at any point leaves a log whose whole lines are exactly the
+ * commits that were made (a torn last line is not one, and the next writer
+ * cuts it off). Processes sharing the folder take turns through a lock file
+ * per run for every check-then-write (commits, leases); reads take no lock.
+ * Each process keeps the state of the runs it uses in memory and reads only
+ * what others appended since; a log is compacted once it has grown enough.
+ */
 export class FileStore implements SnapshotStore {
   readonly #layout: FileLayout;
   readonly #commands: CommandQueue;
+  readonly #compactBytes: number;
+  readonly #locks: LockFiles;
   /** The tail of each run's queue of operations from this process. */
   readonly #runQueues = new Map<string, Promise<void>>();
-  /** Steps of journal entries this process wrote or read, by path: trimming then needs no file reads. */
-  readonly #journalSteps = new Map<string, number>();
+  /** Runs' states as last read or written by this process, least recently used first. */
+  readonly #states = new Map<string, RunState>();
 
   constructor(options: FileStoreOptions = {}) {
     this.#layout = new FileLayout(options.dir ?? '.reins');
     this.#commands = new CommandQueue(this.#layout, options.pollMs ?? 100);
+    this.#compactBytes = options.compactBytes ?? 1 << 20;
+    this.#locks = new LockFiles(this.#layout.root);
   }
 
   /** A store whose folders exist, so that a bad path or a missing permission fails here rather than at the first write. */
@@ -70,33 +86,35 @@ export class FileStore implements SnapshotStore {
     const id = checkRunId(record.summary.runId);
     const valid = RunRecord.parse(record);
     await this.#io(async () => {
-      await mkdir(this.#layout.journalDir(id), { recursive: true });
+      await mkdir(this.#layout.runDir(id), { recursive: true });
       await syncDir(this.#layout.runs);
-      await withLock(this.#layout.lock(id), async () => {
-        // The record is the run: a directory without one is a create that crashed before it and may be reused.
-        if (await exists(this.#layout.record(id))) throw new RunExistsError(id);
-        await writeAtomic(this.#layout.record(id), JSON.stringify(valid));
+      await this.#withRun(id, async () => {
+        const files = this.#layout.runFiles(id);
+        // The log is the run: a directory without one is a create that crashed before it and may be reused.
+        if (this.#hasRun(id)) throw new RunExistsError(id);
+        this.#remember(id, await writeLog(files, { parts: { sealed: { bytes: 0, lastStep: -1 } }, record: { text: JSON.stringify(valid), envelope: valid } }));
       });
     });
   }
 
   async save(record: RunRecord, fence: Fence): Promise<void> {
-    const id = checkRunId(record.summary.runId);
-    const valid = RunRecord.parse(record);
-    await this.#io(() =>
-      this.#withRun(id, async () => {
-        await this.#checkFence(id, fence);
-        const stored = await this.#readRecord(id);
-        if (stored === null) throw new UnknownRunError(id);
-        if (stored.version !== valid.version - 1) throw new StaleVersionError(id, valid.version - 1, stored.version);
-        await writeAtomic(this.#layout.record(id), JSON.stringify(valid));
-      }),
-    );
+    await this.commit(commitOf(record.summary.runId, { record }), fence);
+  }
+
+  async commit(c: RunCommit, fence: Fence): Promise<CommitResult> {
+    return { existing: (await this.#write(c, fence)).existing };
   }
 
   async load(runId: string): Promise<RunRecord | null> {
     const id = checkRunId(runId);
-    return this.#io(() => this.#readRecord(id));
+    return this.#io(async () => {
+      const state = await this.#read(id);
+      if (state === null) return null;
+      this.#refuseQuarantined(id);
+      const record = decode(RunRecord, state.recordText ?? 'null');
+      if (!record.ok) throw await this.#quarantine(id, this.#layout.key(this.#layout.runFiles(id).log), record.detail, record.cause);
+      return record.value;
+    });
   }
 
   async list(filter: RunFilter = {}): Promise<RunSummary[]> {
@@ -118,7 +136,7 @@ export class FileStore implements SnapshotStore {
       let trash: string | null = null;
       try {
         // Renamed away under the lock: readers see the whole run or nothing, and a crash leaves a ".deleted-" folder for purge.
-        trash = await withLock(this.#layout.lock(id), async () => {
+        trash = await this.#locks.with(this.#layout.lock(id), async () => {
           const to = this.#layout.trash(id);
           await rename(this.#layout.runDir(id), to);
           return to;
@@ -126,6 +144,7 @@ export class FileStore implements SnapshotStore {
       } catch (err) {
         if (!hasCode(err, 'ENOENT')) throw err;
       }
+      this.#states.delete(id);
       await this.#commands.drop(id);
       if (trash === null) return;
       await syncDir(this.#layout.runs);
@@ -137,10 +156,11 @@ export class FileStore implements SnapshotStore {
     const old = (await this.list({ status: 'done' })).filter((s) => s.updatedAt < olderThan);
     for (const s of old) await this.delete(s.runId);
     await this.#io(async () => {
-      // Deletions a crash interrupted.
+      // Deletions a crash interrupted, and the lock holder files of processes that are gone.
       for (const name of await this.#runIds()) {
         if (name.startsWith('.deleted-')) await rm(join(this.#layout.runs, name), { recursive: true, force: true });
       }
+      sweepHolders(this.#layout.root);
     });
     return old.length;
   }
@@ -149,11 +169,12 @@ export class FileStore implements SnapshotStore {
     const id = checkRunId(runId);
     return this.#io(() =>
       this.#withRun(id, async () => {
+        this.#mustExist(id);
         const now = Date.now();
         const current = await this.#readLease(id);
         if (current && current.owner !== owner && current.expiresAt > now) return null;
         // Whoever takes the run may be taking over from a writer that crashed mid-write (itself, restarted): clear what it left.
-        await Promise.all([sweepTemps(this.#layout.runDir(id)), sweepTemps(this.#layout.journalDir(id))]);
+        await sweepTemps(this.#layout.runDir(id));
         const keep = current !== null && current.owner === owner && current.expiresAt > now;
         const lease: Lease = { owner, token: keep ? current.token : (current?.token ?? 0) + 1, expiresAt: now + ttlMs };
         await writeAtomic(this.#layout.lease(id), JSON.stringify(lease));
@@ -166,6 +187,7 @@ export class FileStore implements SnapshotStore {
     const id = checkRunId(runId);
     return this.#io(() =>
       this.#withRun(id, async () => {
+        this.#mustExist(id);
         const current = await this.#readLease(id);
         if (current?.token !== lease.token || current.owner !== lease.owner) return null;
         const renewed: Lease = { ...current, expiresAt: Date.now() + ttlMs };
@@ -179,6 +201,7 @@ export class FileStore implements SnapshotStore {
     const id = checkRunId(runId);
     await this.#io(() =>
       this.#withRun(id, async () => {
+        this.#mustExist(id);
         const current = await this.#readLease(id);
         // The token stays in the file: the next holder's must be higher.
         if (current?.token === lease.token) await writeAtomic(this.#layout.lease(id), JSON.stringify({ ...current, expiresAt: 0 }));
@@ -194,93 +217,57 @@ export class FileStore implements SnapshotStore {
   }
 
   async journalStart(runId: string, key: string, step: number, fence: Fence): Promise<JournalEntry | null> {
-    const id = checkRunId(runId);
-    return this.#io(() =>
-      this.#withRun(id, async () => {
-        await this.#checkFence(id, fence);
-        const path = this.#layout.journalEntry(id, key);
-        const existing = await this.#readJson(id, path, JournalEntry);
-        this.#journalSteps.set(path, existing?.step ?? step);
-        if (existing) return existing;
-        await writeAtomic(path, JSON.stringify({ status: 'started', key, step, at: Date.now(), token: fence.leaseToken } satisfies JournalEntry));
-        return null;
-      }),
-    );
+    return (await this.commit(commitOf(runId, { journalStart: { key, step } }), fence)).existing;
   }
 
   async journalDone(runId: string, key: string, step: number, result: unknown, fence: Fence): Promise<void> {
-    const id = checkRunId(runId);
-    const entry = JournalEntry.parse({ status: 'done', key, step, at: Date.now(), result });
-    await this.#io(() =>
-      this.#withRun(id, async () => {
-        await this.#checkFence(id, fence);
-        // A call's outcome is recorded once: a replay must see the same result.
-        const path = this.#layout.journalEntry(id, key);
-        if ((await this.#readJson(id, path, JournalEntry))?.status === 'done') return;
-        await writeAtomic(path, JSON.stringify(entry));
-        this.#journalSteps.set(path, step);
-      }),
-    );
+    await this.commit(commitOf(runId, { journalDone: [{ key, step, result }] }), fence);
   }
 
   async journalGet(runId: string, key: string): Promise<JournalEntry | null> {
     const id = checkRunId(runId);
-    return this.#io(() => this.#readJson(id, this.#layout.journalEntry(id, key), JournalEntry));
+    return this.#io(async () => (await this.#read(id))?.entry(key) ?? null);
   }
 
   async journalTrim(runId: string, belowStep: number): Promise<number> {
-    const id = checkRunId(runId);
-    return this.#io(() =>
-      this.#withRun(id, async () => {
-        const dir = this.#layout.journalDir(id);
-        let n = 0;
-        for (const name of (await readdir(dir)).filter(isDataFile)) {
-          const path = join(dir, name);
-          const step = this.#journalSteps.get(path) ?? (await this.#readJson(id, path, JournalEntry))?.step;
-          if (step !== undefined && step < belowStep && (await removeFile(path))) {
-            this.#journalSteps.delete(path);
-            n++;
-          }
-        }
-        return n;
-      }),
-    ).catch((err: unknown) => {
+    try {
+      return (await this.#write(commitOf(runId, { trimBelow: belowStep }), null)).trimmed;
+    } catch (err) {
       if (err instanceof UnknownRunError) return 0;
       throw err;
-    });
+    }
   }
 
   async transcriptAppend(runId: string, step: number, messages: readonly unknown[], fence: Fence): Promise<void> {
-    const id = checkRunId(runId);
-    await this.#io(() =>
-      this.#withRun(id, async () => {
-        await this.#checkFence(id, fence);
-        await appendTranscript(this.#layout.transcript(id), step, messages);
-      }),
-    );
+    await this.commit(commitOf(runId, { transcript: [{ step, messages }] }), fence);
   }
 
   async transcriptRead(runId: string): Promise<unknown[]> {
     const id = checkRunId(runId);
-    return this.#io(() => readTranscript(this.#layout.transcript(id)));
+    const logged: unknown[] = [];
+    const state = await this.#scan(id, (parts) => {
+      for (const { messages } of parts.transcript ?? []) logged.push(...messages);
+    });
+    return state === null ? [] : [...(await this.#io(() => readSealed(this.#layout.runFiles(id).transcript, state.sealed.bytes))), ...logged];
   }
 
   async traceAppend(runId: string, entries: readonly TraceEntry[]): Promise<void> {
-    const id = checkRunId(runId);
-    const valid = entries.map((e) => TraceEntry.parse(e));
-    await this.#io(() => this.#withRun(id, () => appendTrace(this.#layout.trace(id), valid)));
+    await this.#write(commitOf(runId, { trace: entries }), null);
   }
 
   async traceRead(runId: string, limit = TRACE_CAP): Promise<TraceEntry[]> {
     const id = checkRunId(runId);
-    return this.#io(() => readTrace(this.#layout.trace(id), limit));
+    if (limit <= 0) return [];
+    const trace = traceCollector();
+    await this.#scan(id, trace.each);
+    return trace.entries().slice(-limit);
   }
 
   async sendCommand(runId: string, command: Command): Promise<void> {
     const id = checkRunId(runId);
     const valid = Command.parse(command);
     await this.#io(async () => {
-      if (!(await exists(this.#layout.record(id)))) throw new UnknownRunError(id);
+      this.#mustExist(id);
       await mkdir(this.#layout.commands, { recursive: true });
       await this.#commands.send(id, valid);
     });
@@ -299,13 +286,12 @@ export class FileStore implements SnapshotStore {
     await this.#commands.close();
   }
 
-  /** Runs `op`, turning operating-system failures (disk full, permission, I/O error) into StoreUnavailableError. */
   async approvalPut(item: ApprovalItem): Promise<void> {
     const valid = ApprovalItem.parse(item);
     await this.#io(async () => {
       await mkdir(this.#layout.approvals, { recursive: true });
-      await withLock(this.#layout.approvalsLock(), async () => {
-        if (!(await exists(this.#layout.approval(valid.itemId)))) await writeAtomic(this.#layout.approval(valid.itemId), JSON.stringify(valid));
+      await this.#locks.with(this.#layout.approvalsLock(), async () => {
+        if (!exists(this.#layout.approval(valid.itemId))) await writeAtomic(this.#layout.approval(valid.itemId), JSON.stringify(valid));
       });
     });
   }
@@ -315,7 +301,7 @@ export class FileStore implements SnapshotStore {
       const names = ((await ifExists(readdir(this.#layout.approvals))) ?? []).filter(isDataFile);
       const items: ApprovalItem[] = [];
       for (const name of names) {
-        const text = await readText(join(this.#layout.approvals, name));
+        const text = readText(join(this.#layout.approvals, name));
         const item = text === null ? null : decodeOrNull(ApprovalItem, text);
         if (item && (filter.status === undefined || item.status === filter.status)) items.push(item);
       }
@@ -324,14 +310,14 @@ export class FileStore implements SnapshotStore {
   }
 
   async approvalGet(itemId: string): Promise<ApprovalItem | null> {
-    return this.#io(() => this.#readApproval(itemId));
+    return this.#io(async () => this.#readApproval(itemId));
   }
 
   async approvalDecide(itemId: string, decision: ApprovalDecision): Promise<ApprovalItem> {
     return this.#io(async () => {
       await mkdir(this.#layout.approvals, { recursive: true });
-      return withLock(this.#layout.approvalsLock(), async () => {
-        const item = await this.#readApproval(itemId);
+      return this.#locks.with(this.#layout.approvalsLock(), async () => {
+        const item = this.#readApproval(itemId);
         if (!item) throw new UnknownApprovalError(itemId);
         const decided = checkDecision(item, decision);
         await writeAtomic(this.#layout.approval(itemId), JSON.stringify(decided));
@@ -344,8 +330,8 @@ export class FileStore implements SnapshotStore {
     const valid = RatePolicy.parse(policy);
     return this.#io(async () => {
       await mkdir(this.#layout.rates, { recursive: true });
-      return withLock(this.#layout.rateLock(key), async () => {
-        const text = await readText(this.#layout.rate(key));
+      return this.#locks.with(this.#layout.rateLock(key), async () => {
+        const text = readText(this.#layout.rate(key));
         const state = (text === null ? null : decodeOrNull(RateStateSchema, text)) ?? EMPTY_RATE_STATE;
         const { decision, state: next } = rateDecide(state, valid, holder, Date.now());
         await writeAtomic(this.#layout.rate(key), JSON.stringify(next));
@@ -357,22 +343,129 @@ export class FileStore implements SnapshotStore {
   async rateRelease(key: string, holder: string): Promise<void> {
     await this.#io(async () => {
       await mkdir(this.#layout.rates, { recursive: true });
-      await withLock(this.#layout.rateLock(key), async () => {
-        const text = await readText(this.#layout.rate(key));
+      await this.#locks.with(this.#layout.rateLock(key), async () => {
+        const text = readText(this.#layout.rate(key));
         const state = text === null ? null : decodeOrNull(RateStateSchema, text);
         if (state) await writeAtomic(this.#layout.rate(key), JSON.stringify(rateRelease(state, holder)));
       });
     });
   }
 
-  async #readApproval(itemId: string): Promise<ApprovalItem | null> {
-    const text = await readText(this.#layout.approval(itemId));
+  #readApproval(itemId: string): ApprovalItem | null {
+    const text = readText(this.#layout.approval(itemId));
     if (text === null) return null;
     const decoded = decode(ApprovalItem, text);
     if (!decoded.ok) throw new CorruptRecordError(itemId, this.#layout.key(this.#layout.approval(itemId)), decoded.detail);
     return decoded.value;
   }
 
+  /**
+   * One commit, fenced when `fence` is given (trace appends and trims are
+   * not, as in every store): checked against the run's state under its lock,
+   * then one line appended and synced. A refused commit writes nothing.
+   */
+  async #write(c: RunCommit, fence: Fence | null): Promise<CommitPlan> {
+    const id = checkRunId(c.runId);
+    return this.#io(() =>
+      this.#withRun(id, async (unlock) => {
+        const state = await this.#current(id);
+        if (state === null) throw new UnknownRunError(id);
+        this.#refuseQuarantined(id);
+        if (fence) {
+          const lease = await this.#readLease(id);
+          if (lease?.token !== fence.leaseToken) throw new StaleLeaseError(id, fence.leaseToken, lease?.token ?? null);
+        }
+        const plan = planCommit(state, c, Date.now(), fence?.leaseToken);
+        if (plan.line === null) return plan;
+        const files = this.#layout.runFiles(id);
+        // A long log is compacted before the commit that would grow it further: that one commit waits, nothing runs behind a caller's back.
+        const target = needsCompaction(state, this.#compactBytes) ? await this.#settle(id, await compact(files)) : state;
+        if (target === null) throw new UnknownRunError(id);
+        try {
+          await appendLine(files, target, plan.line, unlock);
+        } catch (err) {
+          // The state took the line before the sync that failed: it is read afresh next time.
+          this.#states.delete(id);
+          throw err;
+        }
+        return plan;
+      }),
+    );
+  }
+
+  /** The run's state brought up to date under its lock (the caller holds it): a torn tail is cut off, a run of the previous layout moved into a log. */
+  async #current(id: string): Promise<RunState | null> {
+    const files = this.#layout.runFiles(id);
+    const read = readLog(files.log, this.#states.get(id) ?? null, { cut: true });
+    return this.#settle(id, read.kind === 'missing' ? await migrateLegacy(this.#layout.runDir(id), files) : read);
+  }
+
+  /** The run's state brought up to date without the lock, as a reader. */
+  async #read(id: string): Promise<RunState | null> {
+    const read = readLog(this.#layout.runFiles(id).log, this.#states.get(id) ?? null);
+    if (read.kind === 'read' || (read.kind === 'missing' && !exists(this.#layout.legacyRecord(id)))) return this.#settle(id, read);
+    // What looks damaged may be a writer's cut and append seen half-done, and a run of the previous layout is
+    // moved into a log: both under the lock.
+    return this.#withRun(id, () => this.#current(id)).catch((err: unknown) => {
+      if (err instanceof UnknownRunError) return null;
+      throw err;
+    });
+  }
+
+  /** Reads the whole log under the run's lock, showing `each` every line (trace and transcript reads); null when there is no run. */
+  async #scan(id: string, each: (parts: LineParts) => void): Promise<RunState | null> {
+    return this.#io(() => this.#withRun(id, async () => this.#settle(id, readLog(this.#layout.runFiles(id).log, null, { cut: true, each })))).catch((err: unknown) => {
+      if (err instanceof UnknownRunError) return null;
+      throw err;
+    });
+  }
+
+  /** Keeps what a read found: the state is remembered, a missing log forgets the run, a damaged one quarantines it. */
+  async #settle(id: string, read: LogRead): Promise<RunState | null> {
+    if (read.kind === 'read') {
+      this.#remember(id, read.state);
+      return read.state;
+    }
+    this.#states.delete(id);
+    if (read.kind === 'missing') return null;
+    throw await this.#quarantine(id, this.#layout.key(read.path), read.detail);
+  }
+
+  #remember(id: string, state: RunState): void {
+    this.#states.delete(id);
+    this.#states.set(id, state);
+    if (this.#states.size > CACHED_RUNS) this.#states.delete(this.#states.keys().next().value!);
+  }
+
+  #mustExist(id: string): void {
+    if (!this.#hasRun(id)) throw new UnknownRunError(id);
+  }
+
+  #hasRun(id: string): boolean {
+    return exists(this.#layout.runFiles(id).log) || exists(this.#layout.legacyRecord(id));
+  }
+
+  /** Throws while the run is quarantined, even if its bytes have since become readable: an operator lifts it by deleting the marker. */
+  #refuseQuarantined(id: string): void {
+    // Asked first without reading: on every commit, and a read of a missing file costs an exception.
+    if (!exists(this.#layout.quarantine(id))) return;
+    const marker = readText(this.#layout.quarantine(id));
+    if (marker === null) return;
+    const why = decode(QuarantineMarker, marker);
+    throw new CorruptRecordError(id, why.ok ? why.value.key : this.#layout.key(this.#layout.quarantine(id)), why.ok ? why.value.detail : 'quarantine marker present');
+  }
+
+  /** Marks the run quarantined (once) and returns the error to throw; the bytes at fault are left as they are. */
+  async #quarantine(id: string, key: string, detail: string, cause?: unknown): Promise<CorruptRecordError> {
+    const marker = this.#layout.quarantine(id);
+    if (!exists(marker)) {
+      // Best effort: the corruption is the error to report, and list() sees an unreadable log as quarantined without the marker.
+      await writeAtomic(marker, JSON.stringify({ key, detail, at: Date.now() })).catch(() => undefined);
+    }
+    return new CorruptRecordError(id, key, detail, { cause });
+  }
+
+  /** Runs `op`, turning operating-system failures (disk full, permission, I/O error) into StoreUnavailableError. */
   async #io<T>(op: () => Promise<T>): Promise<T> {
     try {
       return await op();
@@ -382,10 +475,11 @@ export class FileStore implements SnapshotStore {
     }
   }
 
-  /** Runs `fn` holding the run's lock; UnknownRunError when the run has no record. */
-  async #withRun<T>(runId: string, fn: () => Promise<T>): Promise<T> {
+  /** Runs `fn` holding the run's lock (it may let go early, see withLock); UnknownRunError when the run has no directory. */
+  async #withRun<T>(runId: string, fn: (unlock: () => void) => Promise<T>): Promise<T> {
     // Operations of this process on one run queue here in order, so the lock file's polling retry only ever
-    // waits for another process: a run's snapshot write and its next journal entry never spin against each other.
+    // waits for another process: a run's commit and its next one never spin against each other. An operation
+    // leaves the queue when it is done, not when it lets the lock go: the next commit starts after this one's sync.
     const previous = this.#runQueues.get(runId) ?? Promise.resolve();
     const mine = previous.then(() => this.#lockedRun(runId, fn));
     const settled = mine.then(
@@ -399,12 +493,9 @@ export class FileStore implements SnapshotStore {
     return mine;
   }
 
-  async #lockedRun<T>(runId: string, fn: () => Promise<T>): Promise<T> {
+  async #lockedRun<T>(runId: string, fn: (unlock: () => void) => Promise<T>): Promise<T> {
     try {
-      return await withLock(this.#layout.lock(runId), async () => {
-        if (!(await exists(this.#layout.record(runId)))) throw new UnknownRunError(runId);
-        return fn();
-      });
+      return await this.#locks.with(this.#layout.lock(runId), fn);
     } catch (err) {
       // No directory to put the lock in: the run was never created, or was deleted meanwhile.
       if (hasCode(err, 'ENOENT')) throw new UnknownRunError(runId);
@@ -416,60 +507,49 @@ export class FileStore implements SnapshotStore {
     return (await ifExists(readdir(this.#layout.runs))) ?? [];
   }
 
-  async #checkFence(runId: string, fence: Fence): Promise<void> {
-    const lease = await this.#readLease(runId);
-    if (lease?.token !== fence.leaseToken) throw new StaleLeaseError(runId, fence.leaseToken, lease?.token ?? null);
-  }
-
-  #readLease(runId: string): Promise<Lease | null> {
-    return this.#readJson(runId, this.#layout.lease(runId), Lease);
-  }
-
-  /** The record, refused while the run is quarantined even if its bytes have since become readable. */
-  async #readRecord(runId: string): Promise<RunRecord | null> {
-    const record = await this.#readJson(runId, this.#layout.record(runId), RunRecord);
-    const marker = record && (await readText(this.#layout.quarantine(runId)));
-    if (marker) {
-      const why = decode(QuarantineMarker, marker);
-      const key = why.ok ? why.value.key : this.#layout.key(this.#layout.quarantine(runId));
-      throw new CorruptRecordError(runId, key, why.ok ? why.value.detail : 'quarantine marker present');
-    }
-    return record;
-  }
-
-  async #readJson<T>(runId: string, path: string, schema: z.ZodType<T>): Promise<T | null> {
-    const text = await readText(path);
-    return text === null ? null : this.#decode(runId, path, text, schema);
+  async #readLease(runId: string): Promise<Lease | null> {
+    const path = this.#layout.lease(runId);
+    const text = readText(path);
+    return text === null ? null : this.#decode(runId, path, text, Lease);
   }
 
   /** Validates stored text; on failure marks the run quarantined and throws CorruptRecordError, leaving the bytes as they are. */
   async #decode<T>(runId: string, path: string, text: string, schema: z.ZodType<T>): Promise<T> {
     const decoded = decode(schema, text);
     if (decoded.ok) return decoded.value;
-    const key = this.#layout.key(path);
-    const marker = this.#layout.quarantine(runId);
-    if (!(await exists(marker))) {
-      // Best effort: the corruption is the error to report, and list() sees an unreadable record as quarantined without the marker.
-      await writeAtomic(marker, JSON.stringify({ key, detail: decoded.detail, at: Date.now() })).catch(() => undefined);
-    }
-    throw new CorruptRecordError(runId, key, decoded.detail, { cause: decoded.cause });
+    throw await this.#quarantine(runId, this.#layout.key(path), decoded.detail, decoded.cause);
   }
 
-  /** The run's summary for list(): null when it has no record, status 'quarantined' when marked or unreadable. */
-  async #summary(runId: string): Promise<RunSummary | null> {
-    const path = this.#layout.record(runId);
-    const text = await readText(path);
-    if (text === null) return null;
-    const record = decode(RunEnvelope, text);
-    if (!record.ok) {
-      const st = await ifExists(stat(path));
-      return st && unreadable(runId, st.mtimeMs);
+  /**
+   * The run's summary for list(): the slot beside its log while it matches
+   * the log, else (a crash or a writer came between the two) read from the
+   * log under the run's lock, which also rewrites the slot. Null when there is
+   * no run; status 'quarantined' when marked or unreadable.
+   */
+  async #summary(id: string): Promise<RunSummary | null> {
+    const files = this.#layout.runFiles(id);
+    const st = await ifExists(stat(files.log));
+    if (st === null) return exists(this.#layout.legacyRecord(id)) ? this.#summaryFromLog(id, Date.now()) : null;
+    const summary = (await readSlot(files.summary, st.ino, st.size)) ?? (await this.#summaryFromLog(id, st.mtimeMs));
+    return summary && exists(this.#layout.quarantine(id)) ? { ...summary, status: 'quarantined' } : summary;
+  }
+
+  async #summaryFromLog(id: string, mtimeMs: number): Promise<RunSummary | null> {
+    try {
+      return await this.#withRun(id, async () => {
+        const state = await this.#current(id);
+        if (state) writeSummary(this.#layout.runFiles(id), state);
+        return state?.summary ?? null;
+      });
+    } catch (err) {
+      if (err instanceof CorruptRecordError) return unreadable(id, mtimeMs);
+      if (err instanceof UnknownRunError) return null;
+      throw err;
     }
-    return (await exists(this.#layout.quarantine(runId))) ? { ...record.value.summary, status: 'quarantined' } : record.value.summary;
   }
 }
 
-/** What list() can say about a run whose record does not parse: its id, and that it is quarantined. */
+/** What list() can say about a run whose log does not read: its id, and that it is quarantined. */
 function unreadable(runId: string, mtimeMs: number): RunSummary {
   const at = Math.floor(mtimeMs);
   return { runId, agentId: 'unknown', parentId: null, status: 'quarantined', state: 'unknown', step: 0, turns: 0, activeTool: null, costUsd: 0, reason: null, createdAt: at, updatedAt: at };

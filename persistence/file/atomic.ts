@@ -26,7 +26,9 @@ export async function writeAtomic(path: string, data: string): Promise<void> {
     await rename(temp, path);
   } catch (err) {
     // Best effort: the write's own error is the one to report, and a leftover temp file is swept later.
-    await removeFile(temp).catch(() => undefined);
+    try {
+      removeFile(temp);
+    } catch {}
     throw err;
   }
   await syncDir(dir);
@@ -54,7 +56,7 @@ export async function sweepTemps(dir: string): Promise<number> {
   let n = 0;
   for (const name of (await ifExists(readdir(dir))) ?? []) {
     const m = TEMP_NAME.exec(name);
-    if (m && !isAlive({ pid: Number(m[1]), started: Number(m[2]) }) && (await removeFile(join(dir, name)))) n++;
+    if (m && !isAlive({ pid: Number(m[1]), started: Number(m[2]) }) && removeFile(join(dir, name))) n++;
   }
   return n;
 }

@@ -42,18 +42,18 @@ export class CommandQueue {
     const paths = (await this.#names()).filter((name) => commandRunId(name) === runId).map((name) => join(this.#layout.commands, name));
     const read: { path: string; command: Command }[] = [];
     for (const path of paths) {
-      const text = await readText(path);
+      const text = readText(path);
       if (text !== null) read.push({ path, command: await decodeCommand(path, text) });
     }
     const taken: Command[] = [];
     // Another taker may have removed a file since it was read; then it is that taker's.
-    for (const { path, command } of read) if (await removeFile(path)) taken.push(command);
+    for (const { path, command } of read) if (removeFile(path)) taken.push(command);
     return taken;
   }
 
   /** Drops the run's queued commands (the run is being deleted). */
   async drop(runId: string): Promise<void> {
-    for (const name of await this.#names()) if (commandRunId(name) === runId) await removeFile(join(this.#layout.commands, name));
+    for (const name of await this.#names()) if (commandRunId(name) === runId) removeFile(join(this.#layout.commands, name));
   }
 
   /** Calls `listener` once for each newly queued command file's run, polling every pollMs; returns the unsubscribe. */

@@ -1,21 +1,30 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { join, relative } from 'node:path';
 
+/** A run's log and the files that follow it. */
+export interface RunFiles {
+  readonly log: string;
+  readonly summary: string;
+  readonly transcript: string;
+}
+
 /**
  * Where a FileStore keeps things, built in this one place. Inside the store's
  * folder (`.reins/` unless configured):
  *
- *   runs/<runId>/record.json        the RunRecord; replaced atomically by every save
- *   runs/<runId>/lease.json         the lease; kept after release (expiresAt 0) so tokens only grow
- *   runs/<runId>/lock               the run's lock file, present only while a process writes the run
- *   runs/<runId>/quarantine.json    marker: refused until an operator repairs the run and deletes it
- *   runs/<runId>/journal/<key>.json one entry per idempotency key (key encoded, see journalEntry)
- *   runs/<runId>/transcript.jsonl   one line per model step: {"step":n,"messages":[…]}
- *   runs/<runId>/trace.jsonl        one line per entry: {"n":i,"entry":{…}}, compacted to the last 1,000
+ *   runs/<runId>/run.log           the run's commit log: record, journal, transcript steps and trace, one
+ *                                  line per commit (see log-frame.ts, log-line.ts); compacted when it grows
+ *   runs/<runId>/summary           the run's summary for list(), a cache of the log (see summary-slot.ts)
+ *   runs/<runId>/transcript.jsonl  transcript steps compactions moved out of the log (see sealed-transcript.ts)
+ *   runs/<runId>/lease.json        the lease; kept after release (expiresAt 0) so tokens only grow
+ *   runs/<runId>/lock              the run's lock, present only while a process writes the run: a hard
+ *                                  link to that process's .lock-holder.<pid>-<started> (see lock.ts)
+ *   runs/<runId>/quarantine.json   marker: refused until an operator repairs the run and deletes it
  *   runs/.deleted-<runId>-<rand>/   a run being deleted: renamed away first, so deletion is atomic
  *   commands/<runId>~<seq>~<pid>-<rand>.json   one queued operator command; names sort in send order
- *   approvals/<itemId>.json         one approval item (id encoded as journal keys are); approvals/.lock serialises decisions
+ *   approvals/<itemId>.json         one approval item (id encoded by safeFileName); approvals/.lock serialises decisions
  *   rates/<key>.json                one rate-limit bucket (GCRA state and concurrency holders); rates/.<key>.json.lock
+ *   .lock-holder.<pid>-<started>    a process's lock holder file, which every lock it takes links to
  *
  * Names starting with "." are never data (temp files, deleted runs), and run
  * ids cannot start with one.
@@ -35,9 +44,9 @@ export class FileLayout {
     this.rates = join(root, 'rates');
   }
 
-  /** One approval item (id encoded like a journal key). */
+  /** One approval item. */
   approval(itemId: string): string {
-    return join(this.approvals, journalFileName(itemId));
+    return join(this.approvals, safeFileName(itemId));
   }
   /** The lock every approval decision takes: decide is a compare-and-set across processes. */
   approvalsLock(): string {
@@ -45,7 +54,7 @@ export class FileLayout {
   }
   /** One rate-limit bucket's state. */
   rate(key: string): string {
-    return join(this.rates, journalFileName(key));
+    return join(this.rates, safeFileName(key));
   }
   /** The lock of one bucket. */
   rateLock(key: string): string {
@@ -56,8 +65,13 @@ export class FileLayout {
   runDir(runId: string): string {
     return join(this.runs, runId);
   }
-  /** The run's record. */
-  record(runId: string): string {
+  /** The run's files that a commit writes. */
+  runFiles(runId: string): RunFiles {
+    const dir = join(this.runs, runId);
+    return { log: join(dir, 'run.log'), summary: join(dir, 'summary'), transcript: join(dir, 'transcript.jsonl') };
+  }
+  /** The record of a run stored by the previous layout, which is moved into a log when first used (see legacy-layout.ts). */
+  legacyRecord(runId: string): string {
     return join(this.runs, runId, 'record.json');
   }
   /** The run's lease. */
@@ -71,22 +85,6 @@ export class FileLayout {
   /** The run's quarantine marker. */
   quarantine(runId: string): string {
     return join(this.runs, runId, 'quarantine.json');
-  }
-  /** The run's journal directory. */
-  journalDir(runId: string): string {
-    return join(this.runs, runId, 'journal');
-  }
-  /** The journal entry of one idempotency key. */
-  journalEntry(runId: string, key: string): string {
-    return join(this.journalDir(runId), journalFileName(key));
-  }
-  /** The run's transcript log. */
-  transcript(runId: string): string {
-    return join(this.runs, runId, 'transcript.jsonl');
-  }
-  /** The run's trace log. */
-  trace(runId: string): string {
-    return join(this.runs, runId, 'trace.jsonl');
   }
   /** A fresh name to rename the run's directory to while it is deleted. */
   trash(runId: string): string {
@@ -121,12 +119,12 @@ const MAX_KEY_NAME = 160;
 const SAFE_BYTE = /[A-Za-z0-9_.:-]/;
 
 /**
- * An idempotency key as a file name: bytes outside [A-Za-z0-9_.:-] become
- * %XX, a leading "." too (it would read as a temp file), the empty key is
- * "%" (no other key encodes to it), and a long key keeps a prefix plus its
- * sha256 ("~" never appears in an encoded key).
+ * A key (approval item id, rate bucket) as a file name: bytes outside
+ * [A-Za-z0-9_.:-] become %XX, a leading "." too (it would read as a temp
+ * file), the empty key is "%" (no other key encodes to it), and a long key
+ * keeps a prefix plus its sha256 ("~" never appears in an encoded key).
  */
-export function journalFileName(key: string): string {
+export function safeFileName(key: string): string {
   let name = '';
   for (const byte of Buffer.from(key, 'utf8')) {
     const ch = String.fromCharCode(byte);
