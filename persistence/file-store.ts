@@ -20,7 +20,7 @@ import type { RunState } from './file/run-state.js';
 import { readSealed } from './file/sealed-transcript.js';
 import { readSlot } from './file/summary-slot.js';
 import { matchesFilter, newestFirst } from './filter.js';
-import { ApprovalItem, Command, JournalEntry, Lease, RunRecord, TraceEntry, type ApprovalDecision, type ApprovalStatus, type RunFilter, type RunSummary } from './records.js';
+import { ApprovalItem, Command, JournalEntry, Lease, RunRecord, storedRecord, TraceEntry, type ApprovalDecision, type ApprovalStatus, type RunFilter, type RunSummary } from './records.js';
 import { checkRunId, RunId } from './run-id.js';
 import type { CommitResult, Fence, RunCommit, SnapshotStore } from './store.js';
 
@@ -84,7 +84,7 @@ export class FileStore implements SnapshotStore {
 
   async create(record: RunRecord): Promise<void> {
     const id = checkRunId(record.summary.runId);
-    const valid = RunRecord.parse(record);
+    const { text, valid } = storedRecord(record);
     await this.#io(async () => {
       await mkdir(this.#layout.runDir(id), { recursive: true });
       await syncDir(this.#layout.runs);
@@ -92,7 +92,7 @@ export class FileStore implements SnapshotStore {
         const files = this.#layout.runFiles(id);
         // The log is the run: a directory without one is a create that crashed before it and may be reused.
         if (this.#hasRun(id)) throw new RunExistsError(id);
-        this.#remember(id, await writeLog(files, { parts: { sealed: { bytes: 0, lastStep: -1 } }, record: { text: JSON.stringify(valid), envelope: valid } }));
+        this.#remember(id, await writeLog(files, { parts: { sealed: { bytes: 0, lastStep: -1 } }, record: { text, envelope: valid } }));
       });
     });
   }
@@ -189,7 +189,8 @@ export class FileStore implements SnapshotStore {
       this.#withRun(id, async () => {
         this.#mustExist(id);
         const current = await this.#readLease(id);
-        if (current?.token !== lease.token || current.owner !== lease.owner) return null;
+        // A released lease (expiresAt 0) stays released: a renewal answered after the release must not revive it.
+        if (current?.token !== lease.token || current.owner !== lease.owner || current.expiresAt === 0) return null;
         const renewed: Lease = { ...current, expiresAt: Date.now() + ttlMs };
         await writeAtomic(this.#layout.lease(id), JSON.stringify(renewed));
         return renewed;
@@ -229,13 +230,8 @@ export class FileStore implements SnapshotStore {
     return this.#io(async () => (await this.#read(id))?.entry(key) ?? null);
   }
 
-  async journalTrim(runId: string, belowStep: number): Promise<number> {
-    try {
-      return (await this.#write(commitOf(runId, { trimBelow: belowStep }), null)).trimmed;
-    } catch (err) {
-      if (err instanceof UnknownRunError) return 0;
-      throw err;
-    }
+  async journalTrim(runId: string, belowStep: number, fence: Fence): Promise<void> {
+    await this.commit(commitOf(runId, { trimBelow: belowStep }), fence);
   }
 
   async transcriptAppend(runId: string, step: number, messages: readonly unknown[], fence: Fence): Promise<void> {

@@ -3,10 +3,10 @@ import type { ApprovalDecision, ApprovalItem, ApprovalStatus, Command, JournalEn
 /**
  * Everything one run's writer has queued since its last write, handed to the
  * store at once: a turn costs one store operation (one Redis script, one
- * file-log append) instead of one per part. Parts apply in this order, so a
- * crash between them (FileStore) leaves a safe prefix: a call's result is
- * durable no later than the snapshot that moved past it, the snapshot no
- * later than the `started` of the call it is about to make.
+ * file-log append) instead of one per part. Parts apply in this order, and
+ * a store applies them all or none, so a call's result is durable no later
+ * than the snapshot that moved past it, and the snapshot no later than the
+ * `started` of the call it is about to make.
  */
 export interface RunCommit {
   readonly runId: string;
@@ -54,9 +54,9 @@ export interface SnapshotStore {
   /** Compare-and-set save (see above). */
   save(record: RunRecord, fence: Fence): Promise<void>;
   /**
-   * Applies a run's queued writes, fenced and in order (see RunCommit). Memory
-   * and Redis apply all or nothing; FileStore applies parts in order, each
-   * durable before the next. A refused fence or version writes nothing.
+   * Applies a run's queued writes, fenced and in order (see RunCommit), all
+   * or nothing: one Redis script, one appended line of a FileStore run log. A
+   * refused fence or version writes nothing.
    */
   commit(commit: RunCommit, fence: Fence): Promise<CommitResult>;
   /** The run, or null when the store has no such run. */

@@ -32,11 +32,11 @@ export function faulty(store: SnapshotStore): { store: SnapshotStore; set(mode: 
 
 /**
  * A store handle whose process dies inside the first commit that `at`
- * picks: the commit's first parts up to `upTo` are durable (the transcript
- * steps; with 'results', the call results too), the rest never lands, and
- * nothing after it reaches the store. That is what a crash inside a
- * FileStore commit leaves; Memory and Redis apply a commit whole, so for
- * them it is the worst a fault could leave.
+ * picks, with only its first parts up to `upTo` durable (the transcript
+ * steps; with 'results', the call results too), and nothing after it
+ * reaching the store. Every store applies a commit whole, so no crash leaves
+ * this: it is the worst a store that tore a commit could leave, and the run
+ * must still do nothing twice.
  */
 export function dyingInsideCommit(
   store: SnapshotStore,
