@@ -3,7 +3,7 @@
  * loop, a raw XState actor, a bare Redis round trip and LangGraph JS, all
  * measured in this one process run.
  *
- *   npm run bench                  full run (about an hour on a 2-core machine; longer while reins' FileStore is slow)
+ *   npm run bench                  full run (about 25 minutes on a 2-core machine, 12 of them in the capped LangGraph rows at N = 10,000)
  *   npm run bench -- --quick       under a minute: checks that everything runs; its numbers are not for quoting
  *   npm run bench -- --json [path] also write the results as JSON (default bench/results/latest.json)
  *   npm run bench -- --cap-seconds 240   wall-clock cap of one LangGraph checkpointed run at N = 10,000 (stopped there, reported as a lower bound)
