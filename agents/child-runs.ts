@@ -7,6 +7,7 @@ import type { RunRecord } from '../persistence/records.js';
 import { ReinsError } from './errors.js';
 import { Cancellation } from './fan-out.js';
 import type { Logger } from './logger.js';
+import { raceAbort } from './race-abort.js';
 
 export { childRunId } from '../machines/pipeline-context.js';
 
@@ -136,7 +137,7 @@ export class ChildScope implements ChildRuns {
 
   async #run(spec: ChildSpec, signal: AbortSignal): Promise<TerminalOutcome> {
     await this.#flushed();
-    while (this.#hold && !signal.aborted) await raceAbort(this.#hold.released, signal).catch(() => undefined);
+    while (this.#hold && !signal.aborted) await raceAbort(this.#hold.released, signal, () => ABORTED).catch(() => undefined);
     if (signal.aborted) throw this.#detached ? new ScopeDetachedError(this.#parentId) : new ChildNotStartedError(spec.runId);
     try {
       return await this.#attach(spec, signal);
@@ -154,7 +155,7 @@ export class ChildScope implements ChildRuns {
       if (signal.aborted) throw ABORTED;
       const hosted = this.#host.hostedOutcome(id);
       if (hosted) {
-        const outcome = await raceAbort(hosted, signal);
+        const outcome = await raceAbort(hosted, signal, () => ABORTED);
         if (outcome !== 'gone') return outcome;
         continue;
       }
@@ -254,25 +255,6 @@ function brokenChild(spec: ChildSpec, where: string, error: unknown): TerminalOu
 
 function isKind(error: unknown, ...kinds: string[]): boolean {
   return error instanceof ReinsError && kinds.includes(error.kind);
-}
-
-/** `promise`, or a rejection with ABORTED as soon as the signal aborts. */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(ABORTED);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(ABORTED);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 function sleep(ms: number, signal: AbortSignal | null): Promise<void> {

@@ -3,29 +3,11 @@ import type { JournalEntry } from '../persistence/records.js';
 import type { SnapshotStore } from '../persistence/store.js';
 import type { TranscriptStore } from '../persistence/transcript.js';
 import type { CallJournal, CallKind, JournalLookup } from './call-journal.js';
+import { raceAbort } from './race-abort.js';
 import type { RunWriter } from './run-writer.js';
 
 /** The run's current lease token, read at each write (it survives renewals). */
 export type TokenSource = () => number;
-
-/** Rejects with the signal's reason once it aborts: a run killed while its store is away stops waiting. */
-function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e as Error);
-      },
-    );
-  });
-}
 
 /**
  * The journal of one run, written through its RunWriter (see CallKind): a
@@ -35,8 +17,13 @@ function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
  * one commit behind. Results ride with the next commit.
  */
 export class StoreJournal implements CallJournal {
-  /** Entries this process recorded. Under our lease nobody else writes this journal, so for a run we created this is all of it. */
+  /**
+   * Entries this process recorded at the run's current step. Under our lease nobody else writes this
+   * journal, so for a run we created this is all of it that matters: keys name their step, and a run
+   * never goes back to an earlier one (retries and resumes repeat the current step's keys).
+   */
   readonly #known = new Map<string, { readonly done: boolean; readonly result?: unknown }>();
+  #step = -1;
 
   constructor(
     private readonly writer: RunWriter,
@@ -46,21 +33,30 @@ export class StoreJournal implements CallJournal {
   ) {}
 
   async begin(key: string, step: number, signal: AbortSignal, kind: CallKind): Promise<JournalLookup> {
+    this.#at(step);
     const known = this.#known.get(key);
     if (known?.done) return { kind: 'done', result: known.result };
     if (kind !== 'acts' && this.fresh) {
-      await abortable(kind === 'pure' ? this.writer.caughtUp() : this.writer.flushed(), signal);
+      await raceAbort(kind === 'pure' ? this.writer.caughtUp() : this.writer.flushed(), signal);
       return { kind: 'fresh' };
     }
-    const existing = await abortable(this.writer.start(key, step), signal);
+    const existing = await raceAbort(this.writer.start(key, step), signal);
     this.#known.set(key, { done: false });
     return this.#lookup(existing);
   }
 
   /** Records the call's result (a failure result too: a replay must see the same outcome). */
   async finish(key: string, step: number, result: unknown): Promise<void> {
+    this.#at(step);
     this.#known.set(key, { done: true, result });
     this.writer.done(key, step, result);
+  }
+
+  /** Forgets the entries of earlier steps once the run has moved on (a long run would otherwise keep every result). */
+  #at(step: number): void {
+    if (step <= this.#step) return;
+    this.#step = step;
+    this.#known.clear();
   }
 
   #lookup(entry: JournalEntry | null): JournalLookup {
