@@ -56,6 +56,8 @@ const CACHED_RUNS = 1_024;
  * what others appended since; a log is compacted once it has grown enough.
  */
 export class FileStore implements SnapshotStore {
+  /** Operations started and not settled, which close() waits for. */
+  readonly #inFlight = new Set<Promise<unknown>>();
   readonly #layout: FileLayout;
   readonly #commands: CommandQueue;
   readonly #compactBytes: number;
@@ -278,8 +280,10 @@ export class FileStore implements SnapshotStore {
     return this.#commands.watch(listener);
   }
 
+  /** Stops watching for commands and waits for the operations in flight: a closed store writes nothing afterwards. */
   async close(): Promise<void> {
     await this.#commands.close();
+    await Promise.allSettled([...this.#inFlight]);
   }
 
   async approvalPut(item: ApprovalItem): Promise<void> {
@@ -463,11 +467,15 @@ export class FileStore implements SnapshotStore {
 
   /** Runs `op`, turning operating-system failures (disk full, permission, I/O error) into StoreUnavailableError. */
   async #io<T>(op: () => Promise<T>): Promise<T> {
+    const running = op();
+    this.#inFlight.add(running);
     try {
-      return await op();
+      return await running;
     } catch (err) {
       if (isSystemError(err)) throw new StoreUnavailableError(`file store ${this.#layout.root}: ${err.message}`, { cause: err });
       throw err;
+    } finally {
+      this.#inFlight.delete(running);
     }
   }
 
