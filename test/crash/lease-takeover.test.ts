@@ -37,7 +37,7 @@ describe.skipIf(!canSpawnWorkers())('lease takeover of a SIGSTOPped worker', () 
       await Promise.all([a.ready, b.ready]);
       const store = await openStore(storeSpec);
       const ledger = openLedger(effects);
-      // A renews its leases one run at a time in start order, so the last one's call settles (and is refused) before its renewal is.
+      // Three runs, each stopped inside its slow call; every one must see its own writes refused after SIGCONT.
       const runs = (['slow-charge', 'slow-send', 'slow-put'] as const).map((agentId) => ({ agentId, runId: `lease-${agentId}` }));
       for (const r of runs) await a.call('start', r.agentId, r.runId);
 
@@ -47,11 +47,12 @@ describe.skipIf(!canSpawnWorkers())('lease takeover of a SIGSTOPped worker', () 
         const fx = await ledger.effects();
         return runs.every((r) => fx.has(slowKey(r.runId)));
       }, 10_000, 'A to be inside every slow call');
-      // Stop A right after a lease-renewal round (the last run renews last): then it holds no FileStore lock file,
-      // which would keep B out until A runs again (a lock whose holder is alive is never broken).
+      // Stop A right after a renewal round was answered for every run (a round renews them all at once): then it
+      // holds no FileStore lock file, which would keep B out until A runs again (a lock whose holder is alive is never broken).
       const seen = a.messages.length;
-      const last = runs.at(-1)!.runId;
-      await a.waitFor((m): m is WorkerMessage => m.type === 'write' && m.op === 'renewLease' && m.runId === last && a.messages.indexOf(m) >= seen, 3_000, 'a renewal round');
+      for (const r of runs) {
+        await a.waitFor((m): m is WorkerMessage => m.type === 'write' && m.op === 'renewLease' && m.runId === r.runId && a.messages.indexOf(m) >= seen, 3_000, 'a renewal round');
+      }
       a.signal('SIGSTOP');
       const stoppedAt = Date.now();
       await delay(STOPPED_MS);
