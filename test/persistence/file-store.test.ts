@@ -25,6 +25,7 @@ describeStoreConformance('FileStore', async () => {
     },
     // A whole, checksummed log line whose record is `bytes`: what a bad migration or a bug would write, not a torn tail.
     corrupt: (runId, bytes) => appendFile(join(dir, 'runs', runId, 'run.log'), frame(encodeLine({ parts: {}, record: { text: bytes, envelope: null } }))),
+    damageSummary: (runId, bytes) => writeFile(join(dir, 'runs', runId, 'summary'), bytes),
     cleanup: async () => {
       await Promise.all([store, ...peers].map((s) => s.close()));
       await rm(dir, { recursive: true, force: true });
