@@ -250,20 +250,27 @@ export class RedisStore implements SnapshotStore {
     }
     let purged = 0;
     for (const runId of nominated) {
-      if (!isSafeRunId(runId)) continue;
-      const k = this.#keys(runId);
-      const deleted = await this.#script('delete-run', [k.run, k.summary, k.quarantine, ...otherKeys(k)], [String(olderThan)]);
-      if (deleted === 1) {
-        purged++;
-        await this.#unindex(runId, [doneSet]);
-      } else {
-        // Not done, newer, quarantined or gone: the index was stale; bring it in line.
-        const view = await this.#view(runId);
-        if (view === null) await this.#unindex(runId, [doneSet]);
-        else await this.#index(runId, view, [doneSet]);
-      }
+      if (isSafeRunId(runId) && (await this.#purgeOne(runId, olderThan, doneSet))) purged++;
     }
     return purged;
+  }
+
+  /** Deletes one nominated run if its own summary says it is done and older than `olderThan`; else brings the index in line. */
+  async #purgeOne(runId: string, olderThan: number, doneSet: string): Promise<boolean> {
+    const k = this.#keys(runId);
+    const deleteIfOld = async () => (await this.#script('delete-run', [k.run, k.summary, k.quarantine, ...otherKeys(k)], [String(olderThan)])) === 1;
+    if (!(await deleteIfOld())) {
+      // Not done, newer, quarantined or gone: the index was stale. Or its summary did not parse, which #view rebuilds: then ask again.
+      const view = await this.#view(runId);
+      const old = view !== null && view.summary.status === 'done' && view.summary.updatedAt < olderThan;
+      if (!old || !(await deleteIfOld())) {
+        if (view === null) await this.#unindex(runId, [doneSet]);
+        else await this.#index(runId, view, [doneSet]);
+        return false;
+      }
+    }
+    await this.#unindex(runId, [doneSet]);
+    return true;
   }
 
   async acquireLease(runId: string, owner: string, ttlMs: number): Promise<Lease | null> {

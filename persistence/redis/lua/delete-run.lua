@@ -11,18 +11,11 @@ if ARGV[1] ~= 'always' then
   if redis.call('EXISTS', KEYS[3]) == 1 then
     return 0
   end
-  -- The summary beside the record, or the record's own when that one does not decode (both hold `summary`).
-  local s = nil
-  for _, key in ipairs({KEYS[2], KEYS[1]}) do
-    local ok, stored = pcall(cjson.decode, redis.call('GET', key) or '')
-    if ok and type(stored) == 'table' and type(stored.summary) == 'table' then
-      s = stored.summary
-      break
-    end
-  end
-  if s == nil then
+  local ok, stored = pcall(cjson.decode, redis.call('GET', KEYS[2]) or '')
+  if not ok or type(stored) ~= 'table' or type(stored.summary) ~= 'table' then
     return 0
   end
+  local s = stored.summary
   if s.status ~= 'done' or type(s.updatedAt) ~= 'number' or s.updatedAt >= tonumber(ARGV[1]) then
     return 0
   end
