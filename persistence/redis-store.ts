@@ -624,9 +624,8 @@ export class RedisStore implements SnapshotStore {
     if (text === null) return { kind: 'gone' };
     const record = parseJson(RunRecord, text);
     if (!record.ok) return { kind: 'corrupt', detail: record.detail };
-    const stored: StoredSummary = { version: record.value.version, summary: record.value.summary };
-    await this.#script('repair-summary', [k.run, k.summary], [text, JSON.stringify(stored)]);
-    return { kind: 'ok', stored };
+    await this.#script('repair-summary', [k.run, k.summary], [text, summaryJson(record.value)]);
+    return { kind: 'ok', stored: { version: record.value.version, summary: record.value.summary } };
   }
 
   // ---- corruption ------------------------------------------------------------
