@@ -689,6 +689,11 @@ export class Supervisor {
       if (this.#closed) return;
       try {
         await this.store.releaseLease(runId, old);
+        // Only a run that is still ours to take: not ended, and not held by another worker meanwhile.
+        const held = await this.store.readLease(runId);
+        if (held && held.token !== old.token && held.expiresAt > Date.now()) return;
+        const stored = await this.store.load(runId);
+        if (!stored || stored.summary.status === 'done') return;
         const taken = await this.#exclusive(runId, async () => {
           if (this.#hosted.has(runId) || this.#closed) return true;
           const { record, lease } = await this.#takeOver(runId);
