@@ -12,7 +12,7 @@ import { RetryPolicy } from '../guards/retry.js';
 import { DEFAULT_MAX_ARGUMENT_BYTES } from '../guards/validate.js';
 import { createAgentMachine, type AgentMachine, type AgentSpec, type ToolPolicy } from '../machines/agent-machine.js';
 import type { AgentInput } from '../machines/agent-context.js';
-import { AGENT_MACHINE_ID, CHART_VERSIONS } from '../machines/migrations/index.js';
+import { AGENT_MACHINE_ID, CHART_MIGRATIONS, CHART_VERSIONS } from '../machines/migrations/index.js';
 import { AGENT_CHART_V1 } from '../machines/migrations/legacy.js';
 import type { TranscriptEntry } from '../machines/model-types.js';
 import type { TerminalOutcome } from '../machines/outcome.js';
@@ -200,6 +200,7 @@ export function defineAgent<I = unknown>(options: AgentOptions<I>): Agent<I> {
     // What the release before chart versions stored as this definition's version: a hash of its chart (v1) and tools.
     legacy: options.version === undefined ? hashValue({ chart: AGENT_CHART_V1, tools: toolNames }) : null,
     migrations: options.migrate === undefined ? [] : [options.migrate].flat(),
+    chartMigrations: CHART_MIGRATIONS,
   };
   const defaultLogger = options.logger ?? createLogger({ redact: options.redact ?? [] });
   // Each run's actors find its environment through the run's actor system; an actor nobody bound (a test's

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { hashValue } from '../guards/action.js';
 import { Limits } from '../guards/budget.js';
-import { CHART_VERSIONS, PIPELINE_MACHINE_ID } from '../machines/migrations/index.js';
+import { CHART_MIGRATIONS, CHART_VERSIONS, PIPELINE_MACHINE_ID } from '../machines/migrations/index.js';
 import { FanOutPolicy, type ChildRef, type PipelineInput, type StageResult } from '../machines/pipeline-context.js';
 import {
   BUILTIN_PIPELINE_GUARDS,
@@ -208,6 +208,7 @@ export function definePipeline<I = unknown, D = null, S extends string = string>
     // recomputed from it (this chart's definition depends on the stages, so it cannot be frozen once for all pipelines).
     legacy: options.version === undefined && chartVersion === 1 ? hashValue({ chart: JSON.parse(JSON.stringify(machine.definition)) as unknown, stages: stageShape }) : null,
     migrations: [],
+    chartMigrations: CHART_MIGRATIONS,
   };
   const inputSchema = options.input ?? z.json();
   const goalOf = (input: I) => (typeof options.goal === 'function' ? options.goal(input) : options.goal ?? `${id} pipeline`);

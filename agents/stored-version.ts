@@ -17,7 +17,7 @@
  */
 import { hashValue } from '../guards/action.js';
 import type { AgentContext } from '../machines/agent-context.js';
-import { applyChartSteps, CHART_MIGRATIONS, chartPath, FIRST_CHART_VERSION, type ChartMigration, type PersistedSnapshot } from '../machines/migrations/index.js';
+import { applyChartSteps, chartPath, FIRST_CHART_VERSION, type ChartMigration, type PersistedSnapshot } from '../machines/migrations/index.js';
 import type { RunRecord } from '../persistence/records.js';
 import type { RunDefinition } from './run-definition.js';
 import { AgentVersionError, ChartVersionError, MachineMismatchError } from './version-errors.js';
@@ -44,6 +44,8 @@ export interface Versioning {
   /** The version the release before chart versions computed for this same definition; null when the version is explicit. */
   readonly legacy: string | null;
   readonly migrations: readonly AgentMigration[];
+  /** reins' chart migrations this release ships (machines/migrations); a definition carries them so that a test can bring its own. */
+  readonly chartMigrations: readonly ChartMigration[];
 }
 
 /** Computed versions carry this prefix; explicit ones may not. */
@@ -77,11 +79,11 @@ export interface StoredRunPlan {
  * over by the rules above. Throws MachineMismatchError (another machine),
  * ChartVersionError or AgentVersionError.
  */
-export function planStoredRun(record: RunRecord, def: RunDefinition, registry: readonly ChartMigration[] = CHART_MIGRATIONS): StoredRunPlan {
+export function planStoredRun(record: RunRecord, def: RunDefinition): StoredRunPlan {
   const runId = record.summary.runId;
   const stored = record.machine;
   if (stored.id !== def.machineId) throw new MachineMismatchError(runId, stored, { id: def.machineId, version: def.version });
-  const path = chartPath(registry, def.machineId, stored.chart ?? FIRST_CHART_VERSION, def.versioning.chart);
+  const path = chartPath(def.versioning.chartMigrations, def.machineId, stored.chart ?? FIRST_CHART_VERSION, def.versioning.chart);
   if (!path.ok) throw new ChartVersionError(runId, def.machineId, stored.version, path.gap);
   const steps = path.steps.map((s) => `chart ${def.machineId} v${s.from} to v${s.from + 1}: ${s.description}`);
   let snapshot = record.snapshot === null ? null : applyChartSteps(record.snapshot as unknown as PersistedSnapshot, path.steps);
