@@ -42,6 +42,9 @@ export {
   type SupervisorOptions,
   type StartRunOptions,
 } from './agents/supervisor.js';
+export { ChartVersionError, AgentVersionError } from './agents/version-errors.js';
+export { planStoredRun, type AgentMigration, type AgentSnapshot, type Versioning, type StoredRunPlan } from './agents/stored-version.js';
+export { CHART_VERSIONS, CHART_MIGRATIONS, type ChartMigration, type PersistedSnapshot } from './machines/migrations/index.js';
 export { HostedRun, type RunView, type RunOrigin, type RunIdentity } from './agents/agent-run.js';
 export { agentDefinition, definitionOf, AGENT_MACHINE_ID, type RunDefinition, type Hostable, type HostEnvironment, type NewRunOptions } from './agents/run-definition.js';
 export {

@@ -13,6 +13,7 @@ import type {
   ToolCallInput,
   ToolCallResult,
 } from '../machines/agent-machine.js';
+import { journalKeyOf } from '../machines/agent-machine.js';
 import { CompactionResult, JudgeResult, ModelResponse, type Message, type TranscriptEntry } from '../machines/model-types.js';
 import { toErrorInfo } from '../machines/outcome.js';
 import type { TranscriptStore } from '../persistence/transcript.js';
@@ -158,10 +159,12 @@ function callsFor(deps: ActorDeps, env: RunEnvironment) {
   return {
     callModel: async ({ input, signal }: CallArgs<ModelCallInput>): Promise<ModelCallResult> => {
       // A recorded response is returned as is: no second call, no second token bill. An interrupted one is simply re-asked.
-      const recorded = await env.journal?.begin(input.journalKey, input.step, signal, 'billed');
+      // The attempt's checkpoint is derived here, not carried in the invoke's input: inputs are part of persisted snapshots.
+      const journalKey = journalKeyOf(input.runId, input);
+      const recorded = await env.journal?.begin(journalKey, input.step, signal, 'billed');
       if (recorded?.kind === 'done') return recorded.result as ModelCallResult;
       const result = await askModel(input, signal);
-      await env.journal?.finish(input.journalKey, input.step, result);
+      await env.journal?.finish(journalKey, input.step, result);
       return result;
     },
 

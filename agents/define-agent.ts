@@ -12,6 +12,8 @@ import { RetryPolicy } from '../guards/retry.js';
 import { DEFAULT_MAX_ARGUMENT_BYTES } from '../guards/validate.js';
 import { createAgentMachine, type AgentMachine, type AgentSpec, type ToolPolicy } from '../machines/agent-machine.js';
 import type { AgentInput } from '../machines/agent-context.js';
+import { AGENT_MACHINE_ID, CHART_MIGRATIONS, CHART_VERSIONS } from '../machines/migrations/index.js';
+import { AGENT_CHART_V1 } from '../machines/migrations/legacy.js';
 import type { TranscriptEntry } from '../machines/model-types.js';
 import type { TerminalOutcome } from '../machines/outcome.js';
 import { MemoryTranscriptStore, type TranscriptStore } from '../persistence/transcript.js';
@@ -21,6 +23,7 @@ import { createLogger, type Logger } from './logger.js';
 import type { Model, ToolSchema } from './model.js';
 import type { RateLimiter } from './rate-limits.js';
 import { DEFAULT_SECRET_KEYS, redact } from './redact.js';
+import { checkExplicitVersion, computedVersion, type AgentMigration, type Versioning } from './stored-version.js';
 import type { ToolDefinition } from './tool.js';
 
 /** Everything that defines an agent; only `id`, `goal` and `model` are required. */
@@ -69,8 +72,16 @@ export interface AgentOptions<I = unknown> {
   logger?: Logger;
   /** The clock, for tests. */
   now?: () => number;
-  /** Overrides the computed version (a hash of the chart and the tool names); bump it when a stored run must not resume. */
+  /**
+   * The agent's version, stored with every run. Without it the version is
+   * computed from the tool names, and a run stored by a definition with
+   * fewer tools still resumes here (a removed tool refuses it). Set it, and
+   * bump it, when stored runs must not simply resume: then `migrate` says
+   * how a run of an older version becomes one of this version.
+   */
   version?: string;
+  /** How runs stored at older versions become runs of this one: one entry per older version that may still have runs in flight. */
+  migrate?: AgentMigration | readonly AgentMigration[];
 }
 
 /** How to start one run. */
@@ -93,8 +104,10 @@ export interface Agent<I = unknown> {
   readonly machine: AgentMachine;
   /** The chart with no actors bound: restores and offline commands use it. */
   readonly chart: AgentMachine;
-  /** Stored with every snapshot; a stored run of another version is refused, never guessed at. */
+  /** Stored with every snapshot; a stored run of another version is migrated or refused, never guessed at. */
   readonly version: string;
+  /** Which stored runs this agent hosts: its chart version, tools and migrations. */
+  readonly versioning: Versioning;
   /** The machine's policies, for tests and tooling. */
   readonly spec: AgentSpec;
   readonly tools: ReadonlyMap<string, ToolDefinition>;
@@ -179,7 +192,16 @@ export function defineAgent<I = unknown>(options: AgentOptions<I>): Agent<I> {
     rateLimiter: options.rateLimiter ?? null,
   };
   const chart = createAgentMachine(spec);
-  const version = options.version ?? hashValue({ chart: JSON.parse(JSON.stringify(chart.definition)) as unknown, tools: [...tools.keys()].sort() });
+  const toolNames = [...tools.keys()].sort();
+  const version = options.version === undefined ? computedVersion({ tools: toolNames }) : checkExplicitVersion(`agent ${options.id}`, options.version);
+  const versioning: Versioning = {
+    chart: CHART_VERSIONS[AGENT_MACHINE_ID]!,
+    tools: toolNames,
+    // What the release before chart versions stored as this definition's version: a hash of its chart (v1) and tools.
+    legacy: options.version === undefined ? hashValue({ chart: AGENT_CHART_V1, tools: toolNames }) : null,
+    migrations: options.migrate === undefined ? [] : [options.migrate].flat(),
+    chartMigrations: CHART_MIGRATIONS,
+  };
   const defaultLogger = options.logger ?? createLogger({ redact: options.redact ?? [] });
   // Each run's actors find its environment through the run's actor system; an actor nobody bound (a test's
   // createActor(agent.machine)) gets an in-memory environment of its own.
@@ -216,6 +238,7 @@ export function defineAgent<I = unknown>(options: AgentOptions<I>): Agent<I> {
     machine,
     chart,
     version,
+    versioning,
     spec,
     tools,
     secretKeys,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { hashValue } from '../guards/action.js';
 import { Limits } from '../guards/budget.js';
+import { CHART_MIGRATIONS, CHART_VERSIONS, PIPELINE_MACHINE_ID } from '../machines/migrations/index.js';
 import { FanOutPolicy, type ChildRef, type PipelineInput, type StageResult } from '../machines/pipeline-context.js';
 import {
   BUILTIN_PIPELINE_GUARDS,
@@ -18,6 +19,7 @@ import { inert as inertMachine } from './offline-control.js';
 import { PipelineRun, pipelineFacts } from './pipeline-run.js';
 import { stageActor } from './pipeline-stage.js';
 import { definitionOf, type Hostable, type RunDefinition } from './run-definition.js';
+import { checkExplicitVersion, computedVersion, type Versioning } from './stored-version.js';
 
 /** What a pipeline's guards, plans and merges read, typed by its input and data. */
 export interface PipelineViewOf<I, D> extends PipelineView {
@@ -93,8 +95,7 @@ export interface Pipeline<I = unknown> {
   readonly _input?: I;
 }
 
-/** The machine id in every pipeline run's envelope. */
-export const PIPELINE_MACHINE_ID = 'reins.pipeline';
+export { PIPELINE_MACHINE_ID };
 const PIPELINE_COMMANDS: ReadonlySet<Command['type']> = new Set(['PAUSE', 'RESUME', 'KILL']);
 const DEFAULT_CONCURRENCY = 4;
 
@@ -197,12 +198,18 @@ export function definePipeline<I = unknown, D = null, S extends string = string>
     checkData: (data) => toJson(dataSchema.parse(data)),
     now,
   });
-  const version =
-    options.version ??
-    hashValue({
-      chart: JSON.parse(JSON.stringify(machine.definition)) as unknown,
-      stages: stages.map((s) => ({ name: s.name, agent: s.agentId, policy: s.policy, concurrency: s.concurrency, routes: s.routes.map((r) => ({ when: r.when, to: r.to })) })),
-    });
+  const stageShape = stages.map((s) => ({ name: s.name, agent: s.agentId, policy: s.policy, concurrency: s.concurrency, routes: s.routes.map((r) => ({ when: r.when, to: r.to })) }));
+  const version = options.version === undefined ? computedVersion({ stages: stageShape }) : checkExplicitVersion(`pipeline ${id}`, options.version);
+  const chartVersion = CHART_VERSIONS[PIPELINE_MACHINE_ID]!;
+  const versioning: Versioning = {
+    chart: chartVersion,
+    tools: null,
+    // The release before chart versions hashed the chart with the stages; while the pipeline chart is still v1 that hash is
+    // recomputed from it (this chart's definition depends on the stages, so it cannot be frozen once for all pipelines).
+    legacy: options.version === undefined && chartVersion === 1 ? hashValue({ chart: JSON.parse(JSON.stringify(machine.definition)) as unknown, stages: stageShape }) : null,
+    migrations: [],
+    chartMigrations: CHART_MIGRATIONS,
+  };
   const inputSchema = options.input ?? z.json();
   const goalOf = (input: I) => (typeof options.goal === 'function' ? options.goal(input) : options.goal ?? `${id} pipeline`);
   const ownLimits = Limits.parse(options.limits ?? {});
@@ -213,6 +220,7 @@ export function definePipeline<I = unknown, D = null, S extends string = string>
     id,
     machineId: PIPELINE_MACHINE_ID,
     version,
+    versioning,
     uses: [...uses.values()],
     commands: PIPELINE_COMMANDS,
     initialInput: (o): PipelineInput => {

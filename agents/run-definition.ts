@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { AGENT_MACHINE_ID } from '../machines/migrations/index.js';
 import type { Limits } from '../guards/budget.js';
 import type { AgentInput } from '../machines/agent-context.js';
 import type { Command } from '../persistence/records.js';
@@ -8,6 +9,7 @@ import type { ChildRuns } from './child-runs.js';
 import type { Agent } from './define-agent.js';
 import { inert as inertMachine } from './offline-control.js';
 import { agentFacts, type RunFacts } from './run-record.js';
+import type { Versioning } from './stored-version.js';
 
 /** What the host gives a run's actors: the agent environment (transcript, journal, trace, log, clock) and its children. */
 export interface HostEnvironment extends RunEnvironment {
@@ -32,9 +34,11 @@ export interface RunDefinition {
   readonly kind: 'agent' | 'pipeline';
   /** The registered id: runs are started and listed by it (`summary.agentId`). */
   readonly id: string;
-  /** Stored in every envelope beside `version`; a run stored by another machine or version is refused, never guessed at. */
+  /** Stored in every envelope beside `version`; a run stored by another machine or version is migrated or refused, never guessed at. */
   readonly machineId: string;
   readonly version: string;
+  /** The chart version, tools and migrations that decide which stored runs this definition hosts (see stored-version.ts). */
+  readonly versioning: Versioning;
   /** Definitions this one starts as children; registered beside it. */
   readonly uses: readonly RunDefinition[];
   /** The operator commands runs of this kind take. */
@@ -52,8 +56,7 @@ export interface RunDefinition {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Hostable = Agent<any> | { readonly definition: RunDefinition };
 
-/** The machine id in every agent run's envelope. */
-export const AGENT_MACHINE_ID = 'reins.agent';
+export { AGENT_MACHINE_ID };
 const AGENT_COMMANDS: ReadonlySet<Command['type']> = new Set(['PAUSE', 'RESUME', 'KILL', 'APPROVE', 'REJECT']);
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -70,6 +73,7 @@ export function agentDefinition(agent: Agent<any>): RunDefinition {
       id: agent.id,
       machineId: AGENT_MACHINE_ID,
       version: agent.version,
+      versioning: agent.versioning,
       uses: [],
       commands: AGENT_COMMANDS,
       initialInput: (o) => agent.initialInput(o),

@@ -40,7 +40,7 @@ export function agentFacts(json: unknown): RunFacts {
 /** The stored envelope of one persisted snapshot at `version`; `facts` reads the snapshot (an agent's by default). */
 export function recordFrom(
   snapshot: Snapshot<unknown>,
-  meta: { readonly machineId: string; readonly machineVersion: string; readonly version: number; readonly createdAt: number; readonly now: number; readonly parentId?: string | null },
+  meta: { readonly machine: RunRecord['machine']; readonly version: number; readonly createdAt: number; readonly now: number; readonly parentId?: string | null },
   facts: (json: unknown) => RunFacts = agentFacts,
 ): RunRecord {
   // Stores serialise the record as they take it (undefined fields drop out there), so no JSON round trip here.
@@ -48,7 +48,7 @@ export function recordFrom(
   const { outcome, ...summary } = facts(json);
   return {
     schema: RECORD_SCHEMA,
-    machine: { id: meta.machineId, version: meta.machineVersion },
+    machine: meta.machine,
     version: meta.version,
     summary: { ...summary, parentId: meta.parentId ?? null, createdAt: meta.createdAt, updatedAt: meta.now },
     snapshot: json,

@@ -20,6 +20,7 @@ import { definitionOf, type HostEnvironment, type Hostable, type RunDefinition }
 import { recordFrom } from './run-record.js';
 import { RunWriter, type WriteRetryPolicy } from './run-writer.js';
 import { StoreJournal, StoreTranscript } from './store-journal.js';
+import { machineOf, planStoredRun, type StoredRunPlan } from './stored-version.js';
 
 /** Every journal step is below this: trimming below it clears the journal. */
 const ALL_STEPS = Number.MAX_SAFE_INTEGER;
@@ -28,12 +29,7 @@ const RENEW_CONCURRENCY = 64;
 /** Trimming is housekeeping, not a guarantee: it runs once the run has moved this many steps on. */
 const TRIM_EVERY_STEPS = 16;
 
-/** A stored run whose machine or version is not the one this process has. */
-export class MachineMismatchError extends ReinsError {
-  constructor(runId: string, stored: { id: string; version: string }, expected: { id: string; version: string }) {
-    super('machine-mismatch', `run ${runId} was stored by ${stored.id}@${stored.version}; this process has ${expected.id}@${expected.version}`);
-  }
-}
+export { MachineMismatchError } from './version-errors.js';
 
 /** A command for a run that has already ended. */
 export class RunEndedError extends ReinsError {
@@ -397,7 +393,7 @@ export class Supervisor {
   }
 
   #meta(def: RunDefinition, version: number, createdAt: number, parentId: string | null) {
-    return { machineId: def.machineId, machineVersion: def.version, version, createdAt, now: Date.now(), parentId };
+    return { machine: machineOf(def), version, createdAt, now: Date.now(), parentId };
   }
 
   #runOptions(): AgentRunOptions {
@@ -469,17 +465,16 @@ export class Supervisor {
     return { record, lease };
   }
 
-  /** The definition of a stored run, checked against the machine and version that stored it. */
-  async #checkedDefinition(record: RunRecord, lease: Lease): Promise<RunDefinition> {
-    const runId = record.summary.runId;
+  /** The definition of a stored run, and the run brought to it (chart and agent migrations, see stored-version.ts); refused runs are let go. */
+  async #checkedDefinition(record: RunRecord, lease: Lease): Promise<{ def: RunDefinition; plan: StoredRunPlan }> {
     const def = this.#definitions.get(record.summary.agentId);
-    const mismatch = def && (record.machine.id !== def.machineId || record.machine.version !== def.version);
-    if (!def || mismatch) {
-      await this.store.releaseLease(runId, lease);
+    try {
       if (!def) throw new UnknownAgentError(record.summary.agentId);
-      throw new MachineMismatchError(runId, record.machine, { id: def.machineId, version: def.version });
+      return { def, plan: planStoredRun(record, def) };
+    } catch (error) {
+      await this.store.releaseLease(record.summary.runId, lease);
+      throw error;
     }
-    return def;
   }
 
   /** An inert handle on a stored snapshot: applying an event to it calls nothing. */
@@ -488,9 +483,9 @@ export class Supervisor {
   }
 
   async #rehydrate(record: RunRecord, lease: Lease, taken: readonly Command[] | null = null): Promise<Hosted> {
-    const def = await this.#checkedDefinition(record, lease);
+    const { def, plan } = await this.#checkedDefinition(record, lease);
     const { runId, agentId } = record.summary;
-    let snapshot = record.snapshot as unknown as Snapshot<unknown>;
+    let snapshot = plan.snapshot as unknown as Snapshot<unknown>;
     // Commands that arrived while nobody hosted the run apply before anything re-runs.
     const applied: Command[] = [];
     for (const command of taken ?? (await this.store.takeCommands(runId))) {
@@ -503,6 +498,7 @@ export class Supervisor {
     }
     const hosted = this.#host(def, { snapshot, runId, agentId }, { lease, version: record.version, createdAt: record.summary.createdAt, parentId: record.summary.parentId });
     this.#checkChildren(hosted.run);
+    if (plan.steps.length > 0) hosted.writer.trace({ at: Date.now(), kind: 'upgrade', steps: plan.steps });
     // XState does not persist delayed events: timers are re-armed from the due times in context.
     hosted.run.send({ type: 'reins.rearm' } as never);
     for (const command of applied) await this.#cascade(hosted, command);
@@ -808,7 +804,8 @@ export class Supervisor {
     const runId = record.summary.runId;
     try {
       const def = this.#definition(record.summary.agentId);
-      const next = applyOffline(this.#inert(def), record.snapshot as unknown as Snapshot<unknown>, runId, record.summary.agentId, toEvent(command));
+      const stored = planStoredRun(record, def).snapshot as unknown as Snapshot<unknown>;
+      const next = applyOffline(this.#inert(def), stored, runId, record.summary.agentId, toEvent(command));
       const updated = recordFrom(next, this.#meta(def, record.version + 1, record.summary.createdAt, record.summary.parentId), def.facts);
       const killed = updated.summary.status === 'done';
       // A killed run keeps its terminal record and trace for audit; nothing resumable remains.

@@ -91,8 +91,6 @@ export interface ModelCallInput {
   readonly step: number;
   readonly attempt: number;
   readonly idempotencyKey: string;
-  /** The checkpoint of this attempt (see journalKeyOf). */
-  readonly journalKey: string;
   /** Messages produced since the last successful model call, appended to the transcript exactly once per step. */
   readonly inbox: readonly Message[];
   /** The previous response was cut off at its output limit: ask with the raised limit. */
@@ -903,7 +901,6 @@ export function createAgentMachine(spec: AgentSpec) {
                         step: context.step,
                         attempt: context.modelAttempt,
                         idempotencyKey: idempotencyKey(context.runId, context.step),
-                        journalKey: journalKeyOf(context.runId, { step: context.step, attempt: context.modelAttempt }),
                         inbox: context.inbox,
                         raiseOutputLimit: context.truncations > 0,
                       }),

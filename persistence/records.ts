@@ -34,12 +34,21 @@ export type RunSummary = z.infer<typeof RunSummary>;
 
 /**
  * One run as stored: an envelope around XState's persisted snapshot naming
- * the machine and its version (a mismatch is refused or migrated, never
- * guessed), with a compare-and-set version that every save bumps by one.
+ * the machine, its chart version and the agent's version (a mismatch is
+ * refused or migrated, never guessed), with a compare-and-set version that
+ * every save bumps by one.
  */
 export const RunRecord = z.object({
   schema: z.literal(RECORD_SCHEMA),
-  machine: z.object({ id: z.string(), version: z.string() }),
+  machine: z.object({
+    id: z.string(),
+    /** The agent's (or pipeline's) own version: explicit, or computed from what its runs depend on. */
+    version: z.string(),
+    /** The version of reins' chart (lifecycle or pipeline) that stored the snapshot; absent in records from before charts had versions (chart 1). */
+    chart: z.number().int().positive().optional(),
+    /** The agent's tool names when it stored the snapshot: a later definition with only more tools hosts the run. */
+    tools: z.array(z.string()).optional(),
+  }),
   version: z.number().int().positive(),
   summary: RunSummary,
   /** The persisted XState snapshot; null once the run is killed or retained as a terminal record only. */
