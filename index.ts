@@ -12,6 +12,7 @@ export {
   type ApprovalOptions,
   type RateLimitOptions,
 } from './agents/tool.js';
+export { HiddenToolFailure } from './agents/output-check.js';
 export { scriptedModel, type ScriptStep, type ScriptContext, type ScriptedModelOptions } from './agents/scripted-model.js';
 export type { Model, ModelRequest, ToolSchema, Message, ModelResponse, ToolCall } from './agents/model.js';
 export { fromAiSdk, RESERVED_TOOLS, classifyProviderError, type AiSdkModelOptions, type AiSdkLanguageModel } from './agents/ai-sdk.js';

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { costOf, type PriceTable } from '../guards/cost.js';
 import { heuristicJudge, type ProgressJudge } from '../guards/progress.js';
 import type {
+  CallFailure,
   CompactInput,
   JudgeInput,
   ModelCallInput,
@@ -22,6 +23,7 @@ import type { CallJournal } from './call-journal.js';
 import { compactTranscript, transcriptView, type CompactionSetup } from './compaction.js';
 import type { Logger } from './logger.js';
 import type { Model, ToolSchema } from './model.js';
+import { hiddenFailure, outputProblem } from './output-check.js';
 import { processRateLimiter, rateKey, type RateLimiter } from './rate-limits.js';
 import { redact } from './redact.js';
 import { withTimeout } from './timeout.js';
@@ -382,6 +384,14 @@ function callsFor(deps: ActorDeps, env: RunEnvironment) {
     }
   }
 
+  /** Logs and traces a call whose result was a failure in disguise, with what it returned (redacted), and returns the failure. */
+  function reportHidden(def: ToolDefinition, input: ToolCallInput, fields: object, failure: CallFailure, returned: Json, latencyMs: number): CallFailure {
+    const shown = redact(returned, deps.secretKeys);
+    log.warn({ ...fields, input: redact(input.input, deps.secretKeys), latencyMs, ok: false, hidden: true, err: failure.error, returned: shown }, 'tool call returned a failure');
+    env.trace?.({ at: env.now(), kind: 'tool', step: input.step, attempt: input.attempt, tool: def.name, latencyMs, ok: false, hidden: true, error: failure.error.message, returned: shown });
+    return failure;
+  }
+
   async function runTool(input: ToolCallInput, signal: AbortSignal): Promise<ToolCallResult> {
     const def = deps.tools.get(input.call.name);
     const started = env.now();
@@ -396,8 +406,11 @@ function callsFor(deps: ActorDeps, env: RunEnvironment) {
         () => new ToolTimeoutError(def.name, def.timeoutMs),
       );
       const spent = value instanceof SpentResult ? value.spent : null;
-      const result = toJson(value instanceof SpentResult ? value.result : value, def.name);
+      const returned = value instanceof SpentResult ? value.result : value;
+      const result = toJson(returned, def.name);
       const latencyMs = env.now() - started;
+      const problem = outputProblem(def, returned);
+      if (problem !== null) return reportHidden(def, input, fields, hiddenFailure(def, problem), result, latencyMs);
       log.info({ ...fields, input: redact(input.input, deps.secretKeys), latencyMs, ok: true, ...(spent ? { subRuns: spent.runs, subCostUsd: spent.usage.costUsd } : {}) }, 'tool call');
       env.trace?.({ at: env.now(), kind: 'tool', step: input.step, attempt: input.attempt, tool: input.call.name, latencyMs, ok: true, ...(spent ? { spent } : {}) });
       return spent ? { ok: true, result, spent } : { ok: true, result };

@@ -33,6 +33,8 @@ export const Failure = z.object({
   error: ErrorInfo,
   retryable: z.boolean().optional(),
   timedOut: z.boolean(),
+  /** The call returned a result its tool's output check rejected; once its retries are spent, the model is told and re-plans. */
+  hidden: z.boolean().optional(),
   /** budget: the call was refused because a budget had no room for it (a sub-run the fan-out or spend budget cannot pay for). */
   kind: z.enum(['retryable', 'fatal', 'in-doubt', 'budget']),
   /** For kind 'budget': which budget, its limit and what was used. */

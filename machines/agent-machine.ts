@@ -61,6 +61,8 @@ export interface CallFailure {
   /** The callee's own classification: true = did nothing, safe to retry; false = never retry; absent = unknown. */
   readonly retryable?: boolean;
   readonly timedOut: boolean;
+  /** The call returned, but its result failed the tool's output check: a failure in disguise. */
+  readonly hidden?: boolean;
 }
 export type ModelCallResult = { readonly ok: true; readonly response: ModelResponse } | CallFailure;
 /**
@@ -328,6 +330,9 @@ export function createAgentMachine(spec: AgentSpec) {
         context.failure !== null && circuitOf(context, failedName(context.failure, context)).status === 'open',
       retriesSpent: ({ context }) =>
         context.failure !== null && !canRetry(attemptsOf(context.failure, context), retryPolicyOf(context.failure, context)),
+      // A result that failed its tool's output check is the model's to re-plan around once retrying has not helped.
+      hiddenFailureRetriesSpent: ({ context }) =>
+        context.failure?.hidden === true && !canRetry(attemptsOf(context.failure, context), retryPolicyOf(context.failure, context)),
       retryingModel: ({ context }) => context.failure?.target === 'model',
       loopConfirmed: ({ context }) => {
         const v = loopVerdict(context);
@@ -475,6 +480,27 @@ export function createAgentMachine(spec: AgentSpec) {
           current: null,
         };
       }),
+      reportFailureToModel: assign(({ context }) => {
+        const c = context.current;
+        const f = context.failure;
+        if (!c || !f) return {};
+        const action: ActionRecord = {
+          step: context.usage.turns,
+          tool: c.call.name,
+          argsHash: hashValue(c.input),
+          resultHash: hashValue(f.error.message),
+          ok: false,
+          label: actionLabel(c.call.name, c.call.arguments),
+        };
+        const content = `Failed after ${c.attempt} attempt${c.attempt === 1 ? '' : 's'}: ${f.error.message}. Change approach, or answer with what you have.`;
+        return {
+          inbox: [...context.inbox, toolMessage(c.call.id, c.call.name, content, true)],
+          history: appendBounded(context.history, action, spec.loop.window),
+          failedTurns: context.failedTurns + 1,
+          failure: null,
+          current: null,
+        };
+      }),
       recordCircuitOpen: assign({
         outcome: ({ context }) => {
           const name = context.failure ? failedName(context.failure, context) : context.current?.call.name ?? MODEL;
@@ -601,6 +627,7 @@ export function createAgentMachine(spec: AgentSpec) {
               error: result.error,
               retryable: result.retryable,
               timedOut: result.timedOut,
+              ...(result.hidden ? { hidden: true } : {}),
               ...(result.budget ? { kind: 'budget' as const, budget: result.budget } : { kind: classifyFailure(result, sideEffect) }),
             },
             circuits: { ...context.circuits, [c.call.name]: recordFailure(circuitOf(context, c.call.name), spec.now(), circuitPolicyOf(c.call.name)) },
@@ -1009,6 +1036,7 @@ export function createAgentMachine(spec: AgentSpec) {
                       { guard: 'failureInDoubt', target: '#agent.actionInDoubt', actions: 'recordInDoubt' },
                       { guard: 'failureFatal', target: '#agent.toolFailure', actions: 'recordFatalFailure' },
                       { guard: 'circuitOpened', target: '#agent.toolFailure', actions: 'recordCircuitOpen' },
+                      { guard: 'hiddenFailureRetriesSpent', target: 'afterCall', actions: 'reportFailureToModel' },
                       { guard: 'retriesSpent', target: '#agent.retryLimitReached', actions: 'recordRetryLimit' },
                       { target: 'backingOff', actions: 'scheduleRetry' },
                     ],

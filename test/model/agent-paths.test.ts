@@ -130,6 +130,11 @@ const WALKS: readonly Walk[] = [
     bounds: { interrupts: 'anywhere' },
   },
   {
+    // A result that fails its output check: retried, then shown to the model, which re-plans; a payment's is in doubt.
+    config: { ...base, name: 'hidden-failures', maxTurns: 2, decisions: ['callSearch', 'callPay', 'answer'], hiddenFailures: true },
+    bounds: { interrupts: 'nowhere', laterDecisions: ['callSearch', 'answer'], failures: 'never' },
+  },
+  {
     // A sub-run: its spend joins the run's subtree (the tree's turns end the run at the budget), or a budget has no room for it.
     config: { ...base, name: 'sub-runs', maxTurns: 3, decisions: ['callSpawn', 'answer'] },
     bounds: { interrupts: 'nowhere', failures: 'firstTurn' },

@@ -95,6 +95,8 @@ export interface ModelConfig {
   readonly goalReminderEveryTurns?: number;
   /** Offer edited (valid and invalid) and stale decisions in awaitingApproval (default off). */
   readonly approvalEdits?: boolean;
+  /** Offer results that fail the tool's output check (hidden failures) in acting (default off). */
+  readonly hiddenFailures?: boolean;
 }
 
 /**
@@ -268,6 +270,8 @@ const FAILURES = {
   fatal: { ok: false, error: err('BadRequest'), retryable: false, timedOut: false },
   // No classification and timed out: in doubt for a non-idempotent tool, retryable for a read-only one.
   timedOut: { ok: false, error: err('Timeout'), timedOut: true },
+  // Returned, but its output check rejected it: retried like a throw, then the model is told and re-plans.
+  hidden: { ok: false, error: err('HiddenToolFailure'), hidden: true, timedOut: false },
 } as const;
 
 const PAUSE = { type: 'PAUSE', by: 'ops', why: 'look' } as const;
@@ -349,6 +353,7 @@ export function eventCases(config: ModelConfig, bounds: WalkBounds) {
               ]
             : []),
           ...(failures ? [done('tool', FAILURES.retryable), done('tool', FAILURES.fatal), done('tool', FAILURES.timedOut), error('tool')] : []),
+          ...(config.hiddenFailures ? [done('tool', FAILURES.hidden)] : []),
           ...interrupts,
         ];
       case 'reconciling':
@@ -452,7 +457,7 @@ export function serializeState(snapshot: TestSnapshot): string {
     modelAttempt: c.modelAttempt,
     queue: c.queue.map((q) => q.name),
     current: c.current && { tool: c.current.call.name, bad: c.current.problem !== null, attempt: c.current.attempt, approved: c.current.approvedBy !== null },
-    failure: c.failure && { target: c.failure.target, kind: c.failure.kind },
+    failure: c.failure && { target: c.failure.target, kind: c.failure.kind, hidden: c.failure.hidden === true },
     history: c.history.map((a) => `${a.tool}:${a.argsHash}:${a.resultHash}:${a.ok}`),
     circuits: Object.fromEntries(Object.entries(c.circuits).map(([k, v]) => [k, `${v.status}:${v.consecutiveFailures}`])),
     loopWarned: c.loopWarned,
