@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createMetrics } from '../../agents/telemetry/metrics.js';
-import { defineAgent, scriptedModel, Supervisor, type ScriptContext, type ScriptStep } from '../../index.js';
+import { defineAgent, scriptedModel, Supervisor, type ScriptContext, type TerminalOutcome, type ScriptStep } from '../../index.js';
 import { MemoryStore } from '../../persistence/memory-store.js';
 import { parseExposition, valueOf } from '../telemetry/exposition.js';
 import { counted } from '../support/tools.js';
@@ -27,6 +27,12 @@ function flakyApi(failures: number, sideEffect: 'none' | 'idempotent' | 'non-ide
 const fetchThenAnswer = ({ turn, lastResults }: ScriptContext): ScriptStep =>
   turn === 1 ? { call: 'fetch_page', args: { url: 'https://example.com' } } : { answer: { saw: lastResults[0]?.content ?? '', error: lastResults[0]?.isError ?? false } };
 
+/** What the model saw of the fetch, as fetchThenAnswer reports it in a COMPLETED result. */
+function seen(outcome: TerminalOutcome): { saw: string; error: boolean } {
+  if (outcome.reason !== 'COMPLETED') throw new Error(`expected COMPLETED, got ${outcome.reason}`);
+  return outcome.result as { saw: string; error: boolean };
+}
+
 describe('tool outputs are checked: a failure behind a successful response is a failure', () => {
   it('a 200 with an error body is retried like a thrown error, and the run completes on the good result', async () => {
     const api = flakyApi(1);
@@ -50,8 +56,7 @@ describe('tool outputs are checked: a failure behind a successful response is a 
     });
     const agent = defineAgent({ id: 'reader', goal: 'g', model: scriptedModel(fetchThenAnswer), tools: [api.def], progress: false });
     const o = await agent.run({ runId: 'h2' });
-    expect(o.reason).toBe('COMPLETED');
-    const result = (o as { result: { saw: string; error: boolean } }).result;
+    const result = seen(o);
     // Retries spent (one attempt): the model is told, as an error, with the reason, and re-plans.
     expect(result.error).toBe(true);
     expect(result.saw).toContain('Failed after 1 attempt: fetch_page returned a failure: the result does not match the output schema');
@@ -64,7 +69,7 @@ describe('tool outputs are checked: a failure behind a successful response is a 
     const agent = defineAgent({ id: 'reader', goal: 'g', model: scriptedModel(fetchThenAnswer), tools: [api.def], progress: false });
     const o = await agent.run({ runId: 'h3' });
     expect(o).toMatchObject({ reason: 'COMPLETED', result: { error: true } });
-    expect((o as { result: { saw: string } }).result.saw).toBe(
+    expect(seen(o).saw).toBe(
       'Failed after 2 attempts: fetch_page returned a failure: the API answered success=false: upstream busy. Change approach, or answer with what you have.',
     );
     expect(api.calls).toBe(2);
