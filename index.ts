@@ -17,6 +17,8 @@ export { scriptedModel, type ScriptStep, type ScriptContext, type ScriptedModelO
 export type { Model, ModelRequest, ToolSchema, Message, ModelResponse, ToolCall } from './agents/model.js';
 export { fromAiSdk, RESERVED_TOOLS, classifyProviderError, type AiSdkModelOptions, type AiSdkLanguageModel } from './agents/ai-sdk.js';
 export { modelJudge, JudgeVerdict, type ModelJudgeOptions } from './agents/model-judge.js';
+export { accept, reject, Verdict, VerifyTimeoutError, type Verify, type VerifyRun, type SeenToolResult } from './agents/verify.js';
+export { modelVerifier, heuristicVerifier, AnswerVerdict, type ModelVerifierOptions } from './agents/model-verifier.js';
 export { transcriptView, digest, SUMMARY_HEADER, type CompactionSetup } from './agents/compaction.js';
 export type { JudgeCall } from './agents/actors.js';
 export { AgentRun, type AgentRunOptions } from './agents/agent-run.js';

@@ -13,8 +13,9 @@ import type {
   ReconcileResult,
   ToolCallInput,
   ToolCallResult,
+  VerifyInput,
 } from '../machines/agent-machine.js';
-import { CompactionResult, JudgeResult, ModelResponse, type Message, type TranscriptEntry } from '../machines/model-types.js';
+import { CompactionResult, JudgeResult, ModelResponse, type Message, type TranscriptEntry, type VerifyResult } from '../machines/model-types.js';
 import { toErrorInfo } from '../machines/outcome.js';
 import type { TranscriptStore } from '../persistence/transcript.js';
 import { StoreError } from '../persistence/errors.js';
@@ -27,6 +28,7 @@ import { hiddenFailure, outputProblem } from './output-check.js';
 import { processRateLimiter, rateKey, type RateLimiter } from './rate-limits.js';
 import { redact } from './redact.js';
 import { withTimeout } from './timeout.js';
+import { checkAnswer, type AnswerCheck } from './verify.js';
 import { BudgetExceededError, SpentResult, type ChildStarter, type ToolDefinition } from './tool.js';
 
 type Json = z.core.util.JSONType;
@@ -42,7 +44,7 @@ export interface RunEnvironment {
   readonly now: () => number;
   readonly journal?: CallJournal;
   /** Receives one entry per model call, tool call, progress check, compaction and rate-limit decision for the run's trace. */
-  readonly trace?: (entry: { at: number; kind: 'model' | 'tool' | 'judge' | 'compaction' | 'rate'; [key: string]: unknown }) => void;
+  readonly trace?: (entry: { at: number; kind: 'model' | 'tool' | 'judge' | 'compaction' | 'rate' | 'verify'; [key: string]: unknown }) => void;
   /** Where rate-limited tools take tokens; the agent's `rateLimiter`, else one per process, when absent. */
   readonly rateLimiter?: RateLimiter;
   /** Child runs of this run, when its host provides them (sub-agent tools start their children here). */
@@ -77,6 +79,8 @@ export interface ActorDeps {
   readonly prices: PriceTable;
   /** null when compaction is off (the machine then never enters `compacting`). */
   readonly compaction: CompactionSetup | null;
+  /** How answers are checked before COMPLETED; null when they are not (the machine then never enters `verifying`). */
+  readonly answerCheck: AnswerCheck | null;
   /** The agent's rate limiter (a store's, to share limits across workers); the environment's wins. */
   readonly rateLimiter?: RateLimiter | (() => RateLimiter) | null;
 }
@@ -123,6 +127,7 @@ export function buildActors(deps: ActorDeps, envOf: (system: RunSystem) => RunEn
     reconcileCall: fromPromise<ReconcileResult, ReconcileInput>((a) => callsOf(a.system).reconcileCall(a)),
     judgeProgress: fromPromise<JudgeResult, JudgeInput>((a) => callsOf(a.system).judgeProgress(a)),
     compactTranscript: fromPromise<CompactionResult, CompactInput>((a) => callsOf(a.system).compactTranscript(a)),
+    verifyAnswer: fromPromise<VerifyResult, VerifyInput>((a) => callsOf(a.system).verifyAnswer(a)),
   };
 }
 
@@ -242,6 +247,11 @@ function callsFor(deps: ActorDeps, env: RunEnvironment) {
         ...(spend ? { model: spend.modelId, usage: spend.usage, costUsd: costOf(spend.modelId, spend.usage, deps.prices) } : {}),
       });
       return verdict;
+    },
+
+    verifyAnswer: async ({ input, signal }: CallArgs<VerifyInput>): Promise<VerifyResult> => {
+      if (!deps.answerCheck) throw new Error('answers are not checked for this agent, yet the run entered verifying');
+      return checkAnswer(deps.answerCheck, env, deps.prices, deps.agentId, input, signal);
     },
 
     compactTranscript: async ({ input, signal }: CallArgs<CompactInput>): Promise<CompactionResult> => {
