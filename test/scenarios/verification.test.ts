@@ -3,6 +3,7 @@ import { z } from 'zod';
 import {
   accept,
   defineAgent,
+  definePipeline,
   ModelCallError,
   modelVerifier,
   reject,
@@ -16,6 +17,7 @@ import {
   type TerminalReason,
   type VerifyRun,
 } from '../../index.js';
+import { MemoryStore } from '../../persistence/memory-store.js';
 import { STORE_CASES } from '../durable/stores.js';
 import { dyingInsideCommit } from '../support/faulty-store.js';
 import { counted, leaseExpired, until } from '../support/tools.js';
@@ -225,6 +227,46 @@ describe('the model verifier', () => {
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
+});
+
+describe('pipelines route on verification like on any outcome', () => {
+  /** A drafter whose answers are checked: `good` drafts pass, others never do. */
+  const drafter = defineAgent({
+    id: 'drafter',
+    goal: (i: unknown) => `draft:${JSON.stringify(i)}`,
+    model: scriptedModel(({ messages }) => ({ answer: messages[0]?.content.includes('"good"') ? 'a full draft' : 'TODO' })),
+    verify: (result) => (result === 'TODO' ? reject('the draft is a placeholder') : accept()),
+    maxVerifyAttempts: 2,
+    progress: false,
+  });
+  /** One draft stage: a single child (a rejected one ends the pipeline with its reason), or drafts fanned out and routed on. */
+  const pipeline = (id: string, stage: 'single' | 'settled') =>
+    definePipeline({
+      id,
+      stages: {
+        draft:
+          stage === 'single'
+            ? { agent: drafter, input: () => ({ quality: 'bad' }), next: 'complete' }
+            : {
+                agent: drafter,
+                children: () => [{ key: 'a', input: { quality: 'good' } }, { key: 'b', input: { quality: 'bad' } }],
+                policy: 'settled',
+                next: [{ when: 'draftRejected', to: 'escalate', why: () => 'a draft kept failing its check' }, { to: 'complete' }],
+              },
+      },
+      guards: { draftRejected: ({ last }) => last?.children.some((c) => c.outcome.reason === 'RESULT_REJECTED') ?? false },
+    });
+
+  it('a stage whose child ends RESULT_REJECTED ends the pipeline with that reason and evidence, or takes the route that names it', async () => {
+    const single = pipeline('drafts-single', 'single');
+    const routed = pipeline('drafts-routed', 'settled');
+    const supervisor = await Supervisor.open({ store: new MemoryStore(), agents: [single, routed], workerId: 'p1' });
+    cleanups.push(() => supervisor.close({ timeoutMs: 200 }));
+    const ended = await (await supervisor.start(single, { runId: 'ds' })).outcome;
+    expect(ended).toMatchObject({ reason: 'RESULT_REJECTED', stage: 'draft', childRunId: 'ds.draft.0', check: 'verify', answer: 'TODO', attempts: 2 });
+    const escalated = await (await supervisor.start(routed, { runId: 'dr' })).outcome;
+    expect(escalated).toMatchObject({ reason: 'ESCALATED', by: 'pipeline', why: 'a draft kept failing its check', stage: 'draft' });
+  });
 });
 
 for (const storeCase of STORE_CASES) {
