@@ -41,7 +41,8 @@ describe('tool outputs are checked: a failure behind a successful response is a 
     expect(o).toMatchObject({ reason: 'COMPLETED', result: { saw: '{"success":true,"body":"contents of https://example.com"}', error: false } });
     expect(api.calls).toBe(2);
     // Same logical call, a second attempt.
-    expect(api.keys).toEqual(['h1:2:1', 'h1:2:2']);
+    expect(api.keys).toEqual(['h1:2', 'h1:2']);
+    expect(api.attempts).toEqual([1, 2]);
   });
 
   it('a result that does not parse with the output schema is a failure, with the schema hint', async () => {
@@ -98,7 +99,7 @@ describe('tool outputs are checked: a failure behind a successful response is a 
     const api = flakyApi(1, 'non-idempotent');
     const agent = defineAgent({ id: 'reader', goal: 'g', model: scriptedModel(fetchThenAnswer), tools: [api.def], progress: false });
     const o = await agent.run({ runId: 'h5' });
-    expect(o).toMatchObject({ reason: 'ACTION_IN_DOUBT', tool: 'fetch_page', idempotencyKey: 'h5:2:1', error: { name: 'HiddenToolFailure' } });
+    expect(o).toMatchObject({ reason: 'ACTION_IN_DOUBT', tool: 'fetch_page', idempotencyKey: 'h5:2', error: { name: 'HiddenToolFailure' } });
     expect(api.calls).toBe(1);
   });
 
@@ -106,7 +107,8 @@ describe('tool outputs are checked: a failure behind a successful response is a 
     const api = flakyApi(1, 'non-idempotent', { failureMeansNothingHappened: true });
     const agent = defineAgent({ id: 'reader', goal: 'g', model: scriptedModel(fetchThenAnswer), tools: [api.def], progress: false });
     expect(await agent.run({ runId: 'h6' })).toMatchObject({ reason: 'COMPLETED', result: { error: false } });
-    expect(api.keys).toEqual(['h6:2:1', 'h6:2:2']);
+    expect(api.keys).toEqual(['h6:2', 'h6:2']);
+    expect(api.attempts).toEqual([1, 2]);
   });
 
   it('a tool without `output` behaves as before: any value is a result', async () => {
