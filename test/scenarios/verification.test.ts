@@ -9,25 +9,16 @@ import {
   reject,
   scriptedModel,
   Supervisor,
-  TerminalOutcome,
   type Model,
-  type OutcomeOf,
   type ScriptContext,
   type ScriptStep,
-  type TerminalReason,
   type VerifyRun,
 } from '../../index.js';
 import { MemoryStore } from '../../persistence/memory-store.js';
 import { STORE_CASES } from '../durable/stores.js';
 import { dyingInsideCommit } from '../support/faulty-store.js';
+import { expectReason } from '../support/outcome.js';
 import { counted, leaseExpired, until } from '../support/tools.js';
-
-/** Parses with the exported schema and narrows to the expected member. */
-function expectReason<R extends TerminalReason>(outcome: unknown, reason: R): OutcomeOf<R> {
-  const parsed = TerminalOutcome.parse(outcome);
-  expect(parsed.reason).toBe(reason);
-  return parsed as OutcomeOf<R>;
-}
 
 /** A model whose calls are counted: the ground truth for "never billed twice". */
 function countedModel(model: Model): Model & { readonly calls: number } {
