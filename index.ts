@@ -12,10 +12,13 @@ export {
   type ApprovalOptions,
   type RateLimitOptions,
 } from './agents/tool.js';
+export { HiddenToolFailure } from './agents/output-check.js';
 export { scriptedModel, type ScriptStep, type ScriptContext, type ScriptedModelOptions } from './agents/scripted-model.js';
 export type { Model, ModelRequest, ToolSchema, Message, ModelResponse, ToolCall } from './agents/model.js';
 export { fromAiSdk, RESERVED_TOOLS, classifyProviderError, type AiSdkModelOptions, type AiSdkLanguageModel } from './agents/ai-sdk.js';
 export { modelJudge, JudgeVerdict, type ModelJudgeOptions } from './agents/model-judge.js';
+export { accept, reject, Verdict, VerifyTimeoutError, type Verify, type VerifyRun, type SeenToolResult } from './agents/verify.js';
+export { modelVerifier, heuristicVerifier, AnswerVerdict, type ModelVerifierOptions } from './agents/model-verifier.js';
 export { transcriptView, digest, SUMMARY_HEADER, type CompactionSetup } from './agents/compaction.js';
 export type { JudgeCall } from './agents/actors.js';
 export { AgentRun, type AgentRunOptions } from './agents/agent-run.js';

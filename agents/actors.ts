@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { costOf, type PriceTable } from '../guards/cost.js';
 import { heuristicJudge, type ProgressJudge } from '../guards/progress.js';
 import type {
+  CallFailure,
   CompactInput,
   JudgeInput,
   ModelCallInput,
@@ -12,9 +13,10 @@ import type {
   ReconcileResult,
   ToolCallInput,
   ToolCallResult,
+  VerifyInput,
 } from '../machines/agent-machine.js';
 import { journalKeyOf } from '../machines/agent-machine.js';
-import { CompactionResult, JudgeResult, ModelResponse, type Message, type TranscriptEntry } from '../machines/model-types.js';
+import { CompactionResult, JudgeResult, ModelResponse, type Message, type TranscriptEntry, type VerifyResult } from '../machines/model-types.js';
 import { toErrorInfo } from '../machines/outcome.js';
 import type { TranscriptStore } from '../persistence/transcript.js';
 import { StoreError } from '../persistence/errors.js';
@@ -23,9 +25,11 @@ import type { CallJournal } from './call-journal.js';
 import { compactTranscript, transcriptView, type CompactionSetup } from './compaction.js';
 import type { Logger } from './logger.js';
 import type { Model, ToolSchema } from './model.js';
+import { hiddenFailure, outputProblem } from './output-check.js';
 import { processRateLimiter, rateKey, type RateLimiter } from './rate-limits.js';
 import { redact } from './redact.js';
 import { sleepUntil, withTimeout } from './timeout.js';
+import { checkAnswer, type AnswerCheck } from './verify.js';
 import { BudgetExceededError, SpentResult, type ChildStarter, type ToolDefinition } from './tool.js';
 
 type Json = z.core.util.JSONType;
@@ -41,7 +45,7 @@ export interface RunEnvironment {
   readonly now: () => number;
   readonly journal?: CallJournal;
   /** Receives one entry per model call, tool call, progress check, compaction and rate-limit decision for the run's trace. */
-  readonly trace?: (entry: { at: number; kind: 'model' | 'tool' | 'judge' | 'compaction' | 'rate'; [key: string]: unknown }) => void;
+  readonly trace?: (entry: { at: number; kind: 'model' | 'tool' | 'judge' | 'compaction' | 'rate' | 'verify'; [key: string]: unknown }) => void;
   /** Where rate-limited tools take tokens; the agent's `rateLimiter`, else one per process, when absent. */
   readonly rateLimiter?: RateLimiter;
   /** Child runs of this run, when its host provides them (sub-agent tools start their children here). */
@@ -76,6 +80,8 @@ export interface ActorDeps {
   readonly prices: PriceTable;
   /** null when compaction is off (the machine then never enters `compacting`). */
   readonly compaction: CompactionSetup | null;
+  /** How answers are checked before COMPLETED; null when they are not (the machine then never enters `verifying`). */
+  readonly answerCheck: AnswerCheck | null;
   /** The agent's rate limiter (a store's, to share limits across workers); the environment's wins. */
   readonly rateLimiter?: RateLimiter | (() => RateLimiter) | null;
 }
@@ -122,6 +128,7 @@ export function buildActors(deps: ActorDeps, envOf: (system: RunSystem) => RunEn
     reconcileCall: fromPromise<ReconcileResult, ReconcileInput>((a) => callsOf(a.system).reconcileCall(a)),
     judgeProgress: fromPromise<JudgeResult, JudgeInput>((a) => callsOf(a.system).judgeProgress(a)),
     compactTranscript: fromPromise<CompactionResult, CompactInput>((a) => callsOf(a.system).compactTranscript(a)),
+    verifyAnswer: fromPromise<VerifyResult, VerifyInput>((a) => callsOf(a.system).verifyAnswer(a)),
   };
 }
 
@@ -253,6 +260,11 @@ function callsFor(deps: ActorDeps, env: RunEnvironment) {
         ...(spend ? { model: spend.modelId, usage: spend.usage, costUsd: costOf(spend.modelId, spend.usage, deps.prices) } : {}),
       });
       return verdict;
+    },
+
+    verifyAnswer: async ({ input, signal }: CallArgs<VerifyInput>): Promise<VerifyResult> => {
+      if (!deps.answerCheck) throw new Error('answers are not checked for this agent, yet the run entered verifying');
+      return checkAnswer(deps.answerCheck, env, deps.prices, deps.agentId, input, signal);
     },
 
     compactTranscript: async ({ input, signal }: CallArgs<CompactInput>): Promise<CompactionResult> => {
@@ -395,6 +407,14 @@ function callsFor(deps: ActorDeps, env: RunEnvironment) {
     }
   }
 
+  /** Logs and traces a call whose result was a failure in disguise, with what it returned (redacted), and returns the failure. */
+  function reportHidden(def: ToolDefinition, input: ToolCallInput, fields: object, failure: CallFailure, returned: Json, latencyMs: number): CallFailure {
+    const shown = redact(returned, deps.secretKeys);
+    log.warn({ ...fields, input: redact(input.input, deps.secretKeys), latencyMs, ok: false, hidden: true, err: failure.error, returned: shown }, 'tool call returned a failure');
+    env.trace?.({ at: env.now(), kind: 'tool', step: input.step, attempt: input.attempt, tool: def.name, latencyMs, ok: false, hidden: true, error: failure.error.message, returned: shown });
+    return failure;
+  }
+
   async function runTool(input: ToolCallInput, signal: AbortSignal): Promise<ToolCallResult> {
     const def = deps.tools.get(input.call.name);
     const started = env.now();
@@ -420,8 +440,11 @@ function callsFor(deps: ActorDeps, env: RunEnvironment) {
         () => new ToolTimeoutError(def.name, def.timeoutMs),
       );
       const spent = value instanceof SpentResult ? value.spent : null;
-      const result = toJson(value instanceof SpentResult ? value.result : value, def.name);
+      const returned = value instanceof SpentResult ? value.result : value;
+      const result = toJson(returned, def.name);
       const latencyMs = env.now() - started;
+      const problem = outputProblem(def, returned);
+      if (problem !== null) return reportHidden(def, input, fields, hiddenFailure(def, problem), result, latencyMs);
       log.info({ ...fields, input: redact(input.input, deps.secretKeys), latencyMs, ok: true, ...(spent ? { subRuns: spent.runs, subCostUsd: spent.usage.costUsd } : {}) }, 'tool call');
       env.trace?.({ at: env.now(), kind: 'tool', step: input.step, attempt: input.attempt, tool: input.call.name, latencyMs, ok: true, ...(spent ? { spent } : {}) });
       return spent ? { ok: true, result, spent } : { ok: true, result };

@@ -25,9 +25,10 @@ import type { RateLimiter } from './rate-limits.js';
 import { DEFAULT_SECRET_KEYS, redact } from './redact.js';
 import { checkExplicitVersion, computedVersion, type AgentMigration, type Versioning } from './stored-version.js';
 import type { ToolDefinition } from './tool.js';
+import type { AnswerCheck, Verify } from './verify.js';
 
 /** Everything that defines an agent; only `id`, `goal` and `model` are required. */
-export interface AgentOptions<I = unknown> {
+export interface AgentOptions<I = unknown, R extends z.ZodType = z.ZodUnknown> {
   id: string;
   /** The task, fixed or built from each run's input; it is the first user message and what the progress judge measures against. */
   goal: string | ((input: I) => string);
@@ -50,6 +51,22 @@ export interface AgentOptions<I = unknown> {
    * the tool calls and results. false turns it off.
    */
   compaction?: false | (z.input<typeof CompactionPolicy> & { summariser?: Model });
+  /**
+   * The answer's schema: an answer that does not parse goes back to the model
+   * with the hint (like invalid tool input), and counts as a rejected answer.
+   */
+  result?: R;
+  /**
+   * Checks an answer before the run is COMPLETED (e.g. `modelVerifier({ model })`,
+   * or code that reads the tool results in `run`): a rejection goes back to the
+   * model with its reason; after `maxVerifyAttempts` rejected answers the run
+   * ends RESULT_REJECTED. A COMPLETED outcome then carries `verified: { by, at }`.
+   */
+  verify?: Verify<z.output<R>>;
+  /** Answers checked at most (the first included); the last one rejected ends the run RESULT_REJECTED. Default 3. */
+  maxVerifyAttempts?: number;
+  /** A verifier that gives no verdict within this ends the run INTERNAL_ERROR (a model verifier's own timeout is shorter and falls back). Default 60 s. */
+  verifyTimeoutMs?: number;
   /** Restate the goal to the model every N turns (a user message); off by default. */
   goalReminderEveryTurns?: number;
   approval?: { timeoutMs?: number; onTimeout?: 'escalate' | 'replan' };
@@ -125,10 +142,11 @@ export interface Agent<I = unknown> {
   run(options?: StartOptions<I>): Promise<TerminalOutcome>;
 }
 
+const VerifyAttempts = z.number().int().min(1, 'maxVerifyAttempts must be a whole number, at least 1');
 const AgentId = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/, 'agent ids are 1-64 letters, digits, _ . or -');
 
 /** Defines an agent: a model, tools, and the limits and policies its supervisor enforces. */
-export function defineAgent<I = unknown>(options: AgentOptions<I>): Agent<I> {
+export function defineAgent<I = unknown, R extends z.ZodType = z.ZodUnknown>(options: AgentOptions<I, R>): Agent<I> {
   AgentId.parse(options.id);
   const tools = new Map<string, ToolDefinition>();
   // The model adapter's reserved tools (reins_give_up, …) are offered and validated like the agent's own.
@@ -146,6 +164,12 @@ export function defineAgent<I = unknown>(options: AgentOptions<I>): Agent<I> {
   if (options.goalReminderEveryTurns !== undefined && !(Number.isInteger(options.goalReminderEveryTurns) && options.goalReminderEveryTurns >= 1)) {
     throw new Error(`agent ${options.id}: goalReminderEveryTurns must be a whole number of turns, at least 1`);
   }
+
+  const maxVerifyAttempts = VerifyAttempts.parse(options.maxVerifyAttempts ?? 3);
+  const answerCheck: AnswerCheck | null =
+    options.result || options.verify
+      ? { schema: options.result ?? null, verify: (options.verify as Verify | undefined) ?? null, timeoutMs: options.verifyTimeoutMs ?? 60_000 }
+      : null;
 
   const policies = new Map<string, ToolPolicy>();
   for (const t of tools.values()) {
@@ -171,6 +195,7 @@ export function defineAgent<I = unknown>(options: AgentOptions<I>): Agent<I> {
     maxArgumentBytes: options.maxArgumentBytes ?? DEFAULT_MAX_ARGUMENT_BYTES,
     compaction: compaction && { thresholdTokens: contextWindow === undefined ? null : compactionThresholdTokens(contextWindow, compaction.threshold) },
     goalReminderEveryTurns: options.goalReminderEveryTurns ?? null,
+    verify: answerCheck && { maxAttempts: maxVerifyAttempts },
     now,
   };
   const toolSchemas: ToolSchema[] = [...tools.values()].map((t) => ({
@@ -190,6 +215,7 @@ export function defineAgent<I = unknown>(options: AgentOptions<I>): Agent<I> {
     prices: spec.prices,
     compaction: compaction && { policy: compaction, summariser: summariser ?? null },
     rateLimiter: options.rateLimiter ?? null,
+    answerCheck,
   };
   const chart = createAgentMachine(spec);
   const toolNames = [...tools.keys()].sort();

@@ -43,7 +43,8 @@ const INSTRUCTIONS =
   'New information, a completed sub-step or a narrowed search is progress. Repeating itself, circling between the same actions, ' +
   `failing the same way, or drifting away from the goal is not. Answer only by calling ${VERDICT_TOOL}.`;
 
-function clip(text: string, max: number): string {
+/** Cuts text to `max` characters for a helper model's prompt. */
+export function clip(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
@@ -55,7 +56,8 @@ function describeActions(actions: readonly ActionRecord[], seen: Set<string>): s
   });
 }
 
-function renderMessage(m: Message): string {
+/** One transcript message as a line of a helper model's prompt (judge, verifier). */
+export function renderMessage(m: Message): string {
   switch (m.role) {
     case 'user':
       return `[user] ${clip(m.content, 1_000)}`;
@@ -84,11 +86,11 @@ function prompt(input: ProgressJudgeInput & JudgeExtras, recentMessages: number)
   ].join('\n');
 }
 
-/** The verdict in a reply: the report_progress call's input, or an answer that is the verdict as JSON. */
-function verdictOf(response: ModelResponse): JudgeVerdict | null {
+/** The verdict in a helper model's reply: the input of its call to `tool`, or an answer that is the verdict as JSON. */
+export function verdictIn<S extends z.ZodType>(response: ModelResponse, tool: string, schema: S): z.output<S> | null {
   let candidate: unknown = null;
   if (response.type === 'tool_calls') {
-    const call = response.calls.find((c) => c.name === VERDICT_TOOL);
+    const call = response.calls.find((c) => c.name === tool);
     if (!call) return null;
     try {
       candidate = JSON.parse(call.arguments);
@@ -105,8 +107,51 @@ function verdictOf(response: ModelResponse): JudgeVerdict | null {
       }
     }
   }
-  const parsed = JudgeVerdict.safeParse(candidate);
+  const parsed = schema.safeParse(candidate);
   return parsed.success ? parsed.data : null;
+}
+
+/** One question put to a helper model that must answer through `tool` (a verdict), bounded by `timeoutMs`. */
+export interface VerdictRequest {
+  readonly model: Model;
+  readonly runId: string;
+  readonly idempotencyKey: string;
+  readonly system: string;
+  readonly prompt: string;
+  readonly tool: { readonly name: string; readonly description: string; readonly schema: z.ZodType };
+  readonly maxOutputTokens: number;
+  readonly timeoutMs: number;
+  readonly signal: AbortSignal | undefined;
+}
+
+/**
+ * Asks a helper model (a judge, a verifier) for a verdict: its reply, or why
+ * there is none (a provider failure or a timeout, which the caller answers
+ * with its fallback). Any other throw is a bug and propagates.
+ */
+export async function askForVerdict(request: VerdictRequest): Promise<{ response: ModelResponse } | { failed: string }> {
+  try {
+    const response = await withTimeout(
+      (signal) =>
+        request.model.generate({
+          runId: request.runId,
+          system: request.system,
+          messages: [{ role: 'user', content: request.prompt }],
+          tools: [{ name: request.tool.name, description: request.tool.description, inputSchema: z.toJSONSchema(request.tool.schema) as Record<string, unknown> }],
+          toolChoice: 'required',
+          maxOutputTokens: request.maxOutputTokens,
+          signal,
+          idempotencyKey: request.idempotencyKey,
+        }),
+      request.timeoutMs,
+      request.signal ?? new AbortController().signal,
+      () => new ModelTimeoutError(request.timeoutMs),
+    );
+    return { response };
+  } catch (error) {
+    if (error instanceof ModelCallError || error instanceof ModelTimeoutError) return { failed: error.message };
+    throw error;
+  }
 }
 
 /**
@@ -124,37 +169,26 @@ export function modelJudge(options: ModelJudgeOptions): ProgressJudge {
   const recentMessages = options.recentMessages ?? 30;
   const timeoutMs = options.timeoutMs ?? 30_000;
   const name = `model:${options.model.id}`;
-  const schema = z.toJSONSchema(JudgeVerdict) as Record<string, unknown>;
 
   return async (input: ProgressJudgeInput & JudgeExtras): Promise<JudgeResult> => {
     const fallback = (why: string, spend: ModelSpend | null): JudgeResult => ({ ...heuristicJudge(input), judge: `heuristic (${name} ${why})`, spend });
     const spent = input.judgeTokens ?? 0;
     if (spent >= budget) return fallback(`spent its budget: ${spent} of ${budget} tokens`, null);
-    const parent = input.signal ?? new AbortController().signal;
-    let response: ModelResponse;
-    try {
-      response = await withTimeout(
-        (signal) =>
-          options.model.generate({
-            runId: input.runId ?? 'judge',
-            system: INSTRUCTIONS,
-            messages: [{ role: 'user', content: prompt(input, recentMessages) }],
-            tools: [{ name: VERDICT_TOOL, description: 'Report whether the agent is making progress, and why.', inputSchema: schema }],
-            toolChoice: 'required',
-            maxOutputTokens,
-            signal,
-            idempotencyKey: `${input.runId ?? 'judge'}:judge:${input.earlierSteps.length + input.recentSteps.length}`,
-          }),
-        timeoutMs,
-        parent,
-        () => new ModelTimeoutError(timeoutMs),
-      );
-    } catch (error) {
-      if (error instanceof ModelCallError || error instanceof ModelTimeoutError) return fallback(`failed: ${error.message}`, null);
-      throw error;
-    }
+    const asked = await askForVerdict({
+      model: options.model,
+      runId: input.runId ?? 'judge',
+      idempotencyKey: `${input.runId ?? 'judge'}:judge:${input.earlierSteps.length + input.recentSteps.length}`,
+      system: INSTRUCTIONS,
+      prompt: prompt(input, recentMessages),
+      tool: { name: VERDICT_TOOL, description: 'Report whether the agent is making progress, and why.', schema: JudgeVerdict },
+      maxOutputTokens,
+      timeoutMs,
+      signal: input.signal,
+    });
+    if ('failed' in asked) return fallback(`failed: ${asked.failed}`, null);
+    const { response } = asked;
     const spend: ModelSpend = { modelId: response.modelId, usage: response.usage };
-    const verdict = verdictOf(response);
+    const verdict = verdictIn(response, VERDICT_TOOL, JudgeVerdict);
     if (!verdict) return fallback(`gave no valid verdict (it replied ${response.type})`, spend);
     return { progressing: verdict.progressing, why: verdict.why, judge: name, spend };
   };

@@ -5,8 +5,8 @@ import type { Transition } from './status.js';
 /** One model or tool call as the trace records it: when it ended, how long it took, what it spent. */
 export interface CallRecord {
   readonly at: number;
-  /** judge and compaction are the model calls a progress judge or a summariser makes. */
-  readonly kind: 'model' | 'tool' | 'judge' | 'compaction';
+  /** judge, compaction and verify are the calls a progress judge, a summariser or an answer check makes. */
+  readonly kind: 'model' | 'tool' | 'judge' | 'compaction' | 'verify';
   readonly step: number;
   readonly attempt: number;
   readonly latencyMs: number;

@@ -75,7 +75,7 @@ export interface RateLimitOptions<I> extends z.input<typeof RatePolicy> {
 }
 
 /** Options for `tool()`; `sideEffect` is required because a wrong default would retry a payment. */
-export interface ToolOptions<S extends z.ZodType> {
+export interface ToolOptions<S extends z.ZodType, O extends z.ZodType = z.ZodUnknown> {
   name: string;
   description: string;
   input: S;
@@ -89,6 +89,19 @@ export interface ToolOptions<S extends z.ZodType> {
   /** A shared rate limit per resource (see RateLimitOptions). */
   rateLimit?: RateLimitOptions<z.output<S>>;
   run: (input: z.output<S>, ctx: ToolContext) => Promise<unknown> | unknown;
+  /**
+   * What a successful result looks like. A returned value that does not parse
+   * is a failure of the call (a hidden failure: an error body under a 200),
+   * retried, counted and reported like a thrown error. Absent: any value is a result.
+   */
+  output?: O;
+  /** A reason when the (parsed) result is a failure in disguise (`{ success: false }`, an empty page), else null. */
+  failsWhen?: (result: z.output<O>) => string | null | undefined;
+  /**
+   * A result `output` or `failsWhen` rejects means the call did nothing, so a
+   * non-idempotent tool may retry it; without this such a call is in doubt.
+   */
+  failureMeansNothingHappened?: boolean;
   /** Finds out whether an attempt with this key took effect (e.g. look the payment up by key). */
   reconcile?: (idempotencyKey: string, input: z.output<S>, ctx: { signal: AbortSignal }) => Promise<Reconciliation> | Reconciliation;
 }
@@ -114,7 +127,17 @@ export interface ToolDefinition {
   readonly approval?: { readonly priority: number; readonly timeoutMs: number | null };
   readonly rateLimit?: ToolRateLimit | null;
   readonly run: (input: unknown, ctx: ToolContext) => Promise<unknown> | unknown;
+  /** The checks of a returned value (see ToolOptions.output, failsWhen); absent or null: every value is a result. */
+  readonly output?: OutputCheck | null;
   readonly reconcile: ((idempotencyKey: string, input: unknown, ctx: { signal: AbortSignal }) => Promise<Reconciliation> | Reconciliation) | null;
+}
+
+/** How a tool's returned value is checked before it counts as a result. */
+export interface OutputCheck {
+  readonly schema: z.ZodType | null;
+  readonly failsWhen: ((result: unknown) => string | null | undefined) | null;
+  /** A rejected result means nothing happened (retryable even for a non-idempotent tool). */
+  readonly nothingHappened: boolean;
 }
 
 /**
@@ -153,7 +176,7 @@ const ToolName = z.string().regex(/^[a-zA-Z][a-zA-Z0-9_-]{0,63}$/, 'tool names a
 const ApprovalTimeout = z.number().int().positive();
 
 /** Declares a tool: a zod input schema, a side-effect class, and the policies the supervisor applies to it. */
-export function tool<S extends z.ZodType>(options: ToolOptions<S>): ToolDefinition {
+export function tool<S extends z.ZodType, O extends z.ZodType = z.ZodUnknown>(options: ToolOptions<S, O>): ToolDefinition {
   ToolName.parse(options.name);
   const approval = options.approval ?? false;
   const approvalOptions: ApprovalOptions<z.output<S>> = typeof approval === 'object' ? approval : { when: approval };
@@ -181,6 +204,14 @@ export function tool<S extends z.ZodType>(options: ToolOptions<S>): ToolDefiniti
         }
       : null,
     run: options.run as ToolDefinition['run'],
+    output:
+      options.output || options.failsWhen
+        ? {
+            schema: options.output ?? null,
+            failsWhen: (options.failsWhen as OutputCheck['failsWhen']) ?? null,
+            nothingHappened: options.failureMeansNothingHappened ?? false,
+          }
+        : null,
     reconcile: (options.reconcile as ToolDefinition['reconcile']) ?? null,
   };
 }

@@ -144,7 +144,7 @@ const json = (value: unknown) => cut(JSON.stringify(value) ?? 'null', 60);
 export function evidenceOf(o: TerminalOutcome): string {
   switch (o.reason) {
     case 'COMPLETED':
-      return `result ${json(o.result)} in ${o.turns} turns, ${money(o.usage.costUsd)}`;
+      return `result ${json(o.result)} in ${o.turns} turns, ${money(o.usage.costUsd)}${o.verified ? `, verified by ${o.verified.by}` : ''}`;
     case 'INFEASIBLE':
       return `"${o.explanation}"`;
     case 'ESCALATED':
@@ -167,6 +167,8 @@ export function evidenceOf(o: TerminalOutcome): string {
       return `${o.tool} key ${o.idempotencyKey}: ${o.error.name}: ${o.error.message}`;
     case 'USER_KILLED':
       return `by ${o.by}: "${o.why}" at turn ${o.turns}, ${money(o.usage.costUsd)} spent`;
+    case 'RESULT_REJECTED':
+      return `${o.attempts} answers rejected by ${o.check}, last: ${o.reasons.at(-1) ?? ''} (answer ${json(o.answer)})`;
     case 'INTERNAL_ERROR':
       return `${o.error.name}: ${o.error.message} (in ${o.where})`;
   }

@@ -79,7 +79,7 @@ details summary { cursor:pointer; color:var(--dim); font-weight:600; margin-top:
 
 const SCRIPT = `
 'use strict';
-var REASONS = ['COMPLETED','INFEASIBLE','ESCALATED','BUDGET_EXCEEDED','TIMEOUT','LOOP_DETECTED','NO_PROGRESS','RETRY_LIMIT_REACHED','TOOL_FAILURE','MODEL_REFUSED','ACTION_IN_DOUBT','USER_KILLED','INTERNAL_ERROR'];
+var REASONS = ['COMPLETED','INFEASIBLE','ESCALATED','BUDGET_EXCEEDED','TIMEOUT','LOOP_DETECTED','NO_PROGRESS','RETRY_LIMIT_REACHED','TOOL_FAILURE','MODEL_REFUSED','ACTION_IN_DOUBT','USER_KILLED','RESULT_REJECTED','INTERNAL_ERROR'];
 var GROUP = { COMPLETED:'healthy', INFEASIBLE:'healthy', ESCALATED:'healthy', BUDGET_EXCEEDED:'exhausted', TIMEOUT:'exhausted' };
 function groupOf(r) { return GROUP[r] || 'broken'; }
 var LABEL = { turns:'turns', inputTokens:'in tok', outputTokens:'out tok', totalTokens:'tokens', costUsd:'cost', fanOut:'fan-out', depth:'depth', wallClockMs:'time' };

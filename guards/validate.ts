@@ -165,14 +165,24 @@ function expectedSchema(schema: z.ZodType): string {
   return text.length > MAX_SCHEMA_CHARS ? `${text.slice(0, MAX_SCHEMA_CHARS)}… (truncated)` : text;
 }
 
-/** Validates parsed arguments with the tool's zod schema and returns its output (defaults, transforms); on failure the hint lists each issue with its path, the expected JSON Schema, and the closest valid values for enum / literal mismatches. */
-export function validateInput(schema: z.ZodType, value: unknown): Checked<unknown> {
+/**
+ * Parses `value` with `schema` and returns its output (defaults, transforms);
+ * on failure the hint, headed by `what` (e.g. "Arguments do not match the
+ * input schema"), lists each issue with its path, the expected JSON Schema,
+ * and the closest valid values for enum / literal mismatches.
+ */
+export function matchSchema(schema: z.ZodType, value: unknown, what: string): Checked<unknown> {
   const result = schema.safeParse(value, { reportInput: true });
   if (result.success) return { ok: true, value: result.data };
   const { issues } = result.error;
   const listed = issues.slice(0, MAX_ISSUES_LISTED).map(describeIssue);
   if (issues.length > MAX_ISSUES_LISTED) listed.push(`- and ${issues.length - MAX_ISSUES_LISTED} more`);
-  return refuse('schema', `Arguments do not match the input schema:\n${listed.join('\n')}\nExpected JSON Schema: ${expectedSchema(schema)}`);
+  return refuse('schema', `${what}:\n${listed.join('\n')}\nExpected JSON Schema: ${expectedSchema(schema)}`);
+}
+
+/** Validates parsed arguments with the tool's zod schema (see matchSchema). */
+export function validateInput(schema: z.ZodType, value: unknown): Checked<unknown> {
+  return matchSchema(schema, value, 'Arguments do not match the input schema');
 }
 
 /** Hint for a call to a tool that does not exist: the closest known names by edit distance, and the full list when short. */

@@ -5,7 +5,7 @@ import { CircuitState } from '../guards/circuit.js';
 import { RunLimits, SubtreeSpend } from '../guards/nested-budget.js';
 import { Usage } from '../guards/usage.js';
 import { ErrorInfo, TerminalOutcome } from './outcome.js';
-import { Message, ModelResponse, ToolCall } from './model-types.js';
+import { Message, ModelResponse, ToolCall, VerifyResult } from './model-types.js';
 
 /** Who paused or killed a run, and why: operators act on evidence, so every control carries it. */
 export const Actor = z.object({ by: z.string(), why: z.string() });
@@ -33,6 +33,8 @@ export const Failure = z.object({
   error: ErrorInfo,
   retryable: z.boolean().optional(),
   timedOut: z.boolean(),
+  /** The call returned a result its tool's output check rejected; once its retries are spent, the model is told and re-plans. */
+  hidden: z.boolean().optional(),
   /** budget: the call was refused because a budget had no room for it (a sub-run the fan-out or spend budget cannot pay for). */
   kind: z.enum(['retryable', 'fatal', 'in-doubt', 'budget']),
   /** For kind 'budget': which budget, its limit and what was used. */
@@ -105,6 +107,13 @@ export const AgentContext = z.object({
     failedChecks: z.number().int().nonnegative(),
     /** Tokens a model-backed judge has spent in this run (its own budget is checked against this). */
     judgeTokens: z.number().int().nonnegative(),
+  }),
+  /** Checks of the agent's answers: how many ran, why each rejected one was, the latest verdict and when, what model-backed checks spent. */
+  verification: z.object({
+    attempts: z.number().int().nonnegative(),
+    reasons: z.array(z.string()),
+    last: VerifyResult.extend({ at: z.number() }).nullable(),
+    tokens: z.number().int().nonnegative(),
   }),
   pauseRequest: Actor.nullable(),
   paused: Actor.extend({ at: z.number() }).nullable(),

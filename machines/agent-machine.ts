@@ -13,7 +13,7 @@ import { backoffDelay, canRetry, classifyFailure, type RetryPolicy, type SideEff
 import { addTurn, ZERO_USAGE } from '../guards/usage.js';
 import { checkToolCall } from '../guards/validate.js';
 import type { AgentContext, AgentEvent, AgentInput, CurrentCall, Failure } from './agent-context.js';
-import type { CompactionResult, JudgeResult, Message, ModelResponse, ModelSpend, ToolCall } from './model-types.js';
+import type { CompactionResult, JudgeResult, Message, ModelResponse, ModelSpend, ToolCall, VerifyResult } from './model-types.js';
 import { toErrorInfo, type ErrorInfo, type LengthRecovery, type OutcomeEvidence, type TerminalOutcome } from './outcome.js';
 
 /** What the machine needs to know about one tool; the implementation itself is provided by the runtime. */
@@ -48,6 +48,12 @@ export interface AgentSpec {
    * cut off at its length limit).
    */
   readonly compaction: { readonly thresholdTokens: number | null } | null;
+  /**
+   * Answers are checked (the result schema, the agent's `verify`) before the
+   * run is COMPLETED: at most `maxAttempts` answers; each rejected one but the
+   * last goes back to the model with the reason. null: answers are not checked.
+   */
+  readonly verify: { readonly maxAttempts: number } | null;
   /** Restate the goal to the model every N turns; null: never. */
   readonly goalReminderEveryTurns: number | null;
   /** The clock; injectable so that tests and restores control time. */
@@ -61,6 +67,8 @@ export interface CallFailure {
   /** The callee's own classification: true = did nothing, safe to retry; false = never retry; absent = unknown. */
   readonly retryable?: boolean;
   readonly timedOut: boolean;
+  /** The call returned, but its result failed the tool's output check: a failure in disguise. */
+  readonly hidden?: boolean;
 }
 export type ModelCallResult = { readonly ok: true; readonly response: ModelResponse } | CallFailure;
 /**
@@ -118,6 +126,20 @@ export interface JudgeInput extends ProgressJudgeInput {
   readonly inbox: readonly Message[];
   /** Tokens model-backed judges have spent in this run so far. */
   readonly judgeTokens: number;
+}
+/** What an answer check is asked: the answer, and what a check that reads the run needs (its pending messages, its spend so far). */
+export interface VerifyInput {
+  readonly runId: string;
+  readonly goal: string;
+  /** The step of the model call that answered; with `attempt` it keys the check's journal entry. */
+  readonly step: number;
+  /** Which answer this is (1 = the first). */
+  readonly attempt: number;
+  readonly answer: z.core.util.JSONType;
+  /** Messages not yet in the transcript (the last turn's tool results). */
+  readonly inbox: readonly Message[];
+  /** Tokens model-backed checks have spent in this run so far. */
+  readonly verifyTokens: number;
 }
 export interface ToolCallInput {
   readonly runId: string;
@@ -273,6 +295,7 @@ export function createAgentMachine(spec: AgentSpec) {
       reconcileCall: fromPromise<ReconcileResult, ReconcileInput>(async () => notProvided('reconcileCall')),
       judgeProgress: fromPromise<JudgeResult, JudgeInput>(async () => notProvided('judgeProgress')),
       compactTranscript: fromPromise<CompactionResult, CompactInput>(async () => notProvided('compactTranscript')),
+      verifyAnswer: fromPromise<VerifyResult, VerifyInput>(async () => notProvided('verifyAnswer')),
     },
     delays: {
       untilDeadline: ({ context }) => Math.min(MAX_TIMER_MS, Math.max(0, (context.deadlineAt ?? Infinity) - spec.now())),
@@ -306,6 +329,9 @@ export function createAgentMachine(spec: AgentSpec) {
       lengthRecoveryFutile: ({ context }) => context.compaction.reason === 'length' && context.compaction.compacted === false,
       refused: ({ context }) => context.response?.type === 'refused',
       answered: ({ context }) => context.response?.type === 'answer',
+      answerNeedsCheck: ({ context }) => context.response?.type === 'answer' && spec.verify !== null,
+      answerAccepted: ({ context }) => context.verification.last?.accepted === true,
+      answerAttemptsLeft: ({ context }) => spec.verify !== null && context.verification.attempts < spec.verify.maxAttempts,
       gaveUp: ({ context }) => context.response?.type === 'give_up',
       escalating: ({ context }) => context.response?.type === 'escalate',
       hasToolCalls: ({ context }) => context.response?.type === 'tool_calls' && context.response.calls.length > 0,
@@ -335,6 +361,9 @@ export function createAgentMachine(spec: AgentSpec) {
         context.failure !== null && circuitOf(context, failedName(context.failure, context)).status === 'open',
       retriesSpent: ({ context }) =>
         context.failure !== null && !canRetry(attemptsOf(context.failure, context), retryPolicyOf(context.failure, context)),
+      // A result that failed its tool's output check is the model's to re-plan around once retrying has not helped.
+      hiddenFailureRetriesSpent: ({ context }) =>
+        context.failure?.hidden === true && !canRetry(attemptsOf(context.failure, context), retryPolicyOf(context.failure, context)),
       retryingModel: ({ context }) => context.failure?.target === 'model',
       loopConfirmed: ({ context }) => {
         const v = loopVerdict(context);
@@ -482,6 +511,27 @@ export function createAgentMachine(spec: AgentSpec) {
           current: null,
         };
       }),
+      reportFailureToModel: assign(({ context }) => {
+        const c = context.current;
+        const f = context.failure;
+        if (!c || !f) return {};
+        const action: ActionRecord = {
+          step: context.usage.turns,
+          tool: c.call.name,
+          argsHash: hashValue(c.input),
+          resultHash: hashValue(f.error.message),
+          ok: false,
+          label: actionLabel(c.call.name, c.call.arguments),
+        };
+        const content = `Failed after ${c.attempt} attempt${c.attempt === 1 ? '' : 's'}: ${f.error.message}. Change approach, or answer with what you have.`;
+        return {
+          inbox: [...context.inbox, toolMessage(c.call.id, c.call.name, content, true)],
+          history: appendBounded(context.history, action, spec.loop.window),
+          failedTurns: context.failedTurns + 1,
+          failure: null,
+          current: null,
+        };
+      }),
       recordCircuitOpen: assign({
         outcome: ({ context }) => {
           const name = context.failure ? failedName(context.failure, context) : context.current?.call.name ?? MODEL;
@@ -608,6 +658,7 @@ export function createAgentMachine(spec: AgentSpec) {
               error: result.error,
               retryable: result.retryable,
               timedOut: result.timedOut,
+              ...(result.hidden ? { hidden: true } : {}),
               ...(result.budget ? { kind: 'budget' as const, budget: result.budget } : { kind: classifyFailure(result, sideEffect) }),
             },
             circuits: { ...context.circuits, [c.call.name]: recordFailure(circuitOf(context, c.call.name), spec.now(), circuitPolicyOf(c.call.name)) },
@@ -745,8 +796,47 @@ export function createAgentMachine(spec: AgentSpec) {
         },
       }),
       recordCompleted: assign({
+        outcome: ({ context }) => {
+          const last = context.verification.last;
+          const verified = last?.accepted ? { verified: { by: last.by, at: last.at, attempts: context.verification.attempts } } : {};
+          return conclude(context, { reason: 'COMPLETED', result: context.response?.type === 'answer' ? context.response.result : null, ...verified });
+        },
+      }),
+      storeVerification: assign(({ context, event }) => {
+        const verdict = doneOutput<VerifyResult>(event);
+        const spend = verdict.spend ?? null;
+        const v = context.verification;
+        return {
+          // A model-backed check's tokens are the run's spend: they count against its token and cost budgets (not as turns).
+          usage: withSpend(context.usage, spend, spec.prices),
+          verification: {
+            attempts: v.attempts + 1,
+            reasons: verdict.accepted ? v.reasons : [...v.reasons, verdict.reason],
+            last: { ...verdict, at: spec.now() },
+            tokens: v.tokens + (spend ? spend.usage.inputTokens + spend.usage.outputTokens : 0),
+          },
+        };
+      }),
+      // The rejected answer and the reason go back to the model, as a refused tool call's hint does.
+      returnAnswerToModel: assign(({ context }) => {
+        const r = context.response;
+        const last = context.verification.last;
+        if (r?.type !== 'answer' || !last) return {};
+        const answer: Message = { role: 'assistant', content: JSON.stringify(r.result), toolCalls: [], finishReason: r.finishReason, rawFinishReason: r.rawFinishReason };
+        const content =
+          `Your answer was not accepted (checked by ${last.by}, answer ${context.verification.attempts} of ${spec.verify?.maxAttempts ?? 1}): ${last.reason}\n` +
+          'The task is not done. Fix what is missing or wrong, then answer again.';
+        return { inbox: [...context.inbox, answer, { role: 'user' as const, content }], response: null, failedTurns: context.failedTurns + 1 };
+      }),
+      recordResultRejected: assign({
         outcome: ({ context }) =>
-          conclude(context, { reason: 'COMPLETED', result: context.response?.type === 'answer' ? context.response.result : null }),
+          conclude(context, {
+            reason: 'RESULT_REJECTED',
+            check: context.verification.last?.by ?? 'unknown',
+            answer: context.response?.type === 'answer' ? context.response.result : null,
+            reasons: context.verification.reasons,
+            attempts: context.verification.attempts,
+          }),
       }),
       recordInfeasible: assign({
         outcome: ({ context }) =>
@@ -811,6 +901,7 @@ export function createAgentMachine(spec: AgentSpec) {
       circuits: {},
       loopWarned: false,
       progress: { lastCheckTurn: 0, checks: 0, failedChecks: 0, judgeTokens: 0 },
+      verification: { attempts: 0, reasons: [], last: null, tokens: 0 },
       pauseRequest: null,
       paused: null,
       outcome: null,
@@ -913,11 +1004,38 @@ export function createAgentMachine(spec: AgentSpec) {
                       { guard: 'modelFailed', target: 'failed' },
                       { guard: 'truncated', target: 'truncatedOutput' },
                       { guard: 'refused', target: '#agent.modelRefused', actions: 'recordRefused' },
+                      { guard: 'answerNeedsCheck', target: 'verifying' },
                       { guard: 'answered', target: '#agent.completed', actions: 'recordCompleted' },
                       { guard: 'gaveUp', target: '#agent.infeasible', actions: 'recordInfeasible' },
                       { guard: 'escalating', target: '#agent.escalated', actions: 'recordEscalated' },
                       { guard: 'hasToolCalls', target: 'callGate', actions: 'queueToolCalls' },
                       { target: 'turnGate', actions: 'nudgeEmptyTurn' },
+                    ],
+                  },
+                  // The answer path: an answer is checked before the run is COMPLETED; a rejected one goes back to the model.
+                  verifying: {
+                    entry: { type: 'enterPhase', params: { phase: 'verifying' } },
+                    invoke: {
+                      id: 'verify',
+                      src: 'verifyAnswer',
+                      input: ({ context }) => ({
+                        runId: context.runId,
+                        goal: context.goal,
+                        step: context.step,
+                        attempt: context.verification.attempts + 1,
+                        answer: context.response?.type === 'answer' ? context.response.result : null,
+                        inbox: context.inbox,
+                        verifyTokens: context.verification.tokens,
+                      }),
+                      onDone: { target: 'verified', actions: 'storeVerification' },
+                      onError: { target: '#agent.internalError', actions: 'recordInternalError' },
+                    },
+                  },
+                  verified: {
+                    always: [
+                      { guard: 'answerAccepted', target: '#agent.completed', actions: 'recordCompleted' },
+                      { guard: 'answerAttemptsLeft', target: 'turnGate', actions: 'returnAnswerToModel' },
+                      { target: '#agent.resultRejected', actions: 'recordResultRejected' },
                     ],
                   },
                   truncatedOutput: {
@@ -1016,6 +1134,7 @@ export function createAgentMachine(spec: AgentSpec) {
                       { guard: 'failureInDoubt', target: '#agent.actionInDoubt', actions: 'recordInDoubt' },
                       { guard: 'failureFatal', target: '#agent.toolFailure', actions: 'recordFatalFailure' },
                       { guard: 'circuitOpened', target: '#agent.toolFailure', actions: 'recordCircuitOpen' },
+                      { guard: 'hiddenFailureRetriesSpent', target: 'afterCall', actions: 'reportFailureToModel' },
                       { guard: 'retriesSpent', target: '#agent.retryLimitReached', actions: 'recordRetryLimit' },
                       { target: 'backingOff', actions: 'scheduleRetry' },
                     ],
@@ -1110,6 +1229,7 @@ export function createAgentMachine(spec: AgentSpec) {
       modelRefused: { type: 'final' },
       actionInDoubt: { type: 'final' },
       userKilled: { type: 'final' },
+      resultRejected: { type: 'final' },
       internalError: { type: 'final' },
     },
   });

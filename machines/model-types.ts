@@ -100,3 +100,12 @@ export const JudgeResult = z.object({
   spend: ModelSpend.nullable().optional(),
 });
 export type JudgeResult = z.infer<typeof JudgeResult>;
+
+/** An answer check's verdict as the machine stores it: accepted or not, why, which check gave it, and what a model-backed check spent. */
+export const VerifyResult = z.object({
+  accepted: z.boolean(),
+  reason: z.string(),
+  by: z.string(),
+  spend: ModelSpend.nullable().optional(),
+});
+export type VerifyResult = z.infer<typeof VerifyResult>;

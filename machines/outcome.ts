@@ -50,7 +50,11 @@ export const PendingCall = z.object({
 });
 export type PendingCall = z.infer<typeof PendingCall>;
 
-export const Completed = z.object({ reason: z.literal('COMPLETED'), ...base, result: z.json() });
+/** Which check accepted an answer, when, and how many answers it took (present on COMPLETED when a check ran). */
+export const Verified = z.object({ by: z.string(), at: z.number().int().nonnegative(), attempts: z.number().int().positive() });
+export type Verified = z.infer<typeof Verified>;
+
+export const Completed = z.object({ reason: z.literal('COMPLETED'), ...base, result: z.json(), verified: Verified.optional() });
 export const Infeasible = z.object({ reason: z.literal('INFEASIBLE'), ...base, explanation: z.string() });
 export const Escalated = z.object({
   reason: z.literal('ESCALATED'),
@@ -131,6 +135,19 @@ export const UserKilled = z.object({
   state: z.string(),
   tool: z.string().nullable(),
 });
+/**
+ * The agent answered, and its answers kept failing their check (the result
+ * schema or the agent's `verify`) until its attempts were spent: what
+ * checked them, the last answer, the reason for each rejection, how many.
+ */
+export const ResultRejected = z.object({
+  reason: z.literal('RESULT_REJECTED'),
+  ...base,
+  check: z.string(),
+  answer: z.json(),
+  reasons: z.array(z.string()).min(1),
+  attempts: z.number().int().positive(),
+});
 export const InternalError = z.object({ reason: z.literal('INTERNAL_ERROR'), ...base, where: z.string(), error: ErrorInfo });
 
 /** The one way a run ends: a discriminated union on `reason`, each member with its evidence. */
@@ -147,6 +164,7 @@ export const TerminalOutcome = z.discriminatedUnion('reason', [
   ModelRefused,
   ActionInDoubt,
   UserKilled,
+  ResultRejected,
   InternalError,
 ]);
 export type TerminalOutcome = z.infer<typeof TerminalOutcome>;
@@ -178,6 +196,7 @@ const GROUP_OF: Record<TerminalReason, OutcomeGroup> = {
   MODEL_REFUSED: 'broken',
   ACTION_IN_DOUBT: 'broken',
   USER_KILLED: 'broken',
+  RESULT_REJECTED: 'broken',
   INTERNAL_ERROR: 'broken',
 };
 

@@ -8,7 +8,11 @@ import { MemoryStore } from '../persistence/memory-store.js';
 /** An outcome without the fields that measure time or name the demo invocation, which no two fleets share. */
 function timeless(outcome: Outcome): unknown {
   const prefix = outcome.runId.slice(0, outcome.runId.length - scenarioIdOf(outcome.runId).length);
-  const json = JSON.stringify(outcome, (key, value: unknown) => (['endedAt', 'elapsedMs', 'stack'].includes(key) ? undefined : value));
+  const json = JSON.stringify(outcome, (key, value: unknown) => {
+    if (['endedAt', 'elapsedMs', 'stack'].includes(key)) return undefined;
+    // When a check accepted the answer is a time too.
+    return key === 'verified' ? { ...(value as object), at: undefined } : value;
+  });
   return JSON.parse(json.split(prefix).join(''));
 }
 
@@ -48,9 +52,40 @@ describe('the demo fleet', () => {
     expect(results.every((r) => r.asDesigned)).toBe(true);
   });
 
-  it('covers all 13 terminal reasons', () => {
+  it('covers all 14 terminal reasons', () => {
     expect(new Set(results.map((r) => r.outcome.reason))).toEqual(new Set(TERMINAL_REASONS));
-    expect(TERMINAL_REASONS).toHaveLength(13);
+    expect(TERMINAL_REASONS).toHaveLength(14);
+  });
+
+  it('catches a page fetched as HTTP 200 with an error body, retries it, and completes on the real page', async () => {
+    const [run, ...others] = results.filter((r) => r.scenario.goal.includes('busy.example'));
+    expect(others).toEqual([]);
+    expect(run!.outcome.reason).toBe('COMPLETED');
+    const fetches = (await store.traceRead(run!.runId)).filter((e) => e.kind === 'tool' && e.tool === 'fetch_page');
+    expect(fetches.map((e) => [e.attempt, e.ok, e['hidden'] ?? false])).toEqual([
+      [1, false, true],
+      [2, true, false],
+    ]);
+    expect(fetches[0]!.error).toBe('fetch_page returned a failure: the site answered 200 with an error body: {"success":false,"message":"upstream busy"}');
+  });
+
+  it('rejects an agent that claims half the job, which then finishes it; one that never gets it right ends RESULT_REJECTED', async () => {
+    const checked = results.filter((r) => r.scenario.agentId === 'coding-checked');
+    expect(checked.map((r) => r.outcome.reason)).toEqual(['COMPLETED', 'RESULT_REJECTED']);
+    const [fixed, rejected] = checked.map((r) => r.outcome);
+    expect(fixed).toMatchObject({ reason: 'COMPLETED', verified: { by: 'unit-tests', attempts: 2 }, turns: 6 });
+    const verdicts = (await store.traceRead(checked[0]!.runId)).filter((e) => e.kind === 'verify');
+    expect(verdicts.map((e) => [e['accepted'], e['why'] ?? null])).toEqual([
+      [false, 'the unit tests still fail: strings: slugify replaces every space'],
+      [true, null],
+    ]);
+    expect(rejected).toMatchObject({
+      reason: 'RESULT_REJECTED',
+      check: 'unit-tests',
+      answer: { failing: 0, note: 'all green' },
+      reasons: ['the unit tests still fail: strings: slugify replaces every space', 'the unit tests still fail: strings: slugify replaces every space'],
+      attempts: 2,
+    });
   });
 
   it('produces outcomes that parse as TerminalOutcome and belong to their run', () => {

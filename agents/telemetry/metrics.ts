@@ -106,6 +106,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     buckets: [...buckets.toolLatencySeconds],
     registers,
   });
+  const toolFailures = new Counter({
+    name: `${prefix}tool_failures_total`,
+    help: 'Failed tool call attempts: kind="hidden" for a result its output check rejected (an error body under a 200), "budget" for a call a budget had no room for, "error" for a throw or timeout',
+    labelNames: ['agent', 'tool', 'kind'] as const,
+    registers,
+  });
   const modelLatency = new Histogram({
     name: `${prefix}model_latency_seconds`,
     help: 'Model call latency, one observation per attempt; model="unknown" for a failed call (no response named the model)',
@@ -131,7 +137,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       // The trace also carries progress checks and compactions; `kind` is wider than CallRecord's type says.
       const kind: string = call.kind;
       if (kind === 'tool') {
-        toolLatency.observe({ agent, tool: tools.value(call.tool ?? 'unknown'), ok: call.ok === false ? 'false' : 'true' }, call.latencyMs / 1000);
+        const tool = tools.value(call.tool ?? 'unknown');
+        toolLatency.observe({ agent, tool, ok: call.ok === false ? 'false' : 'true' }, call.latencyMs / 1000);
+        if (call.ok === false) toolFailures.inc({ agent, tool, kind: call.hidden === true ? 'hidden' : call.budget ? 'budget' : 'error' });
       } else if (kind === 'model') {
         modelLatency.observe({ agent, model: models.value(call.model ?? 'unknown') }, call.latencyMs / 1000);
       }

@@ -2,11 +2,14 @@
  * The catalogue pipeline: plan the shots, render them in parallel, check
  * each render, send the ones below 80 back to a refiner (at most three
  * rounds), publish only the shots that passed, and hand whatever is left to
- * a human.
+ * a human. Each agent's answer is checked before the pipeline routes on it:
+ * a checker's must be a QcVerdict, a publisher's must match its publish
+ * receipt; a child whose answers keep failing ends RESULT_REJECTED, and a
+ * stage with policy 'all' stops the pipeline on it like on any outcome.
  */
 import { z } from 'zod';
 import { definePipeline, type ChildRef, type StageResult, type TerminalOutcome } from '../../index.js';
-import { checker, generator, planner, publisher, refiner } from './studio.js';
+import { checker, generator, planner, publisher, refiner, type QcVerdict } from './studio.js';
 
 /** The bar a render must clear to be published. */
 export const PASSING_SCORE = 80;
@@ -121,7 +124,8 @@ export const catalogue = definePipeline({
       merge: (data, result) => {
         let next = data;
         for (const child of result.children) {
-          const verdict = answer<{ score: number; notes: string }>(child.outcome)!;
+          // The checker's answers are checked against QcVerdict before it completes: a COMPLETED child carries a valid score.
+          const verdict = answer<QcVerdict>(child.outcome)!;
           const { childRunId, index, key, stage } = child;
           next = withShot(next, key, {
             status: verdict.score >= PASSING_SCORE ? 'passed' : 'below',

@@ -6,7 +6,7 @@
  * one cannot be rendered at all.
  */
 import { z } from 'zod';
-import { defineAgent, FatalToolError, scriptedModel, tool, type Message, type ScriptStep } from '../../index.js';
+import { accept, defineAgent, FatalToolError, reject, scriptedModel, tool, type Message, type ScriptStep, type VerifyRun } from '../../index.js';
 
 /** One shot of the catalogue: what to render, and how each version would score (the "studio's" ground truth). */
 export const SHOTS = {
@@ -97,6 +97,31 @@ const common = { progress: false, compaction: false, limits: { maxTurns: 6 } } a
 
 export const planner = defineAgent({ id: 'planner', goal: (i: unknown) => `Plan the shots:${JSON.stringify(i)}`, model: model('plan_shots'), tools: [planShots], ...common });
 export const generator = defineAgent({ id: 'generator', goal: (i: unknown) => `Render this shot:${JSON.stringify(i)}`, model: model('render'), tools: [render], ...common });
-export const checker = defineAgent({ id: 'checker', goal: (i: unknown) => `Score this render:${JSON.stringify(i)}`, model: model('score_image'), tools: [scoreImage], ...common });
+/** What a checker must answer: a score the pipeline can route on; anything else goes back to the checker, never to the pipeline. */
+export const QcVerdict = z.object({ shot: z.string(), image: z.string(), version: z.number().int().positive(), score: z.number().min(0).max(100), notes: z.string() });
+export type QcVerdict = z.infer<typeof QcVerdict>;
+
+export const checker = defineAgent({
+  id: 'checker',
+  goal: (i: unknown) => `Score this render:${JSON.stringify(i)}`,
+  model: model('score_image'),
+  tools: [scoreImage],
+  result: QcVerdict,
+  ...common,
+});
 export const refiner = defineAgent({ id: 'refiner', goal: (i: unknown) => `Retouch this render:${JSON.stringify(i)}`, model: model('retouch'), tools: [retouch], ...common });
-export const publisher = defineAgent({ id: 'publisher', goal: (i: unknown) => `Publish these shots:${JSON.stringify(i)}`, model: model('publish'), tools: [publish], ...common });
+/** The publisher's answer is accepted only when it is what the publish call reported: a page the agent merely claims is rejected. */
+function matchesReceipt(answer: unknown, run: VerifyRun) {
+  const receipt = run.toolResults.filter((r) => r.tool === 'publish' && !r.isError).at(-1);
+  if (!receipt) return reject('nothing was published: call publish, then answer with what it reported');
+  return receipt.content === JSON.stringify(answer) ? accept('publish-receipt') : reject(`the answer differs from what publish reported: ${receipt.content}`);
+}
+
+export const publisher = defineAgent({
+  id: 'publisher',
+  goal: (i: unknown) => `Publish these shots:${JSON.stringify(i)}`,
+  model: model('publish'),
+  tools: [publish],
+  verify: matchesReceipt,
+  ...common,
+});

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { FatalToolError, RetryableToolError } from '../../agents/errors.js';
 import type { ScriptStep } from '../../agents/scripted-model.js';
 import { tool } from '../../agents/tool.js';
+import { accept, reject, type VerifyRun } from '../../agents/verify.js';
 import { fleetAgent, numbered } from './scenario.js';
 import { latency, latencyOf } from './world.js';
 
@@ -77,13 +78,24 @@ const runTests = tool({
   },
 });
 
-/** The coding agent: reads, edits, and tests a small repository. */
-export const coding = fleetAgent({
-  id: 'coding',
+const codingOptions = {
   modelLatencyMs: 55,
   instructions: 'You are a careful coding agent. Run the tests before you claim a fix.',
   tools: [readFile, editFile, runTests],
-});
+};
+
+/** The coding agent: reads, edits, and tests a small repository. */
+export const coding = fleetAgent({ ...codingOptions, id: 'coding' });
+
+/** "Done" is checked against the working copy, not the model's word: every unit test must pass. */
+function testsPass(_answer: unknown, run: VerifyRun) {
+  const files = filesOf(run.runId);
+  const failing = TESTS.filter((t) => !t.passes(files.get(t.file) ?? '')).map((t) => t.name);
+  return failing.length === 0 ? accept('unit-tests') : reject(`the unit tests still fail: ${failing.join('; ')}`, 'unit-tests');
+}
+
+/** The coding agent whose answers are verified by running the unit tests before it may complete. */
+export const codingChecked = fleetAgent({ ...codingOptions, id: 'coding-checked', verify: testsPass, maxVerifyAttempts: 2 });
 
 const read = (path: string): ScriptStep => ({ call: 'read_file', args: { path } });
 const edit = (path: string, find: string, replace: string): ScriptStep => ({ call: 'edit_file', args: { path, find, replace } });
@@ -154,4 +166,22 @@ export const codingScenarios = numbered(coding, [
   },
   explain('src/index.ts'),
   explain('README.md'),
+  {
+    goal: 'Make the unit tests green (answers are checked).',
+    expected: 'COMPLETED',
+    agent: codingChecked,
+    // Fixes half the job and claims it is done; the check says which test still fails, and it fixes the rest.
+    script: ({ turn, messages }) => {
+      const rejected = messages.some((m) => m.role === 'user' && m.content.startsWith('Your answer was not accepted'));
+      if (!rejected) return [read('src/math.ts'), fixAdd, { answer: { fixed: 'src/math.ts', failing: 0 } }][turn - 1]!;
+      return [fixSlugify, tests(), { answer: { fixed: ['src/math.ts', 'src/strings.ts'], failing: 0 } }][turn - 4]!;
+    },
+  },
+  {
+    goal: 'Make every unit test pass (answers are checked).',
+    expected: 'RESULT_REJECTED',
+    agent: codingChecked,
+    // Never gets it right: it fixes add() and keeps answering "all green", whatever the check says.
+    script: ({ turn }) => (turn === 1 ? fixAdd : { answer: { failing: 0, note: 'all green' } }),
+  },
 ]);

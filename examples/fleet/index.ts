@@ -4,7 +4,7 @@ import type { RunStatus } from '../../agents/status.js';
 import type { Supervisor } from '../../agents/supervisor.js';
 import { seedFrom } from '../../guards/random.js';
 import type { TerminalOutcome } from '../../machines/outcome.js';
-import { coding, codingScenarios } from './coding.js';
+import { coding, codingChecked, codingScenarios } from './coding.js';
 import { operate, type HeldRun, type OperatorAction } from './operator.js';
 import { research, researchScenarios } from './research.js';
 import { runIdFor, type Scenario } from './scenario.js';
@@ -23,7 +23,7 @@ export const FLEET: readonly Scenario[] = [...supportScenarios, ...researchScena
  * agent id. Each plays every one of its scenarios, found by run id.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const agents: readonly Agent<any>[] = [support, supportHurried, supportWatchful, research, coding];
+export const agents: readonly Agent<any>[] = [support, supportHurried, supportWatchful, research, coding, codingChecked];
 
 /** How many runs are in flight at once: like a pool of workers, and so that the live table has something to show. */
 export const DEFAULT_CONCURRENCY = 6;

@@ -27,8 +27,16 @@ const fetchPage = tool({
   input: z.object({ url: z.url() }),
   sideEffect: 'none',
   retry: { maxAttempts: 3, baseDelayMs: 10 },
-  run: async ({ url }, { signal }) => {
+  // A page is its text; a site that answers 200 with an error body has not given one.
+  output: z.object({ url: z.string(), text: z.string(), error: z.string().optional() }),
+  failsWhen: (page) => (page.error ? `the site answered 200 with an error body: ${page.error}` : null),
+  run: async ({ url }, { signal, attempt }) => {
     const host = new URL(url).hostname;
+    // busy.example answers its first request with HTTP 200 and {"success":false}: the hidden failure is caught and retried.
+    if (host === 'busy.example' && attempt === 1) {
+      await latency(latencyOf(url), signal);
+      return { url, text: '', error: '{"success":false,"message":"upstream busy"}' };
+    }
     // flaky.example answers 503 every time: the RETRY_LIMIT_REACHED scenario.
     if (host === 'flaky.example') {
       await latency(latencyOf(url), signal);
@@ -156,4 +164,10 @@ export const researchScenarios = numbered(research, [
   },
   lookUp('what is OpenTelemetry GenAI semantic conventions'),
   lookUp('how does XAUTOCLAIM work'),
+  {
+    goal: 'What does the status page at https://busy.example/status say?',
+    expected: 'COMPLETED',
+    // The first fetch is a 200 with {"success":false}: a failure the output check catches and retries; the second is the page.
+    script: [read('https://busy.example/status'), { answer: { source: 'https://busy.example/status', status: 'all systems normal' } }],
+  },
 ]);

@@ -130,6 +130,17 @@ const WALKS: readonly Walk[] = [
     bounds: { interrupts: 'anywhere' },
   },
   {
+    // The answer path: each answer is checked (accepted, rejected back to the model, a crashed check, PAUSE / KILL / deadline
+    // while it runs); the second rejected answer ends the run RESULT_REJECTED.
+    config: { ...base, name: 'verified', maxTurns: 3, decisions: ['answer', 'callSearch'], verifyAttempts: 2 },
+    bounds: { interrupts: 'helpers', laterDecisions: ['answer'], failures: 'never' },
+  },
+  {
+    // A result that fails its output check: retried, then shown to the model, which re-plans; a payment's is in doubt.
+    config: { ...base, name: 'hidden-failures', maxTurns: 2, decisions: ['callSearch', 'callPay', 'answer'], hiddenFailures: true },
+    bounds: { interrupts: 'nowhere', laterDecisions: ['callSearch', 'answer'], failures: 'never' },
+  },
+  {
     // A sub-run: its spend joins the run's subtree (the tree's turns end the run at the budget), or a budget has no room for it.
     config: { ...base, name: 'sub-runs', maxTurns: 3, decisions: ['callSpawn', 'answer'] },
     bounds: { interrupts: 'nowhere', failures: 'firstTurn' },
@@ -276,7 +287,7 @@ describe('agent lifecycle machine: model-based paths', () => {
     }, 60_000);
   }
 
-  it('reaches all 13 final states and takes every transition of the chart', () => {
+  it('reaches all 14 final states and takes every transition of the chart', () => {
     const all = WALKS.map(run);
     const perFinal: Record<string, number> = {};
     for (const r of all) for (const [k, n] of Object.entries(r.perFinal)) perFinal[k] = (perFinal[k] ?? 0) + n;

@@ -29,9 +29,10 @@ import {
   type ToolCallInput,
   type ToolCallResult,
   type ToolPolicy,
+  type VerifyInput,
 } from '../../machines/agent-machine.js';
 import type { AgentInput } from '../../machines/agent-context.js';
-import type { CompactionResult, JudgeResult, ModelResponse } from '../../machines/model-types.js';
+import type { CompactionResult, JudgeResult, ModelResponse, VerifyResult } from '../../machines/model-types.js';
 
 /** When every modelled run starts. */
 export const STARTED_AT = 1_700_000_000_000;
@@ -71,6 +72,7 @@ export const FINAL_REASONS = {
   modelRefused: 'MODEL_REFUSED',
   actionInDoubt: 'ACTION_IN_DOUBT',
   userKilled: 'USER_KILLED',
+  resultRejected: 'RESULT_REJECTED',
   internalError: 'INTERNAL_ERROR',
 } as const;
 export type FinalState = keyof typeof FINAL_REASONS;
@@ -95,6 +97,10 @@ export interface ModelConfig {
   readonly goalReminderEveryTurns?: number;
   /** Offer edited (valid and invalid) and stale decisions in awaitingApproval (default off). */
   readonly approvalEdits?: boolean;
+  /** Answers are checked, at most this many (default: not checked). */
+  readonly verifyAttempts?: number;
+  /** Offer results that fail the tool's output check (hidden failures) in acting (default off). */
+  readonly hiddenFailures?: boolean;
 }
 
 /**
@@ -168,6 +174,7 @@ export function buildSpec(config: ModelConfig, now: () => number = () => NOW): A
     maxArgumentBytes: 1_024,
     compaction: config.compaction ?? null,
     goalReminderEveryTurns: config.goalReminderEveryTurns ?? null,
+    verify: config.verifyAttempts ? { maxAttempts: config.verifyAttempts } : null,
     now,
   };
 }
@@ -180,6 +187,7 @@ export const stubActors = {
   reconcileCall: fromPromise<ReconcileResult, ReconcileInput>(never),
   judgeProgress: fromPromise<JudgeResult, JudgeInput>(never),
   compactTranscript: fromPromise<CompactionResult, CompactInput>(never),
+  verifyAnswer: fromPromise<VerifyResult, VerifyInput>(never),
 };
 
 /** The machine under test: the real chart and guards with stubbed actors. */
@@ -268,6 +276,8 @@ const FAILURES = {
   fatal: { ok: false, error: err('BadRequest'), retryable: false, timedOut: false },
   // No classification and timed out: in doubt for a non-idempotent tool, retryable for a read-only one.
   timedOut: { ok: false, error: err('Timeout'), timedOut: true },
+  // Returned, but its output check rejected it: retried like a throw, then the model is told and re-plans.
+  hidden: { ok: false, error: err('HiddenToolFailure'), hidden: true, timedOut: false },
 } as const;
 
 const PAUSE = { type: 'PAUSE', by: 'ops', why: 'look' } as const;
@@ -322,7 +332,8 @@ export function eventCases(config: ModelConfig, bounds: WalkBounds) {
     const ctx = snapshot.context;
     const turn = turnOf(snapshot);
     const fresh = ctx.pauseRequest === null && !pausedBefore(snapshot);
-    const offer = fresh && (bounds.interrupts === 'anywhere' || (bounds.interrupts === 'helpers' && (leaf === 'judging' || leaf === 'compacting')));
+    const offer =
+      fresh && (bounds.interrupts === 'anywhere' || (bounds.interrupts === 'helpers' && (leaf === 'judging' || leaf === 'compacting' || leaf === 'verifying')));
     const interrupts: AnyEventObject[] = offer ? [KILL, ...(ctx.deadlineAt !== null ? [{ type: AFTER.deadline }] : []), PAUSE] : [];
     // A pause requested during a call can be taken back before it takes effect.
     if (ctx.pauseRequest !== null && bounds.interrupts === 'anywhere') interrupts.push(RESUME);
@@ -349,6 +360,7 @@ export function eventCases(config: ModelConfig, bounds: WalkBounds) {
               ]
             : []),
           ...(failures ? [done('tool', FAILURES.retryable), done('tool', FAILURES.fatal), done('tool', FAILURES.timedOut), error('tool')] : []),
+          ...(config.hiddenFailures ? [done('tool', FAILURES.hidden)] : []),
           ...interrupts,
         ];
       case 'reconciling':
@@ -356,6 +368,13 @@ export function eventCases(config: ModelConfig, bounds: WalkBounds) {
       case 'compacting':
         // A crashed compaction (a summariser's bug) is offered in every walk that compacts: it is not a call failure the bounds ration.
         return [done('compact', COMPACTED), done('compact', NOTHING_TO_COMPACT), error('compact'), ...interrupts];
+      case 'verifying':
+        return [
+          done('verify', { accepted: true, reason: 'complete', by: 'verify', spend: null }),
+          done('verify', { accepted: false, reason: 'half the job', by: 'verify', spend: null }),
+          error('verify'),
+          ...interrupts,
+        ];
       case 'judging':
         return [
           done('judge', { progressing: true, why: 'new results' }),
@@ -452,11 +471,12 @@ export function serializeState(snapshot: TestSnapshot): string {
     modelAttempt: c.modelAttempt,
     queue: c.queue.map((q) => q.name),
     current: c.current && { tool: c.current.call.name, bad: c.current.problem !== null, attempt: c.current.attempt, approved: c.current.approvedBy !== null },
-    failure: c.failure && { target: c.failure.target, kind: c.failure.kind },
+    failure: c.failure && { target: c.failure.target, kind: c.failure.kind, hidden: c.failure.hidden === true },
     history: c.history.map((a) => `${a.tool}:${a.argsHash}:${a.resultHash}:${a.ok}`),
     circuits: Object.fromEntries(Object.entries(c.circuits).map(([k, v]) => [k, `${v.status}:${v.consecutiveFailures}`])),
     loopWarned: c.loopWarned,
     progress: c.progress,
+    verification: { attempts: c.verification.attempts, accepted: c.verification.last?.accepted ?? null },
     truncations: c.truncations,
     contextTokens: c.contextTokens,
     compaction: c.compaction,

@@ -41,7 +41,7 @@ describe('the chart is readable as is (Stately inspector, visualizer)', () => {
 
   it('gives every invoke an explicit id, so that done/error events and restores address it by name', () => {
     const invokes = all.flatMap((n) => n.invoke.map((i) => `${i.id}<-${String(i.src)}`));
-    expect(invokes.sort()).toEqual(['compact<-compactTranscript', 'judge<-judgeProgress', 'model<-callModel', 'reconcile<-reconcileCall', 'tool<-callTool']);
+    expect(invokes.sort()).toEqual(['compact<-compactTranscript', 'judge<-judgeProgress', 'model<-callModel', 'reconcile<-reconcileCall', 'tool<-callTool', 'verify<-verifyAnswer']);
   });
 
   it('serialises to JSON (the definition the inspector and visualizer take)', () => {

@@ -5,19 +5,10 @@ import {
   FatalToolError,
   RetryableToolError,
   scriptedModel,
-  TerminalOutcome,
   type Model,
-  type OutcomeOf,
-  type TerminalReason,
 } from '../../index.js';
+import { expectReason } from '../support/outcome.js';
 import { counted, lookupInput, sleep, until } from '../support/tools.js';
-
-/** Parses with the exported schema and narrows to the expected member. */
-function expectReason<R extends TerminalReason>(outcome: unknown, reason: R): OutcomeOf<R> {
-  const parsed = TerminalOutcome.parse(outcome);
-  expect(parsed.reason).toBe(reason);
-  return parsed as OutcomeOf<R>;
-}
 
 const lookup = () =>
   counted({ name: 'lookup', description: 'order status', input: lookupInput, sideEffect: 'none', run: ({ orderId }) => ({ orderId, status: 'shipped' }) });

@@ -13,7 +13,7 @@ export interface CountedTool {
 }
 
 /** Wraps `run` with counters of calls, aborted signals and idempotency keys seen. */
-export function counted<S extends z.ZodType>(options: ToolOptions<S>): CountedTool {
+export function counted<S extends z.ZodType, O extends z.ZodType = z.ZodUnknown>(options: ToolOptions<S, O>): CountedTool {
   const state = { calls: 0, aborted: 0, keys: [] as string[], attempts: [] as number[] };
   const def = tool({
     ...options,

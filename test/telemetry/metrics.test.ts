@@ -57,6 +57,9 @@ describe('live metrics from the observer', () => {
     expect(sumOf(e, 'reins_tool_latency_seconds_count')).toBe(toolCalls);
     expect(valueOf(e, 'reins_tool_latency_seconds_count', { agent: 'support', tool: 'lookup', ok: 'true' })).toBe(5);
     expect(valueOf(e, 'reins_tool_latency_seconds_count', { agent: 'support', tool: 'lookup', ok: 'false' })).toBe(1);
+    // The failed attempt is counted by kind: a throw; hidden failures (an output check) are counted in test/scenarios/hidden-failures.test.ts.
+    expect(valueOf(e, 'reins_tool_failures_total', { agent: 'support', tool: 'lookup', kind: 'error' })).toBe(1);
+    expect(e.samples.filter((x) => x.name === 'reins_tool_failures_total')).toHaveLength(1);
     expect(valueOf(e, 'reins_tool_latency_seconds_count', { agent: 'research', tool: 'lookup', ok: 'true' })).toBe(1);
     // The sum is the trace's latencies, in seconds.
     const latencySeconds = toolEntries.reduce((sum, t) => sum + (t.latencyMs as number), 0) / 1000;
@@ -95,6 +98,7 @@ describe('live metrics from the observer', () => {
       reins_run_turns: 'histogram',
       reins_run_cost_usd: 'histogram',
       reins_tool_latency_seconds: 'histogram',
+      reins_tool_failures_total: 'counter',
       reins_model_latency_seconds: 'histogram',
       reins_tokens_total: 'counter',
       reins_runs: 'gauge',
