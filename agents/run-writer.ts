@@ -55,6 +55,7 @@ export interface RunWriterOptions {
  */
 export class RunWriter {
   #dirty = false;
+  #idleKick = false;
   #transcript: RunCommit['transcript'][number][] = [];
   #done: RunCommit['journalDone'][number][] = [];
   #trace: TraceEntry[] = [];
@@ -78,11 +79,22 @@ export class RunWriter {
     return this.#version;
   }
 
-  /** The run's snapshot changed. */
+  /**
+   * The run's snapshot changed. It is written when a call asks for
+   * durability, or once the run goes idle (nothing left to do in this tick):
+   * the transitions of a turn whose tool has no side effect (into `acting`,
+   * the tool, back to `planning`) then leave as one commit, and a snapshot no
+   * call waits on (an approval, a timer, a pause) is still stored promptly.
+   */
   touch(): void {
     if (this.#closed) return;
     this.#dirty = true;
-    this.#kick();
+    if (this.#idleKick) return;
+    this.#idleKick = true;
+    setImmediate(() => {
+      this.#idleKick = false;
+      this.#kick();
+    });
   }
 
   /*

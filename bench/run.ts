@@ -17,13 +17,14 @@ import { fileURLToPath } from 'node:url';
 import type { Contender } from './contenders/contender.js';
 import { floorContender } from './contenders/floor.js';
 import { rawXStateContender } from './contenders/raw-xstate.js';
-import { reinsContender } from './contenders/reins.js';
+import { reinsContender, type StoreKit } from './contenders/reins.js';
 import { installPeers, peersInstalled } from './lib/peers.js';
 import { startBenchRedis } from './lib/redis.js';
 import { fileKit, memoryKit, redisKit } from './lib/stores.js';
 import { machineInfo } from './lib/system.js';
 import { report, type Results } from './report.js';
 import { CurrentClock } from './workload.js';
+import { turnAnatomy } from './workloads/anatomy.js';
 import { durabilityFloor } from './workloads/durability-floor.js';
 import { guardCosts } from './workloads/guards.js';
 import { manyRuns } from './workloads/many-runs.js';
@@ -135,7 +136,19 @@ async function main(): Promise<void> {
     resume: null,
     guards: null,
     guardRuns: [],
+    anatomy: [],
+    load: {},
     durationSeconds: 0,
+  };
+  /** The 1-minute load average around each section: a section measured on a busier machine than another says so. */
+  const section = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    const before = loadavg()[0]!;
+    try {
+      return await work();
+    } finally {
+      (results.load ??= {})[name] = { before, after: loadavg()[0]! };
+      log(`${name}: load average ${before.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after`);
+    }
   };
 
   // Written after every workload, so that a run that dies late keeps what it measured.
@@ -176,7 +189,15 @@ async function main(): Promise<void> {
 
     if (o.only.has('single')) {
       const measured: SingleRunRow[] = [];
-      results.single = await singleRuns(contenders, {
+      // Counted, not timed: what one turn does (microsteps, commits, bytes), on each store.
+      results.anatomy = await section('anatomy', async () => {
+        const kits = [memoryKit(), await fileKit(), redisKit(redis, 'anatomy')].filter((k): k is StoreKit => !('missing' in k));
+        const out = [];
+        for (const kit of kits) out.push(await turnAnatomy(kit));
+        return out;
+      });
+      for (const a of results.anatomy) log(`anatomy ${a.store}: ${a.microsteps} microsteps, ${a.commits} commits, ${Math.round(a.bytes)} B per turn`);
+      results.single = await section('single', () => singleRuns(contenders, {
         sizes: plan.sizes,
         warmupTurns: plan.warmupTurns,
         growthTurns: [10, 100, 1_000, 10_000],
@@ -197,7 +218,7 @@ async function main(): Promise<void> {
           results.single = [...measured];
           save(false);
         },
-      });
+      }));
       save(false);
     }
 
@@ -205,7 +226,7 @@ async function main(): Promise<void> {
       const redisRow = results.single.filter((r) => r.id === 'reins-redis').sort((a, b) => b.turns - a.turns)[0];
       const wire = redisRow?.growth.filter((g) => g.physicalBytes !== null).at(-1)?.physicalBytes ?? 16_000;
       const record = redisRow?.recordBytes ?? 5_000;
-      results.floor = { ...(await durabilityFloor(redis.server.url, wire, record, plan.floorSamples)), fromMeasuredTurn: redisRow !== undefined };
+      results.floor = { ...(await section('floor', () => durabilityFloor(redis.server.url, wire, record, plan.floorSamples))), fromMeasuredTurn: redisRow !== undefined };
       log(`durability floor: ${results.floor.roundTripUs.toFixed(0)} µs per round trip of ${wire} B`);
       save(false);
     }
@@ -214,16 +235,16 @@ async function main(): Promise<void> {
     contenders.length = 0;
 
     if (o.only.has('many')) {
-      results.many = await manyRuns(redis, plan.manyRuns, 20, plan.manyRepeats, log, o.quick ? 5 : 100);
+      results.many = await section('many', () => manyRuns(redis, plan.manyRuns, 20, plan.manyRepeats, log, o.quick ? 5 : 100));
       save(false);
     }
     if (o.only.has('resume')) {
-      results.resume = await resumeRuns(redis, plan.resumeRuns, 100, plan.resumeRepeats, log, o.quick ? 20 : 500);
+      results.resume = await section('resume', () => resumeRuns(redis, plan.resumeRuns, 100, plan.resumeRepeats, log, o.quick ? 20 : 500));
       save(false);
     }
 
     if (o.only.has('guards')) {
-      results.guards = guardCosts([8, 64, 512], plan.guardTurns, plan.guardRepeats);
+      results.guards = await section('guards', async () => guardCosts([8, 64, 512], plan.guardTurns, plan.guardRepeats));
       const windowed: Contender[] = [];
       for (const w of [8, 64, 512]) windowed.push(await reinsContender(memoryKit(), board, { loopWindow: w, id: `reins-memory-w${w}`, label: `reins + MemoryStore, loop window ${w}` }));
       try {

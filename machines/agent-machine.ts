@@ -1,4 +1,4 @@
-import { assign, fromPromise, raise, setup, type DoneActorEvent, type ErrorActorEvent } from 'xstate';
+import { and, assign, fromPromise, not, raise, setup, type DoneActorEvent, type ErrorActorEvent } from 'xstate';
 import type { z } from 'zod';
 import { actionLabel, callSignature, hashValue, type ActionRecord } from '../guards/action.js';
 import { budgetBreach, type BudgetBreach } from '../guards/budget.js';
@@ -282,6 +282,83 @@ export function createAgentMachine(spec: AgentSpec) {
 
   const loopVerdict = (ctx: AgentContext) => detectLoop(ctx.history, spec.loop);
 
+  /*
+   * The steps of a turn as pure updates of context. The chart's rare paths
+   * apply them one transition at a time; its common path (a model call that
+   * asks for one runnable tool, a tool that succeeds) applies several in one
+   * transition, with one assign.
+   */
+
+  /** A call's arguments checked against its tool's schema; a call object is checked once (the guard and the action ask about the same one). */
+  const checkedCalls = new WeakMap<ToolCall, ReturnType<typeof checkToolCall>>();
+  const checkCall = (call: ToolCall) => {
+    let checked = checkedCalls.get(call);
+    if (!checked) checkedCalls.set(call, (checked = checkToolCall(spec.tools, call.name, call.arguments, spec.maxArgumentBytes)));
+    return checked;
+  };
+  const admitModel = (ctx: AgentContext) => ({ ...ctx.circuits, [MODEL]: admitCall(circuitOf(ctx, MODEL), spec.now(), spec.modelCircuit).state });
+  const beginTurn = (ctx: AgentContext): Partial<AgentContext> => ({
+    step: ctx.step + 1,
+    modelAttempt: 1,
+    failure: null,
+    circuits: admitModel(ctx),
+    phase: 'planning',
+  });
+  const storeModelResult = (ctx: AgentContext, result: ModelCallResult): Partial<AgentContext> => {
+    if (!result.ok) {
+      return {
+        failure: { target: 'model' as const, error: result.error, retryable: result.retryable, timedOut: result.timedOut, kind: classifyFailure(result, 'none') },
+        circuits: { ...ctx.circuits, [MODEL]: recordFailure(circuitOf(ctx, MODEL), spec.now(), spec.modelCircuit) },
+      };
+    }
+    const { response } = result;
+    return {
+      response,
+      inbox: [],
+      failure: null,
+      truncations: response.type === 'truncated' ? ctx.truncations + 1 : 0,
+      contextTokens: response.usage.inputTokens,
+      usage: addTurn(ctx.usage, response.usage, costOf(response.modelId, response.usage, spec.prices)),
+      circuits: { ...ctx.circuits, [MODEL]: recordSuccess(circuitOf(ctx, MODEL)) },
+    };
+  };
+  const queueToolCalls = (ctx: AgentContext): Partial<AgentContext> => {
+    const r = ctx.response;
+    if (r?.type !== 'tool_calls') return {};
+    const assistant: Message = {
+      role: 'assistant',
+      content: r.text,
+      toolCalls: r.calls.map(boundedCall(spec.maxArgumentBytes)),
+      finishReason: r.finishReason,
+      rawFinishReason: r.rawFinishReason,
+    };
+    return { queue: r.calls, inbox: [...ctx.inbox, assistant], response: null };
+  };
+  const takeNextCall = (ctx: AgentContext): Partial<AgentContext> => {
+    const [call, ...rest] = ctx.queue;
+    if (!call) return {};
+    const checked = checkCall(call);
+    const step = ctx.step + 1;
+    return {
+      queue: rest,
+      step,
+      failure: null,
+      current: checked.ok
+        ? { call, input: checked.value as z.core.util.JSONType, problem: null, hint: null, attempt: 1, step, approvedBy: null }
+        : { call, input: null, problem: checked.problem, hint: checked.hint, attempt: 1, step, approvedBy: null },
+    };
+  };
+  const admitToolCall = (ctx: AgentContext): Partial<AgentContext> => {
+    const name = ctx.current?.call.name;
+    return {
+      phase: 'acting',
+      ...(name ? { circuits: { ...ctx.circuits, [name]: admitCall(circuitOf(ctx, name), spec.now(), circuitPolicyOf(name)).state } } : {}),
+    };
+  };
+  /** Applies the updates in order, each seeing the context the ones before it made. */
+  const chain = (ctx: AgentContext, ...steps: Array<(c: AgentContext) => Partial<AgentContext>>): AgentContext =>
+    steps.reduce<AgentContext>((c, step) => ({ ...c, ...step(c) }), ctx);
+
   return setup({
     types: {
       context: {} as AgentContext,
@@ -336,6 +413,26 @@ export function createAgentMachine(spec: AgentSpec) {
       escalating: ({ context }) => context.response?.type === 'escalate',
       hasToolCalls: ({ context }) => context.response?.type === 'tool_calls' && context.response.calls.length > 0,
       queueEmpty: ({ context }) => context.queue.length === 0,
+      // The model asked for tools and the first of them can run at once: valid, its circuit closed, no approval needed.
+      modelCallsRunnableTool: ({ context, event }) => {
+        const result = doneOutput<ModelCallResult>(event);
+        const call = result.ok && result.response.type === 'tool_calls' ? result.response.calls[0] : undefined;
+        if (!call) return false;
+        const checked = checkCall(call);
+        const policy = toolPolicy(call.name);
+        if (!checked.ok || policy === undefined || !admitCall(circuitOf(context, call.name), spec.now(), policy.circuit).allowed) return false;
+        try {
+          return !policy.requiresApproval(checked.value);
+        } catch {
+          // A predicate that throws is user code failing: the step-by-step path asks it again (needsApproval) and ends the run typed.
+          return false;
+        }
+      },
+      // The common path out of planning: a tool call that runs at once, with no pause asked for.
+      toolRunsAtOnce: and(['modelCallsRunnableTool', not('pauseRequested')]),
+      toolSucceeded: ({ event }) => doneOutput<ToolCallResult>(event).ok,
+      // The common path out of a call: nothing queued, nothing the turn gate would stop or detour for.
+      nextTurnReady: and(['queueEmpty', not('pauseRequested'), not('budgetSpent'), not('progressCheckDue'), not('compactionDue'), not('goalReminderDue')]),
       callInvalid: ({ context }) => context.current?.problem != null,
       toolCircuitOpen: ({ context }) =>
         context.current !== null &&
@@ -421,55 +518,22 @@ export function createAgentMachine(spec: AgentSpec) {
           return conclude(context, { reason: 'BUDGET_EXCEEDED', ...breach });
         },
       }),
-      beginTurn: assign({
-        step: ({ context }) => context.step + 1,
-        modelAttempt: 1,
-        failure: null,
-        circuits: ({ context }) => ({
-          ...context.circuits,
-          [MODEL]: admitCall(circuitOf(context, MODEL), spec.now(), spec.modelCircuit).state,
-        }),
-      }),
-      beginModelRetry: assign({
-        modelAttempt: ({ context }) => context.modelAttempt + 1,
+      beginTurn: assign(({ context }) => beginTurn(context)),
+      // After a tool's success with nothing queued and nothing due: the loop warning (if any) is cleared and the next turn begins.
+      beginNextTurn: assign(({ context }) => ({ loopWarned: false, ...beginTurn(context) })),
+      beginModelRetry: assign(({ context }) => ({
+        modelAttempt: context.modelAttempt + 1,
         failure: null,
         retryAt: null,
-        circuits: ({ context }) => ({
-          ...context.circuits,
-          [MODEL]: admitCall(circuitOf(context, MODEL), spec.now(), spec.modelCircuit).state,
-        }),
-      }),
-      storeModelResult: assign(({ context, event }) => {
-        const result = doneOutput<ModelCallResult>(event);
-        if (!result.ok) {
-          return {
-            failure: { target: 'model' as const, error: result.error, retryable: result.retryable, timedOut: result.timedOut, kind: classifyFailure(result, 'none') },
-            circuits: { ...context.circuits, [MODEL]: recordFailure(circuitOf(context, MODEL), spec.now(), spec.modelCircuit) },
-          };
-        }
-        const { response } = result;
-        return {
-          response,
-          inbox: [],
-          failure: null,
-          truncations: response.type === 'truncated' ? context.truncations + 1 : 0,
-          contextTokens: response.usage.inputTokens,
-          usage: addTurn(context.usage, response.usage, costOf(response.modelId, response.usage, spec.prices)),
-          circuits: { ...context.circuits, [MODEL]: recordSuccess(circuitOf(context, MODEL)) },
-        };
-      }),
-      queueToolCalls: assign(({ context }) => {
-        const r = context.response;
-        if (r?.type !== 'tool_calls') return {};
-        const assistant: Message = {
-          role: 'assistant',
-          content: r.text,
-          toolCalls: r.calls.map(boundedCall(spec.maxArgumentBytes)),
-          finishReason: r.finishReason,
-          rawFinishReason: r.rawFinishReason,
-        };
-        return { queue: r.calls, inbox: [...context.inbox, assistant], response: null };
-      }),
+        circuits: admitModel(context),
+        phase: 'planning',
+      })),
+      storeModelResult: assign(({ context, event }) => storeModelResult(context, doneOutput<ModelCallResult>(event))),
+      queueToolCalls: assign(({ context }) => queueToolCalls(context)),
+      // The common path of a turn in one step: store the response, queue its calls, take the first and admit it.
+      actOnModelCall: assign(({ context, event }) =>
+        chain(context, (c) => storeModelResult(c, doneOutput<ModelCallResult>(event)), queueToolCalls, takeNextCall, admitToolCall),
+      ),
       nudgeEmptyTurn: assign({
         inbox: ({ context }) => [
           ...context.inbox,
@@ -478,20 +542,7 @@ export function createAgentMachine(spec: AgentSpec) {
         failedTurns: ({ context }) => context.failedTurns + 1,
         response: null,
       }),
-      takeNextCall: assign(({ context }) => {
-        const [call, ...rest] = context.queue;
-        if (!call) return {};
-        const checked = checkToolCall(spec.tools, call.name, call.arguments, spec.maxArgumentBytes);
-        const step = context.step + 1;
-        return {
-          queue: rest,
-          step,
-          failure: null,
-          current: checked.ok
-            ? { call, input: checked.value as z.core.util.JSONType, problem: null, hint: null, attempt: 1, step, approvedBy: null }
-            : { call, input: null, problem: checked.problem, hint: checked.hint, attempt: 1, step, approvedBy: null },
-        };
-      }),
+      takeNextCall: assign(({ context }) => takeNextCall(context)),
       recordInvalidCall: assign(({ context }) => {
         const c = context.current;
         if (!c) return {};
@@ -546,13 +597,7 @@ export function createAgentMachine(spec: AgentSpec) {
           });
         },
       }),
-      admitToolCall: assign({
-        circuits: ({ context }) => {
-          const name = context.current?.call.name;
-          if (!name) return context.circuits;
-          return { ...context.circuits, [name]: admitCall(circuitOf(context, name), spec.now(), circuitPolicyOf(name)).state };
-        },
-      }),
+      admitToolCall: assign(({ context }) => admitToolCall(context)),
       requestApproval: assign(({ context }) => {
         const now = spec.now();
         return { approvalRequestedAt: now, approvalDueAt: now + approvalTimeoutOf(context) };
@@ -631,6 +676,7 @@ export function createAgentMachine(spec: AgentSpec) {
       beginRateRetry: assign({
         current: ({ context }) => (context.current ? { ...context.current, rateTries: (context.current.rateTries ?? 0) + 1 } : null),
         rateRetryAt: null,
+        phase: 'acting',
       }),
       recordApprovalTimeout: assign({
         lastApproval: ({ context }) => decisionOf(context, 'expired', 'reins', null, false),
@@ -686,6 +732,7 @@ export function createAgentMachine(spec: AgentSpec) {
         current: ({ context }) => (context.current ? { ...context.current, attempt: context.current.attempt + 1 } : null),
         failure: null,
         retryAt: null,
+        phase: 'acting',
       }),
       recordRetryLimit: assign({
         outcome: ({ context }) => {
@@ -982,8 +1029,8 @@ export function createAgentMachine(spec: AgentSpec) {
                   judged: {
                     always: [{ guard: 'progressVerdictFinal', target: '#agent.noProgress' }, { target: 'turnGate' }],
                   },
+                  // Entered only by transitions that set the phase (beginTurn, beginNextTurn, beginModelRetry): one assign per transition.
                   planning: {
-                    entry: { type: 'enterPhase', params: { phase: 'planning' } },
                     invoke: {
                       id: 'model',
                       src: 'callModel',
@@ -995,7 +1042,10 @@ export function createAgentMachine(spec: AgentSpec) {
                         inbox: context.inbox,
                         raiseOutputLimit: context.truncations > 0,
                       }),
-                      onDone: { target: 'deciding', actions: 'storeModelResult' },
+                      onDone: [
+                        { guard: 'toolRunsAtOnce', target: 'acting', actions: 'actOnModelCall' },
+                        { target: 'deciding', actions: 'storeModelResult' },
+                      ],
                       onError: { target: '#agent.internalError', actions: 'recordInternalError' },
                     },
                   },
@@ -1096,8 +1146,8 @@ export function createAgentMachine(spec: AgentSpec) {
                       'reins.rearm': { target: 'awaitingApproval', reenter: true },
                     },
                   },
+                  // Entered only by transitions that set the phase (admitToolCall, actOnModelCall, beginToolRetry, beginRateRetry).
                   acting: {
-                    entry: { type: 'enterPhase', params: { phase: 'acting' } },
                     invoke: {
                       id: 'tool',
                       src: 'callTool',
@@ -1119,12 +1169,16 @@ export function createAgentMachine(spec: AgentSpec) {
                           },
                         };
                       },
-                      onDone: { target: 'settled', actions: 'storeToolResult' },
+                      onDone: [
+                        { guard: 'toolSucceeded', target: 'afterCall', actions: 'storeToolResult' },
+                        { target: 'settled', actions: 'storeToolResult' },
+                      ],
                       onError: { target: '#agent.internalError', actions: 'recordInternalError' },
                     },
                   },
+                  // A tool call that did not succeed (a success goes straight to afterCall).
                   settled: {
-                    always: [{ guard: 'rateRefused', target: 'rateWaiting' }, { guard: 'toolFailed', target: 'failed' }, { target: 'afterCall' }],
+                    always: [{ guard: 'rateRefused', target: 'rateWaiting' }, { target: 'failed' }],
                   },
                   failed: {
                     always: [
@@ -1179,6 +1233,7 @@ export function createAgentMachine(spec: AgentSpec) {
                     always: [
                       { guard: 'loopConfirmed', target: '#agent.loopDetected', actions: 'recordLoop' },
                       { guard: 'loopSuspected', target: 'callGate', actions: 'warnLoop' },
+                      { guard: 'nextTurnReady', target: 'planning', actions: 'beginNextTurn' },
                       { target: 'callGate', actions: 'clearLoopWarning' },
                     ],
                   },

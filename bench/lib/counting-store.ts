@@ -8,6 +8,8 @@ export interface ByteCounter {
   counting: boolean;
   bytes: number;
   writes: number;
+  /** Counted writes per store method (e.g. how many of them were commits). */
+  readonly byMethod: Map<string, number>;
 }
 
 /**
@@ -18,7 +20,7 @@ export interface ByteCounter {
  * costs a property lookup and a branch per call.
  */
 export function countingStore(inner: SnapshotStore): { store: SnapshotStore; counter: ByteCounter } {
-  const counter: ByteCounter = { counting: false, bytes: 0, writes: 0 };
+  const counter: ByteCounter = { counting: false, bytes: 0, writes: 0, byMethod: new Map() };
   const wrapped = new Map<PropertyKey, unknown>();
   const store = new Proxy(inner, {
     get(target, key, receiver) {
@@ -31,6 +33,7 @@ export function countingStore(inner: SnapshotStore): { store: SnapshotStore; cou
         fn = (...args: unknown[]) => {
           if (write && counter.counting) {
             counter.writes++;
+            counter.byMethod.set(key, (counter.byMethod.get(key) ?? 0) + 1);
             counter.bytes += Buffer.byteLength(JSON.stringify(args));
           }
           return method.apply(target, args);

@@ -17,6 +17,7 @@
  *      and keep the old ones: test/fixtures/resume-previous.test.ts resumes
  *      every generation. docs/deploying.md walks through it.
  */
+import { AGENT_V1_TO_V2 } from './agent-v1-to-v2.js';
 import type { ChartMigration } from './chart-migration.js';
 
 export { applyChartSteps, chartPath, type ChartGap, type ChartMigration, type PersistedSnapshot } from './chart-migration.js';
@@ -28,7 +29,7 @@ export const PIPELINE_MACHINE_ID = 'reins.pipeline';
 
 /** The chart version of this release, per machine id. */
 export const CHART_VERSIONS: Readonly<Record<string, number>> = {
-  [AGENT_MACHINE_ID]: 1,
+  [AGENT_MACHINE_ID]: 2,
   [PIPELINE_MACHINE_ID]: 1,
 };
 
@@ -36,4 +37,4 @@ export const CHART_VERSIONS: Readonly<Record<string, number>> = {
 export const FIRST_CHART_VERSION = 1;
 
 /** Every chart migration this release ships, oldest first. */
-export const CHART_MIGRATIONS: readonly ChartMigration[] = [];
+export const CHART_MIGRATIONS: readonly ChartMigration[] = [AGENT_V1_TO_V2];
