@@ -112,6 +112,14 @@ export interface Agent<I = unknown> {
   run(options?: StartOptions<I>): Promise<TerminalOutcome>;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const declared = new WeakMap<Agent<any>, AgentOptions<any>>();
+
+/** The options an agent was defined with: reins/testing redefines it with a scripted model, mock tools and a virtual clock. */
+export function agentOptionsOf<I>(agent: Agent<I>): AgentOptions<I> | undefined {
+  return declared.get(agent) as AgentOptions<I> | undefined;
+}
+
 const AgentId = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/, 'agent ids are 1-64 letters, digits, _ . or -');
 
 /** Defines an agent: a model, tools, and the limits and policies its supervisor enforces. */
@@ -211,7 +219,7 @@ export function defineAgent<I = unknown>(options: AgentOptions<I>): Agent<I> {
     return run.start();
   };
 
-  return {
+  const agent: Agent<I> = {
     id: options.id,
     machine,
     chart,
@@ -225,4 +233,6 @@ export function defineAgent<I = unknown>(options: AgentOptions<I>): Agent<I> {
     start,
     run: (startOptions) => start(startOptions).outcome,
   };
+  declared.set(agent, options);
+  return agent;
 }

@@ -93,6 +93,14 @@ export interface Pipeline<I = unknown> {
   readonly _input?: I;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const definedWith = new WeakMap<Pipeline<any>, PipelineOptions<any, any, string>>();
+
+/** The options a pipeline was defined with: reins/testing redefines it with its stages' agents scripted and a virtual clock. */
+export function pipelineOptionsOf<I>(pipeline: Pipeline<I>): PipelineOptions<I, unknown, string> | undefined {
+  return definedWith.get(pipeline) as PipelineOptions<I, unknown, string> | undefined;
+}
+
 /** The machine id in every pipeline run's envelope. */
 export const PIPELINE_MACHINE_ID = 'reins.pipeline';
 const PIPELINE_COMMANDS: ReadonlySet<Command['type']> = new Set(['PAUSE', 'RESUME', 'KILL']);
@@ -230,7 +238,9 @@ export function definePipeline<I = unknown, D = null, S extends string = string>
     facts: pipelineFacts,
   };
 
-  return { kind: 'pipeline', id, machine, version, stages: stages.map((s) => s.name), definition };
+  const pipeline: Pipeline<I> = { kind: 'pipeline', id, machine, version, stages: stages.map((s) => s.name), definition };
+  definedWith.set(pipeline, options as PipelineOptions<unknown, unknown, string>);
+  return pipeline;
 }
 
 /** Pipeline inputs, data and results are stored: they must be JSON (undefined becomes null). */
