@@ -13,3 +13,4 @@ export {
   type ChildResult,
 } from './scenario.js';
 export { type RecordedRun, type Divergence } from './recorded.js';
+export { reinsMatchers, toEndWith, toHaveCalled, toHaveCalledBefore, type MatcherResult } from './matchers.js';

@@ -43,7 +43,7 @@ export interface ScenarioOptions {
   readonly agents?: Readonly<Record<string, AgentScript>>;
   /** 'virtual' (default): a fresh VirtualClock; or one you hold to read time; 'real' runs in real time. */
   readonly clock?: 'virtual' | 'real' | VirtualClock;
-  /** Default: a fresh MemoryStore. */
+  /** Default: a fresh MemoryStore on the scenario's clock. */
   readonly store?: SnapshotStore;
   readonly input?: unknown;
   readonly limits?: z.input<typeof Limits>;
@@ -131,7 +131,8 @@ export async function scenario(target: ScenarioTarget, options: ScenarioOptions 
     for (const [id, s] of replay) scripts.set(id, s);
   }
   const rebuilt = rebuildHostable(target as Hostable, { scripts, now: clock?.now ?? Date.now, logger, calls });
-  const tracked = trackStore(options.store ?? new MemoryStore());
+  // The default store keeps the scenario's time too: leases and shared rate limits move with the virtual clock.
+  const tracked = trackStore(options.store ?? new MemoryStore(clock ? { now: clock.now } : {}));
   const transitions: Array<Transition & { runId: string }> = [];
   const observer: RunObserver = { onTransition: (run, t) => void transitions.push({ runId: run.runId, at: t.at, from: t.from, to: t.to, event: t.event }) };
   const restore = clock?.install();
