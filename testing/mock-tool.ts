@@ -1,4 +1,4 @@
-import { ReinsError, FatalToolError, RetryableToolError } from '../agents/errors.js';
+import { FatalToolError, RetryableToolError } from '../agents/errors.js';
 import type { Reconciliation, ToolContext, ToolDefinition } from '../agents/tool.js';
 
 /**
@@ -36,10 +36,10 @@ export interface MockTool {
   readonly reconcile?: MockReconcile;
 }
 
-/** A mocked tool was asked for more attempts than its list of answers has. */
-export class MockExhaustedError extends ReinsError {
+/** A mocked tool was asked for more attempts than its list of answers has: a bug in the test, and the call did nothing (so not retried). */
+export class MockExhaustedError extends FatalToolError {
   constructor(tool: string, n: number, length: number) {
-    super('mock-exhausted', `mock ${tool} has ${length} answers but attempt ${n} was made`);
+    super(`mock ${tool} has ${length} answers but attempt ${n} was made`);
   }
 }
 

@@ -134,7 +134,13 @@ export async function scenario(target: ScenarioTarget, options: ScenarioOptions 
   // The default store keeps the scenario's time too: leases and shared rate limits move with the virtual clock.
   const tracked = trackStore(options.store ?? new MemoryStore(clock ? { now: clock.now } : {}));
   const transitions: Array<Transition & { runId: string }> = [];
-  const observer: RunObserver = { onTransition: (run, t) => void transitions.push({ runId: run.runId, at: t.at, from: t.from, to: t.to, event: t.event }) };
+  let driver: Driver | null = null;
+  const observer: RunObserver = {
+    onTransition: (run, t) => {
+      transitions.push({ runId: run.runId, at: t.at, from: t.from, to: t.to, event: t.event });
+      driver?.onTransition(run, t.to);
+    },
+  };
   const restore = clock?.install();
   let supervisor: Supervisor | null = null;
   try {
@@ -146,7 +152,7 @@ export async function scenario(target: ScenarioTarget, options: ScenarioOptions 
       ...(options.seed !== undefined ? { seed: options.seed } : {}),
       ...(options.limits ? { limits: options.limits } : {}),
     });
-    const driver = new Driver(supervisor, run, options);
+    driver = new Driver(supervisor, run, options);
     const outcome = await drive(run, clock, tracked.inFlight, tracked.activity, driver, options.stuckAfterMs ?? 5_000);
     const elapsedMs = (clock?.now() ?? Date.now()) - startedAt;
     const store = tracked.store;
@@ -226,7 +232,7 @@ export async function drive(
   while (outcome === null) {
     await settle(clock, inFlight, activity);
     if (outcome !== null) break;
-    if (driver.act(clock)) {
+    if (driver.act()) {
       idleSince = Date.now();
       continue;
     }
@@ -258,7 +264,7 @@ export class Driver {
   readonly #approvals: ApprovalScript[];
   readonly #operator: OperatorStep[];
   readonly #decided = new Set<string>();
-  #readyAt: number | null = null;
+  #armed = false;
 
   constructor(supervisor: Supervisor, root: HostedRun, options: Pick<ScenarioOptions, 'approvals' | 'operator'>) {
     this.#supervisor = supervisor;
@@ -272,36 +278,36 @@ export class Driver {
     return this.#supervisor.runs().map((r) => r.status());
   }
 
-  /** Gives the next scripted approval or operator command that is due; true when it gave one. */
-  act(clock: VirtualClock | null): boolean {
-    return this.#operate(clock) || this.#approve();
+  /** Gives the next scripted approval, or arms the next operator step that waits for no state; true when it did. */
+  act(): boolean {
+    const step = this.#operator[0];
+    if (step && step.when === undefined && !this.#armed) {
+      this.#arm(step);
+      return true;
+    }
+    return this.#approve();
   }
 
-  #operate(clock: VirtualClock | null): boolean {
+  /** Called with every agent run's transitions: an operator step waiting for this state is armed at once, before the run moves on. */
+  onTransition(run: HostedRun, to: string): void {
     const step = this.#operator[0];
-    if (!step) return false;
-    const statuses = this.statuses();
-    const when = step.when;
-    const matches = when === undefined || statuses.some((s) => (typeof when === 'string' ? s.state === when || s.state.endsWith(`.${when}`) : when(s)));
-    if (!matches) return false;
-    const now = clock?.now() ?? Date.now();
-    if (step.afterMs) {
-      if (this.#readyAt === null) {
-        this.#readyAt = now + step.afterMs;
-        // A timer at the due time, so that moving the clock reaches it.
-        setTimeout(() => undefined, step.afterMs);
-        return true;
-      }
-      if (now < this.#readyAt) return false;
-    }
-    this.#operator.shift();
-    this.#readyAt = null;
-    const by = step.by ?? 'scenario';
-    const root = this.#root;
-    if (step.do === 'pause') root.pause(by, step.why ?? 'scenario');
-    else if (step.do === 'resume') root.resume(by);
-    else root.kill(by, step.why ?? 'scenario');
-    return true;
+    if (!step || step.when === undefined || this.#armed) return;
+    if (typeof step.when === 'string' ? to === step.when || to.split('.').includes(step.when) : step.when(run.status())) this.#arm(step);
+  }
+
+  #arm(step: OperatorStep): void {
+    this.#armed = true;
+    const go = () => {
+      this.#operator.shift();
+      this.#armed = false;
+      const by = step.by ?? 'scenario';
+      if (step.do === 'pause') this.#root.pause(by, step.why ?? 'scenario');
+      else if (step.do === 'resume') this.#root.resume(by);
+      else this.#root.kill(by, step.why ?? 'scenario');
+    };
+    // Under the virtual clock this timer is virtual: the driver moves time to it when nothing else is due first.
+    if (step.afterMs) setTimeout(go, step.afterMs);
+    else queueMicrotask(go);
   }
 
   #approve(): boolean {
