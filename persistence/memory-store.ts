@@ -277,8 +277,9 @@ export class MemoryStore implements SnapshotStore {
   /**
    * A copy of everything stored, as a process that restarts on the same data
    * would find it: runs, journals, transcripts, traces, queued commands,
-   * approvals. Leases are left behind (their holder is gone), so the copy's
-   * first worker takes every run over at once.
+   * approvals. Every lease is expired (its holder is gone), so the copy's
+   * first worker takes every run over at once, with a higher fencing token
+   * than the dead holder's.
    */
   copy(options: { now?: () => number } = {}): MemoryStore {
     const copy = new MemoryStore({ now: options.now ?? this.#now });
@@ -286,7 +287,7 @@ export class MemoryStore implements SnapshotStore {
       copy.#runs.set(runId, {
         ...run,
         summary: { ...run.summary },
-        lease: null,
+        lease: run.lease ? { ...run.lease, expiresAt: 0 } : null,
         journal: new Map(run.journal),
         transcript: { lastStep: run.transcript.lastStep, messages: [...run.transcript.messages] },
         trace: [...run.trace],

@@ -14,3 +14,17 @@ export {
 } from './scenario.js';
 export { type RecordedRun, type Divergence } from './recorded.js';
 export { reinsMatchers, toEndWith, toHaveCalled, toHaveCalledBefore, type MatcherResult } from './matchers.js';
+export {
+  explore,
+  ALL_FAULTS,
+  type ExploreOptions,
+  type ExploreReport,
+  type ExploreFailure,
+  type Faults,
+  type ModelFault,
+  type ToolFaultName,
+  type ApprovalFault,
+  type Choice,
+} from './explore.js';
+export type { Coverage } from './coverage.js';
+export type { Violation, ViolationKind } from './invariants.js';

@@ -65,9 +65,24 @@ export interface CallRecord {
   error?: string;
 }
 
+/**
+ * A fault an explorer injects into one attempt, over whatever the tool (or its
+ * mock) would do: a MockAnswer, or `crash`: the call takes effect and the
+ * process dies before its result is recorded. null: the tool runs as it is.
+ */
+export type ToolFault = MockAnswer | 'crash';
+
+/** Decides the fault of each attempt; `crash` is handed to `onCrash`. */
+export interface FaultHook {
+  fault(tool: ToolDefinition, ctx: ToolContext): ToolFault | null;
+  onCrash(): void;
+}
+
 /** Every attempt of every tool in one scenario, in the order they started; shared by the tools it wraps. */
 export class CallLog {
-  readonly calls: CallRecord[] = [];
+  calls: CallRecord[] = [];
+  /** Set by an explorer: faults injected over the tools' own behaviour. */
+  faults: FaultHook | null = null;
   /** Results of applied side effects by idempotency key: what a mock's `reconcile` reads. */
   readonly #ledger = new Map<string, unknown>();
   readonly #answered = new Map<string, number>();
@@ -90,6 +105,9 @@ export class CallLog {
           applied: false,
         };
         this.calls.push(record);
+        const fault = this.faults?.fault(def, ctx) ?? null;
+        if (fault === 'crash') return this.#crash(def, record, mock, input, ctx);
+        if (fault !== null) return this.#answer(def.name, record, fault, ctx);
         if (!mock) return this.#real(def, record, input, ctx);
         const n = (this.#answered.get(def.name) ?? 0) + 1;
         this.#answered.set(def.name, n);
@@ -97,6 +115,22 @@ export class CallLog {
       },
       reconcile,
     };
+  }
+
+  /** Resets the log for the next run of an explorer. */
+  reset(): void {
+    this.calls = [];
+    this.#ledger.clear();
+    this.#answered.clear();
+  }
+
+  /** The call takes effect (the tool or its mock runs), then the process "dies": the result never reaches the run. */
+  async #crash(def: ToolDefinition, record: CallRecord, mock: MockTool | undefined, input: unknown, ctx: ToolContext): Promise<unknown> {
+    const n = (this.#answered.get(def.name) ?? 0) + 1;
+    if (mock) this.#answered.set(def.name, n);
+    await (mock ? this.#answer(def.name, record, answerOf(mock, { input, n, ctx }), ctx) : this.#real(def, record, input, ctx)).catch(() => undefined);
+    this.faults?.onCrash();
+    return new Promise(() => undefined);
   }
 
   async #real(def: ToolDefinition, record: CallRecord, input: unknown, ctx: ToolContext): Promise<unknown> {

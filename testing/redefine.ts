@@ -89,13 +89,14 @@ export function rebuildHostable(target: Hostable, rebuild: Rebuild): Hostable {
   return rebuildAgent(target, rebuild);
 }
 
-/** The ids of every agent a target runs (itself, or its stages' agents all the way down). */
-export function agentIdsOf(target: Hostable): string[] {
+/** Every agent a target runs, by id: itself, or its stages' agents all the way down. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function agentsIn(target: Hostable): Map<string, Agent<any>> {
   if ('kind' in target && target.kind === 'pipeline') {
     const options = pipelineOptionsOf(target as Pipeline<unknown>);
     if (!options) throw new NotRedefinableError((target as Pipeline<unknown>).id);
-    return [...new Set(Object.values(options.stages as Record<string, StageOptions<string, unknown, unknown>>).flatMap((s) => agentIdsOf(s.agent)))];
+    return new Map(Object.values(options.stages as Record<string, StageOptions<string, unknown, unknown>>).flatMap((s) => [...agentsIn(s.agent)]));
   }
   if ('definition' in target) throw new NotRedefinableError(target.definition.id);
-  return [target.id];
+  return new Map([[target.id, target]]);
 }

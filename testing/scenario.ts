@@ -15,9 +15,10 @@ import type { TerminalOutcome } from '../machines/outcome.js';
 import { MemoryStore } from '../persistence/memory-store.js';
 import type { RunRecord, TraceEntry } from '../persistence/records.js';
 import type { SnapshotStore } from '../persistence/store.js';
-import { realSleep, realTurn, VirtualClock } from './clock.js';
+import { realSleep, VirtualClock } from './clock.js';
+import { settle } from './settle.js';
 import { CallLog, type CallRecord, type MockTool } from './mock-tool.js';
-import { agentIdsOf, rebuildHostable, type AgentScript, type ModelScript } from './redefine.js';
+import { agentsIn, rebuildHostable, type AgentScript, type ModelScript } from './redefine.js';
 import { replayScripts, type Divergence, type RecordedRun } from './recorded.js';
 import { trackStore } from './tracked-store.js';
 
@@ -190,7 +191,7 @@ function resultOf(fields: Omit<ScenarioResult, 'callsTo' | 'logicalCalls' | 'eff
 /** The scripts per agent id: the top-level model and tools are the target agent's. */
 function scriptsOf(target: ScenarioTarget, options: ScenarioOptions): Map<string, AgentScript> {
   const scripts = new Map<string, AgentScript>(Object.entries(options.agents ?? {}));
-  const known = agentIdsOf(target as Hostable);
+  const known = [...agentsIn(target as Hostable).keys()];
   for (const id of scripts.keys()) {
     if (!known.includes(id)) throw new ReinsError('unknown-agent', `${target.id} runs no agent ${id} (it runs ${known.join(', ')})`);
   }
@@ -244,17 +245,6 @@ export async function drive(
     await realSleep(5);
   }
   return outcome;
-}
-
-/** Waits until no store operation is in flight and three turns of the event loop pass with nothing new. */
-async function settle(clock: VirtualClock | null, inFlight: () => number, activity: () => number): Promise<void> {
-  let quiet = 0;
-  while (quiet < 3) {
-    const mark = activity() + (clock?.activity ?? 0);
-    if (inFlight() > 0) await realSleep(0);
-    else await realTurn();
-    quiet = inFlight() === 0 && mark === activity() + (clock?.activity ?? 0) ? quiet + 1 : 0;
-  }
 }
 
 /** Gives a run's scripted approvals and operator commands when it is ready for them. */
