@@ -59,7 +59,7 @@ export interface CallRecord {
   readonly logicalCall: string;
   readonly input: unknown;
   /** What the attempt did; `applied` tells whether its side effect took place (for a mock, exactly; for a real tool, whether it returned). */
-  outcome: 'pending' | 'ok' | 'retryable' | 'fatal' | 'timeout' | 'hang' | 'in-doubt' | 'error';
+  outcome: 'pending' | 'ok' | 'retryable' | 'fatal' | 'timeout' | 'hang' | 'in-doubt' | 'crash' | 'error';
   applied: boolean;
   result?: unknown;
   error?: string;
@@ -106,7 +106,7 @@ export class CallLog {
         };
         this.calls.push(record);
         const fault = this.faults?.fault(def, ctx) ?? null;
-        if (fault === 'crash') return this.#crash(def, record, mock, input, ctx);
+        if (fault === 'crash' || fault === 'in-doubt') return this.#effectThenSilence(def, record, mock, input, ctx, fault);
         if (fault !== null) return this.#answer(def.name, record, fault, ctx);
         if (!mock) return this.#real(def, record, input, ctx);
         const n = (this.#answered.get(def.name) ?? 0) + 1;
@@ -124,13 +124,21 @@ export class CallLog {
     this.#answered.clear();
   }
 
-  /** The call takes effect (the tool or its mock runs), then the process "dies": the result never reaches the run. */
-  async #crash(def: ToolDefinition, record: CallRecord, mock: MockTool | undefined, input: unknown, ctx: ToolContext): Promise<unknown> {
+  /**
+   * The call takes effect (the tool or its mock runs), then its answer is
+   * lost: the process dies (`crash`), or the call never answers and its
+   * timeout ends it (`in-doubt`).
+   */
+  async #effectThenSilence(def: ToolDefinition, record: CallRecord, mock: MockTool | undefined, input: unknown, ctx: ToolContext, fault: 'crash' | 'in-doubt'): Promise<unknown> {
     const n = (this.#answered.get(def.name) ?? 0) + 1;
     if (mock) this.#answered.set(def.name, n);
     await (mock ? this.#answer(def.name, record, answerOf(mock, { input, n, ctx }), ctx) : this.#real(def, record, input, ctx)).catch(() => undefined);
-    this.faults?.onCrash();
-    return new Promise(() => undefined);
+    record.outcome = fault;
+    if (fault === 'crash') {
+      this.faults?.onCrash();
+      return new Promise(() => undefined);
+    }
+    return untilAborted(ctx.signal);
   }
 
   async #real(def: ToolDefinition, record: CallRecord, input: unknown, ctx: ToolContext): Promise<unknown> {
@@ -159,10 +167,7 @@ export class CallLog {
         record.applied = true;
         this.#ledger.set(ctx.idempotencyKey, { applied: true, tool });
       }
-      return new Promise((_, reject) => {
-        if (ctx.signal.aborted) reject(ctx.signal.reason);
-        else ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true });
-      });
+      return untilAborted(ctx.signal);
     }
     if ('returns' in answer) {
       record.outcome = 'ok';
@@ -203,4 +208,12 @@ function answerOf(mock: MockTool, call: MockCall): MockAnswer {
     return answer;
   }
   return b as MockAnswer;
+}
+
+/** Settles only when `signal` aborts (a timeout, a kill, the run stopping), rejecting with its reason. */
+function untilAborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
 }
