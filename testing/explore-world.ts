@@ -188,7 +188,9 @@ export class World {
       const context = run.actor.getSnapshot().context as AgentContext;
       const at = `${run.runId}/approval/${approvalItemId(context)}`;
       if (this.#seen.has(at)) continue;
-      const pick = this.decide(at, this.#options.approvals);
+      // An approval with no deadline cannot expire: leaving it would wait forever.
+      const choices = context.approvalDueAt === null ? this.#options.approvals.filter((a) => a !== 'expire') : this.#options.approvals;
+      const pick = this.decide(at, choices);
       if (pick === 'approve') run.approve('explore');
       else if (pick === 'edit') run.send({ type: 'APPROVE', by: 'explore', arguments: context.current?.input ?? null });
       else if (pick === 'reject') run.reject('explore', 'rejected in exploration');

@@ -12,7 +12,7 @@ export {
   type OperatorStep,
   type ChildResult,
 } from './scenario.js';
-export { type RecordedRun, type Divergence } from './recorded.js';
+export { fromRecorded, type RecordedRun, type RecordedRunPart, type RecordedAttempt, type Divergence } from './recorded.js';
 export { reinsMatchers, toEndWith, toHaveCalled, toHaveCalledBefore, type MatcherResult } from './matchers.js';
 export {
   explore,

@@ -19,7 +19,7 @@ import { realSleep, VirtualClock } from './clock.js';
 import { settle } from './settle.js';
 import { CallLog, type CallRecord, type MockTool } from './mock-tool.js';
 import { agentsIn, rebuildHostable, type AgentScript, type ModelScript } from './redefine.js';
-import { replayScripts, type Divergence, type RecordedRun } from './recorded.js';
+import { recordedApprovals, replayScripts, type Divergence, type RecordedRun } from './recorded.js';
 import { trackStore } from './tracked-store.js';
 
 /** A decision for the next approval a run waits on; `expire` lets its deadline pass (the default once the list is spent). */
@@ -147,15 +147,22 @@ export async function scenario(target: ScenarioTarget, options: ScenarioOptions 
   try {
     supervisor = await Supervisor.open({ store: tracked.store, agents: [rebuilt], leaseMs: SCENARIO_LEASE_MS, logger, observers: [observer] });
     const startedAt = clock?.now() ?? Date.now();
+    // A replay keeps the recording's run id, so that its child runs have the recorded ids too.
+    const runId = options.runId ?? options.recorded?.runId;
+    const input = options.input ?? (options.recorded?.input === null ? undefined : options.recorded?.input);
     const run = await supervisor.startRun(target.id, {
-      ...(options.input !== undefined ? { input: options.input } : {}),
-      ...(options.runId ? { runId: options.runId } : {}),
+      ...(input !== undefined ? { input } : {}),
+      ...(runId ? { runId } : {}),
       ...(options.seed !== undefined ? { seed: options.seed } : {}),
       ...(options.limits ? { limits: options.limits } : {}),
     });
-    driver = new Driver(supervisor, run, options);
+    driver = new Driver(supervisor, run, { approvals: options.approvals ?? (options.recorded ? recordedApprovals(options.recorded) : []), operator: options.operator ?? [] });
     const outcome = await drive(run, clock, tracked.inFlight, tracked.activity, driver, options.stuckAfterMs ?? 5_000);
     const elapsedMs = (clock?.now() ?? Date.now()) - startedAt;
+    const expected = options.recorded?.outcome;
+    if (expected && divergence === null && expected.reason !== outcome.reason) {
+      divergence = { runId: run.runId, at: 'outcome', index: 0, expected: expected.reason, actual: outcome.reason, message: `the recording ended ${expected.reason}; the replay ended ${outcome.reason}` };
+    }
     const store = tracked.store;
     const children = run instanceof AgentRun ? [] : await childrenOf(store, run.runId);
     return resultOf({
