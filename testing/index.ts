@@ -1,10 +1,11 @@
 // reins/testing: scenario tests, exploration with injected faults, and recorded runs as regression tests.
 export { VirtualClock, ClockInUseError } from './clock.js';
 export { mockTool, MockExhaustedError, type MockAnswer, type MockBehaviour, type MockCall, type MockReconcile, type MockTool, type CallRecord } from './mock-tool.js';
-export { NotRedefinableError, UnknownToolError, type AgentScript, type ModelScript } from './redefine.js';
+export { NotRedefinableError, UnknownToolError, UnknownStageAgentError, type AgentScript, type ModelScript } from './redefine.js';
 export {
   scenario,
   ScenarioStuckError,
+  ScenarioOptionsError,
   type ScenarioOptions,
   type ScenarioResult,
   type ScenarioTarget,

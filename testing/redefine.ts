@@ -30,10 +30,10 @@ export class UnknownToolError extends ReinsError {
   }
 }
 
-/** A script for an agent id that the pipeline does not use. */
+/** A script for an agent id that the target does not run. */
 export class UnknownStageAgentError extends ReinsError {
-  constructor(pipelineId: string, agentId: string, known: readonly string[]) {
-    super('unknown-stage-agent', `pipeline ${pipelineId} runs no agent ${agentId} (it runs ${known.join(', ')})`);
+  constructor(targetId: string, agentId: string, known: readonly string[]) {
+    super('unknown-stage-agent', `${targetId} runs no agent ${agentId} (it runs ${known.join(', ')})`);
   }
 }
 

@@ -18,7 +18,7 @@ import type { SnapshotStore } from '../persistence/store.js';
 import { realSleep, VirtualClock } from './clock.js';
 import { settle } from './settle.js';
 import { CallLog, type CallRecord, type MockTool } from './mock-tool.js';
-import { agentsIn, rebuildHostable, type AgentScript, type ModelScript } from './redefine.js';
+import { agentsIn, rebuildHostable, UnknownStageAgentError, type AgentScript, type ModelScript } from './redefine.js';
 import { recordedApprovals, replayScripts, type Divergence, type RecordedRun } from './recorded.js';
 import { trackStore } from './tracked-store.js';
 
@@ -106,19 +106,18 @@ export class ScenarioStuckError extends ReinsError {
   }
 }
 
+/** Options that do not fit the target (a top-level model for a pipeline, say). */
+export class ScenarioOptionsError extends ReinsError {
+  constructor(message: string) {
+    super('scenario-options', message);
+  }
+}
+
 /** A scenario's target: an agent or a pipeline made by defineAgent / definePipeline. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type ScenarioTarget = Agent<any> | Pipeline<any>;
 
 const SCENARIO_LEASE_MS = 60 * 60_000;
-
-/** A fresh run on a store of its own: what `scenario` and `explore` both start from. */
-export interface Harness {
-  readonly calls: CallLog;
-  readonly clock: VirtualClock | null;
-  readonly logger: Logger;
-  readonly scripts: Map<string, AgentScript>;
-}
 
 /** Runs one run of the agent or pipeline to its end with scripted models, mock tools and a virtual clock, and returns what happened. */
 export async function scenario(target: ScenarioTarget, options: ScenarioOptions = {}): Promise<ScenarioResult> {
@@ -200,10 +199,10 @@ function scriptsOf(target: ScenarioTarget, options: ScenarioOptions): Map<string
   const scripts = new Map<string, AgentScript>(Object.entries(options.agents ?? {}));
   const known = [...agentsIn(target as Hostable).keys()];
   for (const id of scripts.keys()) {
-    if (!known.includes(id)) throw new ReinsError('unknown-agent', `${target.id} runs no agent ${id} (it runs ${known.join(', ')})`);
+    if (!known.includes(id)) throw new UnknownStageAgentError(target.id, id, known);
   }
   if (options.model || options.tools) {
-    if ('kind' in target) throw new ReinsError('scenario-options', `${target.id} is a pipeline: give each stage's agent its script under \`agents\``);
+    if ('kind' in target) throw new ScenarioOptionsError(`${target.id} is a pipeline: give each stage's agent its script under \`agents\``);
     scripts.set(target.id, { ...scripts.get(target.id), ...(options.model ? { model: options.model } : {}), ...(options.tools ? { tools: options.tools } : {}) });
   }
   return scripts;
@@ -226,7 +225,7 @@ async function childrenOf(store: SnapshotStore, parentId: string): Promise<Child
  * the scripted approvals and operator commands, and otherwise moves virtual
  * time to the next timer.
  */
-export async function drive(
+async function drive(
   run: HostedRun,
   clock: VirtualClock | null,
   inFlight: () => number,
@@ -255,7 +254,7 @@ export async function drive(
 }
 
 /** Gives a run's scripted approvals and operator commands when it is ready for them. */
-export class Driver {
+class Driver {
   readonly #supervisor: Supervisor;
   readonly #root: HostedRun;
   readonly #approvals: ApprovalScript[];
