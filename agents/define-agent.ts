@@ -143,6 +143,15 @@ export interface Agent<I = unknown> {
 }
 
 const VerifyAttempts = z.number().int().min(1, 'maxVerifyAttempts must be a whole number, at least 1');
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const declared = new WeakMap<Agent<any>, AgentOptions<any, z.ZodType>>();
+
+/** The options an agent was defined with: reins/testing redefines it with a scripted model, mock tools and a virtual clock. */
+export function agentOptionsOf<I>(agent: Agent<I>): AgentOptions<I, z.ZodType> | undefined {
+  return declared.get(agent) as AgentOptions<I, z.ZodType> | undefined;
+}
+
 const AgentId = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/, 'agent ids are 1-64 letters, digits, _ . or -');
 
 /** Defines an agent: a model, tools, and the limits and policies its supervisor enforces. */
@@ -259,7 +268,7 @@ export function defineAgent<I = unknown, R extends z.ZodType = z.ZodUnknown>(opt
     return run.start();
   };
 
-  return {
+  const agent: Agent<I> = {
     id: options.id,
     machine,
     chart,
@@ -274,4 +283,6 @@ export function defineAgent<I = unknown, R extends z.ZodType = z.ZodUnknown>(opt
     start,
     run: (startOptions) => start(startOptions).outcome,
   };
+  declared.set(agent, options);
+  return agent;
 }

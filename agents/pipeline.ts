@@ -96,6 +96,14 @@ export interface Pipeline<I = unknown> {
 }
 
 export { PIPELINE_MACHINE_ID };
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const definedWith = new WeakMap<Pipeline<any>, PipelineOptions<any, any, string>>();
+
+/** The options a pipeline was defined with: reins/testing redefines it with its stages' agents scripted and a virtual clock. */
+export function pipelineOptionsOf<I>(pipeline: Pipeline<I>): PipelineOptions<I, unknown, string> | undefined {
+  return definedWith.get(pipeline) as PipelineOptions<I, unknown, string> | undefined;
+}
 const PIPELINE_COMMANDS: ReadonlySet<Command['type']> = new Set(['PAUSE', 'RESUME', 'KILL']);
 const DEFAULT_CONCURRENCY = 4;
 
@@ -238,7 +246,9 @@ export function definePipeline<I = unknown, D = null, S extends string = string>
     facts: pipelineFacts,
   };
 
-  return { kind: 'pipeline', id, machine, version, stages: stages.map((s) => s.name), definition };
+  const pipeline: Pipeline<I> = { kind: 'pipeline', id, machine, version, stages: stages.map((s) => s.name), definition };
+  definedWith.set(pipeline, options as PipelineOptions<unknown, unknown, string>);
+  return pipeline;
 }
 
 /** Pipeline inputs, data and results are stored: they must be JSON (undefined becomes null). */

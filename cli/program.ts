@@ -5,6 +5,7 @@ import { registerControl } from './commands/control.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDiagram } from './commands/diagram.js';
 import { registerPs } from './commands/ps.js';
+import { registerRecord } from './commands/record.js';
 import { registerShow } from './commands/show.js';
 import { registerStats } from './commands/stats.js';
 import { registerWorker } from './commands/worker.js';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerDemo(program);
   registerPs(program);
   registerShow(program);
+  registerRecord(program);
   registerControl(program);
   registerApprovals(program);
   registerStats(program);

@@ -277,6 +277,31 @@ export class MemoryStore implements SnapshotStore {
     this.#events.removeAllListeners();
   }
 
+  /**
+   * A copy of everything stored, as a process that restarts on the same data
+   * would find it: runs, journals, transcripts, traces, queued commands,
+   * approvals. Every lease is expired (its holder is gone), so the copy's
+   * first worker takes every run over at once, with a higher fencing token
+   * than the dead holder's.
+   */
+  copy(options: { now?: () => number } = {}): MemoryStore {
+    const copy = new MemoryStore({ now: options.now ?? this.#now });
+    for (const [runId, run] of this.#runs) {
+      copy.#runs.set(runId, {
+        ...run,
+        summary: { ...run.summary },
+        lease: run.lease ? { ...run.lease, expiresAt: 0 } : null,
+        journal: new Map(run.journal),
+        transcript: { lastStep: run.transcript.lastStep, messages: [...run.transcript.messages] },
+        trace: [...run.trace],
+        commands: [...run.commands],
+      });
+    }
+    for (const [id, item] of this.#approvals) copy.#approvals.set(id, item);
+    for (const [key, state] of this.#rates) copy.#rates.set(key, state);
+    return copy;
+  }
+
   /** Test hook: overwrites a run's stored record with bytes that do not parse, as a torn disk write would. */
   corruptForTest(runId: string, bytes: string): void {
     const run = this.#run(runId);

@@ -95,7 +95,9 @@ export const catalogue = definePipeline({
       agent: planner,
       input: ({ input }) => input,
       merge: (data, result) => {
-        const plan = answer<{ shots: Array<{ id: string; prompt: string }> }>(result.children[0]!.outcome)!;
+        const plan = answer<{ shots: Array<{ id: string; prompt: string }> }>(result.children[0]!.outcome);
+        // The merge runs before a failed stage ends the pipeline: a planner that did not answer leaves the data as it was.
+        if (!plan) return data;
         const shots = Object.fromEntries(
           plan.shots.map((s) => [s.id, { prompt: s.prompt, status: 'planned' as const, image: null, version: 0, score: null, notes: null, decidedBy: null, failure: null }]),
         );
@@ -125,7 +127,9 @@ export const catalogue = definePipeline({
         let next = data;
         for (const child of result.children) {
           // The checker's answers are checked against QcVerdict before it completes: a COMPLETED child carries a valid score.
-          const verdict = answer<QcVerdict>(child.outcome)!;
+          const verdict = answer<QcVerdict>(child.outcome);
+          // A checker that could not score fails the stage (policy all); its shot is left as it was.
+          if (!verdict) continue;
           const { childRunId, index, key, stage } = child;
           next = withShot(next, key, {
             status: verdict.score >= PASSING_SCORE ? 'passed' : 'below',
@@ -160,7 +164,8 @@ export const catalogue = definePipeline({
           .map(([id, s]) => ({ shot: id, image: s.image, score: s.score })),
       }),
       merge: (data, result) => {
-        const done = answer<{ url: string; published: string[] }>(result.children[0]!.outcome)!;
+        const done = answer<{ url: string; published: string[] }>(result.children[0]!.outcome);
+        if (!done) return data;
         return { ...data, published: { url: done.url, shots: done.published } };
       },
       next: [
