@@ -118,9 +118,16 @@ await store.close();
   expect(/exit 1/.test(cli) && /npm install ioredis/.test(cli), 'reins with a Redis store and no ioredis says what to install', cli);
   expect(/reins init/.test(run('npx', ['reins', '--help'])), 'npx reins runs the installed CLI');
 
+  // reins init, then the scaffolded project as its README says: tsx lets Node 20 load reins.config.ts.
+  const init = run('npx', ['reins', 'init']);
+  expect(/created {2}reins\.config\.ts/.test(init) && init.includes('npx reins diagram support'), 'npx reins init scaffolds the project and prints npx hints', init);
+  run('npm', ['install', '--no-audit', '--no-fund', '-D', `tsx@${dev.tsx}`]);
+  expect(run('npx', ['reins', 'diagram', 'support']).includes('stateDiagram-v2'), "npx reins diagram draws the project's agent from reins.config.ts");
+  expect(/# pass 1\b/.test(run('node', ['--import', 'tsx', '--test', 'test/support.test.ts'])), 'the scaffolded test passes');
+
   // The optional entry points, with the optional peers the README names.
   run('npm', ['install', '--no-audit', '--no-fund', `ioredis@${dev.ioredis}`, `prom-client@${dev['prom-client']}`]);
-  writeFileSync(join(work, 'tsconfig.json'), JSON.stringify(tsconfig(['main.ts', 'fleet.ts'])));
+  writeFileSync(join(work, 'tsconfig.json'), JSON.stringify(tsconfig(['main.ts', 'fleet.ts', 'reins.config.ts', 'agents', 'test'])));
   writeFileSync(
     join(work, 'fleet.ts'),
     `import { RedisStore, type RedisStoreOptions } from 'reins/redis';
@@ -133,7 +140,7 @@ console.log(typeof RedisStore.connect, Object.keys(options).length, metrics.cont
 `,
   );
   run('npx', ['tsc', '-p', '.']);
-  pass('reins/redis and reins/metrics compile with ioredis and prom-client installed');
+  pass('reins/redis, reins/metrics and the scaffolded files compile with ioredis and prom-client installed');
   expect(run('node', ['out/fleet.js']).trim() === 'function 0 text/plain', 'reins/redis and reins/metrics load');
   console.log(`${checks} passed, 0 failed`);
 } catch (error) {
