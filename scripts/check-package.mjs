@@ -116,7 +116,7 @@ await store.close();
     cli = error.message;
   }
   expect(/exit 1/.test(cli) && /npm install ioredis/.test(cli), 'reins with a Redis store and no ioredis says what to install', cli);
-  expect(/reins init/.test(run('npx', ['reins', '--help'])), 'npx reins runs the installed CLI');
+  expect(/^\s+init\b/m.test(run('npx', ['reins', '--help'])), 'npx reins runs the installed CLI');
 
   // reins init, then the scaffolded project as its README says: tsx lets Node 20 load reins.config.ts.
   const init = run('npx', ['reins', 'init']);
