@@ -20,8 +20,8 @@ import {
 import { defineScripts, runScript, type ScriptName } from './redis/scripts.js';
 import { passwordOf, toStoreError } from './redis/unavailable.js';
 import { checkRunId } from './run-id.js';
-import { commitOf } from './commit.js';
-import type { CommitResult, Fence, RunCommit, SnapshotStore } from './store.js';
+import { commitOf, startedEntry } from './commit.js';
+import type { CommitResult, Fence, LeaseRequest, RunCommit, SnapshotStore } from './store.js';
 
 const DEFAULT_URL = 'redis://127.0.0.1:6379';
 const DEFAULT_TRACE_CAP = 1_000;
@@ -130,16 +130,17 @@ export class RedisStore implements SnapshotStore {
     }
   }
 
-  async create(record: RunRecord): Promise<void> {
+  async create(record: RunRecord, lease?: LeaseRequest): Promise<Lease | null> {
     const runId = checkRunId(record.summary.runId);
     const { text, valid } = storedRecord(record);
     const k = this.#keys(runId);
     // Index first: a process that dies between the two scripts then leaves an index entry without a run (which
     // list() drops once it is old enough), never a run nobody can list and so nobody recovers.
     await this.#index(runId, { version: valid.version, summary: valid.summary });
-    const reply = await this.#script('create-run', [k.run, k.summary], [text, summaryJson(valid)]);
+    const reply = await this.#script('create-run', [k.run, k.summary, k.lease], [text, summaryJson(valid), lease?.owner ?? '', lease ? Math.ceil(lease.ttlMs) : '']);
     if (code(reply) === 'RUN_EXISTS') throw new RunExistsError(runId);
     expectOk(reply, 'create-run');
+    return lease ? leaseOf(reply) : null;
   }
 
   async save(record: RunRecord, fence: Fence): Promise<void> {
@@ -158,7 +159,7 @@ export class RedisStore implements SnapshotStore {
       record ? record.version : '',
       this.#traceCap,
       c.journalStart?.key ?? '',
-      c.journalStart ? JSON.stringify({ status: 'started', key: c.journalStart.key, step: c.journalStart.step, at: now, token: fence.leaseToken }) : '',
+      c.journalStart ? JSON.stringify(startedEntry(c.journalStart, now, fence.leaseToken)) : '',
       c.trimBelow ?? '',
       c.transcript.length,
       c.journalDone.length,

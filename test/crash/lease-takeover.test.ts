@@ -42,7 +42,7 @@ describe.skipIf(!canSpawnWorkers())('lease takeover of a SIGSTOPped worker', () 
       for (const r of runs) await a.call('start', r.agentId, r.runId);
 
       // A is inside every slow call and each call's effect has happened: stop it there.
-      const slowKey = (runId: string) => `${runId}:2:1`;
+      const slowKey = (runId: string) => `${runId}:2`;
       await waitUntil(async () => {
         const fx = await ledger.effects();
         return runs.every((r) => fx.has(slowKey(r.runId)));

@@ -85,6 +85,25 @@ export function describeStoreConformance(name: string, make: () => Promise<Store
       expect(await store.load(freshId('missing'))).toBeNull();
     });
 
+    it('creation is ownership: a run created with a lease is never free for another owner, and its window rides with started', async () => {
+      const id = freshId();
+      const before = Date.now();
+      const lease = await store.create(recordOf(id, 1), { owner: 'creator', ttlMs: 10_000 });
+      expect(lease).toMatchObject({ owner: 'creator', token: 1 });
+      expect(lease!.expiresAt).toBeGreaterThanOrEqual(before + 10_000 - 50);
+      expect(await store.readLease(id)).toEqual(lease);
+      expect(await store.acquireLease(id, 'recoverer', 10_000)).toBeNull();
+      await store.save(recordOf(id, 2), { leaseToken: lease!.token });
+      const window = { leaseExpiresAt: lease!.expiresAt, timeoutMs: 2_500 };
+      expect((await store.commit(commitOf(id, { journalStart: { key: 'k', step: 3, window } }), { leaseToken: lease!.token })).existing).toBeNull();
+      expect(await store.journalGet(id, 'k')).toMatchObject({ status: 'started', key: 'k', step: 3, token: 1, ...window });
+      // Unowned creation (a dispatcher's submit) leaves the lease to whoever takes the run's job.
+      const unowned = freshId();
+      expect(await store.create(recordOf(unowned, 1))).toBeNull();
+      expect(await store.readLease(unowned)).toBeNull();
+      expect((await store.acquireLease(unowned, 'worker', 10_000))?.token).toBe(1);
+    });
+
     it('saves with compare-and-set on the version', async () => {
       const id = freshId();
       const lease = await leased(id);
@@ -101,13 +120,15 @@ export function describeStoreConformance(name: string, make: () => Promise<Store
       const a = await store.acquireLease(id, 'worker-a', 150);
       expect(a).not.toBeNull();
       expect(await store.acquireLease(id, 'worker-b', 150)).toBeNull();
+      // The same owner taking the lease again is a new holding: the earlier one is fenced out, never doubled.
       const again = await store.acquireLease(id, 'worker-a', 150);
-      expect(again?.token).toBe(a!.token);
-      await sleep(220);
-      const b = await store.acquireLease(id, 'worker-b', 10_000);
-      expect(b!.token).toBeGreaterThan(a!.token);
+      expect(again!.token).toBe(a!.token + 1);
       await expect(store.save(recordOf(id, 2), { leaseToken: a!.token })).rejects.toBeInstanceOf(StaleLeaseError);
       expect(await store.renewLease(id, a!, 1_000)).toBeNull();
+      await sleep(220);
+      const b = await store.acquireLease(id, 'worker-b', 10_000);
+      expect(b!.token).toBeGreaterThan(again!.token);
+      await expect(store.save(recordOf(id, 2), { leaseToken: again!.token })).rejects.toBeInstanceOf(StaleLeaseError);
       await store.save(recordOf(id, 2), { leaseToken: b!.token });
       const renewed = await store.renewLease(id, b!, 20_000);
       expect(renewed?.token).toBe(b!.token);
