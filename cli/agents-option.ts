@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Agent } from '../agents/define-agent.js';
 import { CliError, ExitCode } from './exit-codes.js';
@@ -23,16 +23,26 @@ function configIn(cwd: string): string | null {
   return CONFIG_FILES.find((name) => existsSync(resolve(cwd, name))) ?? null;
 }
 
+/** The file of tsx's ES module API (`tsx/esm/api`) in the user's project, or null when tsx is not installed there. */
+function tsxEsmApi(): string | null {
+  let manifest: string;
+  try {
+    manifest = createRequire(resolve('package.json')).resolve('tsx/package.json');
+  } catch {
+    return null;
+  }
+  // The ES module entry, as an import would resolve it: the CommonJS one that require.resolve gives cannot register ESM hooks.
+  const entry = (JSON.parse(readFileSync(manifest, 'utf8')) as { exports?: Record<string, { import?: string | { default?: string } }> }).exports?.['./esm/api']?.import;
+  const file = typeof entry === 'string' ? entry : entry?.default;
+  return file ? join(dirname(manifest), file) : null;
+}
+
 /** Registers tsx's loader from the user's project, so that a TypeScript config loads on a Node that cannot strip types. */
 async function registerTypeScript(path: string): Promise<void> {
-  let api: string;
-  try {
-    api = createRequire(resolve('package.json')).resolve('tsx/esm/api');
-  } catch {
-    throw new CliError(ExitCode.usage, `${path} is TypeScript and this Node cannot load it: npm install -D tsx (reins uses it when it is there), or write it as .js`);
-  }
-  const mod = (await import(pathToFileURL(api).href)) as { register?: () => unknown; default?: { register?: () => unknown } };
-  (mod.register ?? mod.default?.register)?.();
+  const api = tsxEsmApi();
+  if (!api) throw new CliError(ExitCode.usage, `${path} is TypeScript and this Node cannot load it: npm install -D tsx (reins uses it when it is there), or write it as .js`);
+  const { register } = (await import(pathToFileURL(api).href)) as { register: () => unknown };
+  register();
 }
 
 /** Imports a module by path, through tsx when Node cannot load TypeScript itself. */
