@@ -45,16 +45,16 @@ async function registerTypeScript(path: string): Promise<void> {
   register();
 }
 
+/** Whether this process loads TypeScript already: it runs from source under a loader, or Node strips types itself. */
+function loadsTypeScript(): boolean {
+  return import.meta.url.endsWith('.ts') || Boolean((process.features as { typescript?: unknown }).typescript);
+}
+
 /** Imports a module by path, through tsx when Node cannot load TypeScript itself. */
 async function importModule(path: string): Promise<Record<string, unknown>> {
-  const url = pathToFileURL(resolve(path)).href;
-  try {
-    return (await import(url)) as Record<string, unknown>;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ERR_UNKNOWN_FILE_EXTENSION' || !/\.[cm]?ts$/.test(path)) throw error;
-    await registerTypeScript(path);
-    return (await import(url)) as Record<string, unknown>;
-  }
+  // Registered before the first try: Node keeps a failed import's error for that URL, so a retry would fail again.
+  if (/\.[cm]?ts$/.test(path) && !loadsTypeScript()) await registerTypeScript(path);
+  return (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
 }
 
 /**

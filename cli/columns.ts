@@ -1,4 +1,4 @@
-import { pad } from './render.js';
+import { cut } from './render.js';
 
 /** One column of a table that fits the terminal. */
 export interface Column {
@@ -36,16 +36,15 @@ function layout(columns: readonly Column[], width: number | null): Array<{ colum
 export function fitTable(columns: readonly Column[], width: number | null, styleHead: (line: string) => string = (l) => l): string[] {
   const shown = layout(columns, width);
   const cell = (text: string, c: { column: Column; width: number }) =>
-    c.column.align === 'right' ? (text.length > c.width ? pad(text, c.width) : text.padStart(c.width)) : pad(text, c.width);
+    text.length > c.width ? cut(text, c.width) : c.column.align === 'right' ? text.padStart(c.width) : text.padEnd(c.width);
   const rows = shown[0]?.column.cells.length ?? 0;
   const lines = [styleHead(shown.map((c) => cell(c.column.head, c)).join(' '.repeat(GAP)).trimEnd())];
   for (let row = 0; row < rows; row++) {
-    const parts = shown.map((c, i) => {
+    const parts = shown.map((c) => {
       const padded = cell(c.column.cells[row]!, c);
-      const styled = c.column.style ? c.column.style(padded, row) : padded;
-      return i === shown.length - 1 ? styled.trimEnd() : styled;
+      return c.column.style ? c.column.style(padded, row) : padded;
     });
-    lines.push(parts.join(' '.repeat(GAP)));
+    lines.push(parts.join(' '.repeat(GAP)).trimEnd());
   }
   return lines;
 }

@@ -1,7 +1,8 @@
 import { sep } from 'node:path';
 
-// An absolute path in a stack frame, with or without a file:// scheme: up to the line:column or the closing parenthesis.
-const ABSOLUTE_PATH = /(?:file:\/\/)?(\/[^\s():]+)/g;
+// An absolute path in a stack frame, with or without a file:// scheme, starting a location (after a space or an
+// opening parenthesis, never inside `node:internal/…`): up to the line:column or the closing parenthesis.
+const ABSOLUTE_PATH = /(?<=[\s(])(?:file:\/\/)?(\/[^\s():]+)/g;
 
 /** One absolute path as something that says the same without the machine's layout: relative to `cwd`, from node_modules/, or its last two segments. */
 function shortPath(path: string, cwd: string): string {

@@ -33,7 +33,8 @@ function statusStyle(run: RunView, padded: string, p: Paint): string {
 export function psTable(runs: readonly RunView[], total: number, p: Paint, width: number | null = null): string[] {
   if (runs.length === 0) return [total === 0 ? 'no runs' : `no runs shown (${total} match; raise --limit)`];
   const columns: Column[] = [
-    { head: 'RUN', cells: runs.map((r) => r.runId), keep: 100, minWidth: 16 },
+    // Run ids are never cut: they are what a reader pastes into the next command.
+    { head: 'RUN', cells: runs.map((r) => r.runId), keep: 100 },
     { head: 'AGENT', cells: runs.map((r) => r.agentId), keep: 90, minWidth: 10 },
     { head: 'STATUS', cells: runs.map(statusText), keep: 95, style: (cell, i) => statusStyle(runs[i]!, cell, p) },
     { head: 'STATE', cells: runs.map((r) => r.state), keep: 80, minWidth: 12 },

@@ -89,7 +89,7 @@ export function cliSuite(storeCase: CliStoreCase): void {
           const lines = result.stdout.trimEnd().split('\n');
           expect(lines).toHaveLength(FLEET.length + 1);
           for (const line of lines) expect(line.length, line).toBeLessThanOrEqual(columns);
-          expect(lines[0]).toMatch(/^RUN\s+AGENT\s+STATUS\s/);
+          expect(lines[0]).toMatch(/^RUN\s+AGENT\s+STATUS\b/);
           expect(lines[0]).not.toContain('OWNER');
           expect(lines.slice(1).every((l) => /^auto\./.test(l))).toBe(true);
         }
