@@ -66,7 +66,7 @@ export class RunLostError extends ReinsError {
 /** This worker could not renew the run's lease in time: it stopped the run's calls before another worker may take it over. */
 export class LeaseExpiredError extends ReinsError {
   constructor(runId: string, expiresAt: number) {
-    super('lease-expired', `run ${runId}: lease ran out at ${new Date(expiresAt).toISOString()} without a renewal; its calls were aborted here`);
+    super('lease-expired', `run ${runId}: lease ran out at ${new Date(expiresAt).toISOString()} without a renewal; its calls were aborted here and recovery takes it over`);
   }
 }
 
@@ -670,38 +670,13 @@ export class Supervisor {
 
   /**
    * Self-fencing: a run whose lease has less than the fencing margin left and no renewal is stopped here
-   * (its calls aborted through their signals) before another worker can take it over, then taken back
-   * here as a new holding as soon as the store lets us, unless another worker got it first.
+   * (its calls aborted through their signals) before another worker can take it over. Recovery picks it up
+   * once its lease has run out: any worker's recover(), a worker's periodic sweep, or this one's.
    */
   #fenceExpiring(): void {
     const now = Date.now();
     for (const hosted of [...this.#hosted.values()]) {
-      if (hosted.lease.expiresAt - now >= this.#fenceMarginMs) continue;
-      this.#lost(hosted, new LeaseExpiredError(hosted.run.runId, hosted.lease.expiresAt));
-      void this.#retake(hosted.run.runId, hosted.lease);
-    }
-  }
-
-  /** Takes a self-fenced run back: releases the old holding (so the next one gets a new token) and rehydrates it. */
-  async #retake(runId: string, old: Lease): Promise<void> {
-    for (let attempt = 0; !this.#closed; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, Math.min(this.#leaseMs, this.#childHost.pollMs * 2 ** Math.min(attempt, 6))).unref());
-      if (this.#closed) return;
-      try {
-        await this.store.releaseLease(runId, old);
-        const taken = await this.#exclusive(runId, async () => {
-          if (this.#hosted.has(runId) || this.#closed) return true;
-          const { record, lease } = await this.#takeOver(runId);
-          if (lease) await this.#rehydrate(record, lease);
-          return true;
-        });
-        if (taken) return;
-      } catch (error) {
-        if (error instanceof RunEndedError || error instanceof RunNotFoundError) return;
-        if (!(error instanceof ReinsError)) continue; // the store is still unreachable: try again
-        this.#logger.error({ runId, err: error.message }, 'could not take a self-fenced run back');
-        return;
-      }
+      if (hosted.lease.expiresAt - now < this.#fenceMarginMs) this.#lost(hosted, new LeaseExpiredError(hosted.run.runId, hosted.lease.expiresAt));
     }
   }
 

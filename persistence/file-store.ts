@@ -49,9 +49,11 @@ const CACHED_RUNS = 1_024;
  * The embedded default store: one folder (see file/layout.ts). Each run is a
  * log of commits: a commit appends one checksummed line and fdatasyncs once,
  * so a kill -9 at any point leaves a log whose whole lines are exactly the
- * commits that were made (a torn last line is not one, and the next writer
- * cuts it off). Processes sharing the folder take turns through a lock file
- * per run for every check-then-write (commits, leases); reads take no lock.
+ * commits that were made (a torn last line, without its newline, is not one,
+ * and the next writer cuts it off; a whole line that fails its checksum is
+ * corruption and quarantines the run, its bytes left as they are).
+ * Processes sharing the folder take turns through a lock file per run for
+ * every check-then-write (commits, leases); reads take no lock.
  * Each process keeps the state of the runs it uses in memory and reads only
  * what others appended since; a log is compacted once it has grown enough.
  */

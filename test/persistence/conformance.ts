@@ -12,6 +12,7 @@ import {
 import { InvalidRunIdError } from '../../persistence/run-id.js';
 import { RECORD_SCHEMA, type ApprovalItem, type Command, type RunRecord, type RunSummary } from '../../persistence/records.js';
 import { commitOf } from '../../persistence/commit.js';
+import { computeStats } from '../../agents/stats.js';
 import type { SnapshotStore } from '../../persistence/store.js';
 import { sleep, until } from '../support/tools.js';
 
@@ -22,6 +23,8 @@ export interface StoreHarness {
   readonly peer: () => Promise<SnapshotStore>;
   /** Overwrites the run's stored record with `bytes`, as a torn write or a bad migration would. */
   readonly corrupt: (runId: string, bytes: string) => Promise<void>;
+  /** Overwrites the summary a store keeps beside the record for listings with `bytes`; absent for a store that keeps none. */
+  readonly damageSummary?: (runId: string, bytes: string) => Promise<void>;
   readonly cleanup: () => Promise<void>;
 }
 
@@ -268,6 +271,61 @@ export function describeStoreConformance(name: string, make: () => Promise<Store
       await store.create(recordOf(other, 1));
       await h.corrupt(other, JSON.stringify({ ...recordOf(other, 1), schema: 99 }));
       await expect(store.load(other)).rejects.toBeInstanceOf(CorruptRecordError);
+    });
+
+    it('a corrupt record quarantines that run only: the others load, commit and list as before', async () => {
+      const bad = freshId();
+      const good = freshId();
+      await leased(bad);
+      const lease = await leased(good);
+      await h.corrupt(bad, 'not json');
+      await expect(store.load(bad)).rejects.toMatchObject({ kind: 'corrupt-record', runId: bad });
+      await store.save(recordOf(good, 2), { leaseToken: lease.token });
+      expect((await store.load(good))?.version).toBe(2);
+      const listed = await store.list();
+      expect(listed.find((s) => s.runId === good)?.status).toBe('running');
+      expect(listed.find((s) => s.runId === bad)?.status).toBe('quarantined');
+    });
+
+    it('a damaged summary is rebuilt from the record: the run lists and counts as it is, commits, purges, and is not quarantined', async (ctx) => {
+      const damage = h.damageSummary;
+      if (!damage) return ctx.skip();
+      const agent = freshId('agent');
+      const done = freshId();
+      const running = freshId();
+      await store.create(recordOf(done, 1, { agentId: agent }));
+      const doneLease = (await store.acquireLease(done, 'worker-a', 10_000))!;
+      const finished = recordOf(done, 2, { agentId: agent, status: 'done', reason: 'COMPLETED', createdAt: 500, updatedAt: 900 });
+      await store.save(finished, { leaseToken: doneLease.token });
+      await store.create(recordOf(running, 1, { agentId: agent }));
+      const fence = { leaseToken: (await store.acquireLease(running, 'worker-a', 10_000))!.token };
+
+      // Not JSON, and JSON that is not a summary (no numeric version).
+      const garbage = ['{"version":', JSON.stringify({ version: 'two', summary: null })];
+      for (const [i, bytes] of garbage.entries()) {
+        await damage(done, bytes);
+        await damage(running, bytes);
+        const listed = await store.list({ agentId: agent });
+        expect(listed).toEqual([recordOf(running, 1 + i, { agentId: agent }).summary, finished.summary]);
+        expect(await store.list({ agentId: agent, status: 'done' })).toEqual([finished.summary]);
+        expect(await store.list({ agentId: agent, status: 'quarantined' })).toEqual([]);
+        // `reins stats` since the done run was created: it must be there, with its real creation time.
+        const stats = computeStats(listed, { agentId: agent, since: 500 });
+        expect(stats).toMatchObject({ runs: 1, active: 0, quarantined: 0 });
+        expect(stats.byReason.COMPLETED.count).toBe(1);
+        expect(await store.load(done)).toEqual(finished);
+        // A commit goes through on the record's version, and compare-and-set still holds.
+        await damage(running, bytes);
+        await store.save(recordOf(running, 2 + i, { agentId: agent }), fence);
+        await expect(store.save(recordOf(running, 2 + i, { agentId: agent }), fence)).rejects.toBeInstanceOf(StaleVersionError);
+      }
+      expect((await store.load(running))?.version).toBe(3);
+
+      // purge decides on the record's facts: done, last updated at 900.
+      await damage(done, 'garbage');
+      await store.purge(1_000);
+      expect(await store.load(done)).toBeNull();
+      expect((await store.list({ agentId: agent })).map((s) => s.runId)).toEqual([running]);
     });
 
     it('commands reach a watcher in another store instance, in order, once', async () => {
