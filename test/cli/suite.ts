@@ -268,12 +268,12 @@ export function storelessSuite(): void {
       expect(help.code).toBe(0);
       expect(help.stdout).toContain('Exit codes:');
       expect(help.stdout).toMatch(/5\s+conflict/);
-      const commands = ['demo', 'ps', 'show', 'pause', 'resume', 'kill', 'approvals', 'approve', 'reject', 'stats', 'console', 'diagram', 'worker'];
+      const commands = ['init', 'demo', 'ps', 'show', 'pause', 'resume', 'kill', 'approvals', 'approve', 'reject', 'stats', 'console', 'diagram', 'worker'];
       const results = await Promise.all(commands.map((command) => reins([command, '--help'])));
       results.forEach((result, i) => {
         expect(result.code, commands[i]).toBe(0);
         expect(result.stdout, commands[i]).toMatch(new RegExp(`^Usage: reins ${commands[i]}`));
       });
-    }, 60_000);
+    }, 180_000);
   });
 }
