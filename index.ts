@@ -33,7 +33,7 @@ export {
   ScriptExhaustedError,
   RunNotFoundError,
 } from './agents/errors.js';
-export { createLogger, type Logger } from './agents/logger.js';
+export { createLogger, type Logger, type LogFields, type LogDestination, type LoggerOptions } from './agents/logger.js';
 export {
   Supervisor,
   MachineMismatchError,

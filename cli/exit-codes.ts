@@ -65,7 +65,7 @@ export function describeFailure(error: unknown): { exitCode: ExitCode; message: 
   const exitCode = kind === null ? undefined : EXIT_BY_KIND[kind];
   if (exitCode === undefined) return { exitCode: ExitCode.failed, message: `${error instanceof Error ? error.name : 'error'}: ${message}` };
   if (kind === 'store-unavailable') return { exitCode, message: `store unreachable: ${message}` };
-  if (kind === 'unknown-agent') return { exitCode, message: `${message} (load agent definitions with --agents <module> or REINS_AGENTS)` };
+  if (kind === 'unknown-agent') return { exitCode, message: `${message} (define your agents in reins.config.ts, or load them with --agents <module>)` };
   return { exitCode, message };
 }
 

@@ -4,6 +4,7 @@ import { registerConsole } from './commands/console.js';
 import { registerControl } from './commands/control.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDiagram } from './commands/diagram.js';
+import { registerInit } from './commands/init.js';
 import { registerPs } from './commands/ps.js';
 import { registerRecord } from './commands/record.js';
 import { registerShow } from './commands/show.js';
@@ -14,7 +15,7 @@ import { describeFailure, EXIT_CODES_HELP, ExitCode, oneLine } from './exit-code
 const ENVIRONMENT_HELP = `Environment:
   REDIS_URL             the store when --store is not given (else the FileStore folder ./.reins)
   REINS_REDIS_PREFIX    Redis key prefix (or ?prefix=… on the URL)
-  REINS_AGENTS          module exporting \`agents\` (default: the demo fleet)
+  REINS_AGENTS          module exporting \`agents\` (default: ./reins.config.ts or .js)
   REINS_OPERATOR        who you are in pause / kill / approve records (default user@host)
   REINS_CONSOLE_TOKEN   the console's token (default: random per start)
   REINS_LOG_LEVEL       pino log level of the runtime (default silent)`;
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
       outputError: () => undefined,
     })
     .addHelpText('after', `\n${ENVIRONMENT_HELP}\n\n${EXIT_CODES_HELP}\n`);
+  registerInit(program);
   registerDemo(program);
   registerPs(program);
   registerShow(program);

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { StoreUnavailableError } from '../persistence/errors.js';
 import type { SnapshotStore } from '../persistence/store.js';
 import { CliError, ExitCode } from './exit-codes.js';
+import { requirePeer } from './optional-peer.js';
 
 /** The default FileStore folder, relative to the working directory. */
 export const DEFAULT_STORE_DIR = '.reins';
@@ -78,8 +79,9 @@ const quote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/
  */
 export async function openStore(spec: StoreSpec, options: { write: boolean }): Promise<SnapshotStore> {
   if (spec.kind === 'redis') {
-    // Loaded on demand: a FileStore command never pays for the Redis client.
-    const { RedisStore } = await import('../persistence/redis-store.js');
+    // Loaded on demand: a FileStore command never pays for the Redis client, nor needs it installed.
+    requirePeer('ioredis', 'a Redis store');
+    const { RedisStore } = await import('../persistence/redis/index.js');
     try {
       return await RedisStore.connect(spec.url, spec.prefix ? { prefix: spec.prefix } : {});
     } catch (error) {

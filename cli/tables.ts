@@ -1,6 +1,7 @@
 import type { BudgetUse } from '../agents/status.js';
 import type { FleetStats, Percentiles, StatsReport } from '../agents/stats.js';
 import { groupOf, TERMINAL_REASONS, type OutcomeGroup, type TerminalReason } from '../machines/outcome.js';
+import { fitTable, type Column } from './columns.js';
 import { age } from './duration.js';
 import type { ApprovalItem } from './ops/approvals.js';
 import type { RunDetail, RunView, TimelineEntry } from './ops/runs.js';
@@ -14,31 +15,36 @@ export function budgetBar(use: BudgetUse): string {
   return `${BUDGET_LABEL[use.budget]} ${'█'.repeat(filled)}${'░'.repeat(BAR_CELLS - filled)} ${String(Math.round(use.share * 100)).padStart(3)}%`;
 }
 
-/** The status column: paused by whom, a pause on its way, or the terminal reason coloured by group. */
-function statusCell(run: RunView, p: Paint, width: number): string {
-  if (run.status === 'done' && run.reason) {
-    const reason = run.reason as TerminalReason;
-    return TERMINAL_REASONS.includes(reason) ? p.group(groupOf(reason), pad(reason, width)) : pad(reason, width);
-  }
-  if (run.status === 'paused' && run.paused) return pad(`paused (${run.paused.by})`, width);
-  if (run.pauseRequested) return pad(`${run.status}, pausing`, width);
-  return pad(run.status, width);
+/** The status column's text: paused by whom, a pause on its way, or the terminal reason. */
+function statusText(run: RunView): string {
+  if (run.status === 'done' && run.reason) return run.reason;
+  if (run.status === 'paused' && run.paused) return `paused (${run.paused.by})`;
+  if (run.pauseRequested) return `${run.status}, pausing`;
+  return run.status;
 }
 
-/** `reins ps`: one line per run. */
-export function psTable(runs: readonly RunView[], total: number, p: Paint): string[] {
+/** A terminal reason coloured by its group; anything else as it is. */
+function statusStyle(run: RunView, padded: string, p: Paint): string {
+  const reason = run.reason as TerminalReason;
+  return run.status === 'done' && TERMINAL_REASONS.includes(reason) ? p.group(groupOf(reason), padded) : padded;
+}
+
+/** `reins ps`: one line per run, fitted to `width` (the owner, budgets, tool and step columns go first when it is narrow). */
+export function psTable(runs: readonly RunView[], total: number, p: Paint, width: number | null = null): string[] {
   if (runs.length === 0) return [total === 0 ? 'no runs' : `no runs shown (${total} match; raise --limit)`];
-  const runWidth = Math.max(5, ...runs.map((r) => r.runId.length)) + 2;
-  const agentWidth = Math.max(7, ...runs.map((r) => r.agentId.length)) + 2;
-  const budgets = runs.map((r) => r.budgets.map(budgetBar).join('  '));
-  const budgetWidth = Math.max(8, ...budgets.map((b) => b.length)) + 2;
-  const head = `${pad('RUN', runWidth)}${pad('AGENT', agentWidth)}${pad('STATUS', 26)}${pad('STATE', 18)}${'STEP'.padStart(4)}  ${pad('TOOL', 16)}${'AGE'.padStart(4)}  ${pad('BUDGETS', budgetWidth)}OWNER`;
-  const lines = [p.dim(head)];
-  runs.forEach((r, i) => {
-    lines.push(
-      `${pad(r.runId, runWidth)}${pad(r.agentId, agentWidth)}${statusCell(r, p, 26)}${pad(r.state, 18)}${String(r.step).padStart(4)}  ${pad(r.activeTool ?? '', 16)}${age(r.ageMs).padStart(4)}  ${pad(budgets[i]!, budgetWidth)}${r.owner ?? ''}`,
-    );
-  });
+  const columns: Column[] = [
+    // Run ids are never cut: they are what a reader pastes into the next command.
+    { head: 'RUN', cells: runs.map((r) => r.runId), keep: 100 },
+    { head: 'AGENT', cells: runs.map((r) => r.agentId), keep: 90, minWidth: 10 },
+    { head: 'STATUS', cells: runs.map(statusText), keep: 95, style: (cell, i) => statusStyle(runs[i]!, cell, p) },
+    { head: 'STATE', cells: runs.map((r) => r.state), keep: 80, minWidth: 12 },
+    { head: 'STEP', cells: runs.map((r) => String(r.step)), keep: 60, align: 'right' },
+    { head: 'TOOL', cells: runs.map((r) => r.activeTool ?? ''), keep: 50, minWidth: 12 },
+    { head: 'AGE', cells: runs.map((r) => age(r.ageMs)), keep: 70, align: 'right' },
+    { head: 'BUDGETS', cells: runs.map((r) => r.budgets.map(budgetBar).join('  ')), keep: 40 },
+    { head: 'OWNER', cells: runs.map((r) => r.owner ?? ''), keep: 30, minWidth: 12 },
+  ];
+  const lines = fitTable(columns, width, (head) => p.dim(head));
   if (total > runs.length) lines.push(p.dim(`… ${total - runs.length} more (raise --limit, or filter by --status / --agent / --reason)`));
   return lines;
 }

@@ -1,6 +1,5 @@
-// Telemetry for reins runs: Prometheus metrics, OpenTelemetry GenAI spans, the Stately inspector.
-export { createMetrics, DEFAULT_BUCKETS, type Metrics, type MetricsOptions, type MetricBuckets } from './metrics.js';
-export type { StoreGaugeOptions } from './store-gauges.js';
+// reins/telemetry: OpenTelemetry GenAI spans and the Stately inspector. Prometheus metrics are reins/metrics
+// (metrics-index.ts), so that importing this entry point never loads prom-client.
 export { otelObserver, TRACER_NAME, type OtelObserverOptions } from './otel.js';
 export { GEN_AI, ERROR_TYPE, REINS, type GenAiOperation } from './genai.js';
 export {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_CONSOLE_PORT } from '../../console/defaults.js';
 import { loadAgents } from '../agents-option.js';
+import { requirePeer } from '../optional-peer.js';
 import { parseNonNegativeInt } from '../duration.js';
 import { describeStore, openStore, storeSpec } from '../store-option.js';
 import { print, withAgentsFlag, withStoreFlag, type AgentFlags, type StoreFlags } from '../session.js';
@@ -18,6 +19,7 @@ export function registerConsole(program: Command): void {
     .option('--port <port>', 'port to listen on (0: any free port)', parseNonNegativeInt, DEFAULT_CONSOLE_PORT)
     .option('--host <host>', 'address to bind (the console has no TLS: keep it on loopback)', '127.0.0.1');
   withAgentsFlag(withStoreFlag(cmd)).action(async (flags: ConsoleFlags) => {
+    requirePeer('prom-client', "the console's /metrics");
     const spec = storeSpec(flags.store);
     const agents = await loadAgents(flags.agents);
     const store = await openStore(spec, { write: true });

@@ -3,6 +3,7 @@ import { TERMINAL_REASONS } from '../../machines/outcome.js';
 import { parsePositiveInt } from '../duration.js';
 import { listRuns, RUN_STATES, type RunState } from '../ops/runs.js';
 import { print, printJson, terminalPaint, usingStore, withJsonFlag, withStoreFlag, type StoreFlags } from '../session.js';
+import { outputWidth } from '../columns.js';
 import { psTable } from '../tables.js';
 
 interface PsFlags extends StoreFlags {
@@ -33,7 +34,7 @@ export function registerPs(program: Command): void {
         ...(flags.all ? {} : { limit: flags.limit }),
       });
       if (flags.json) printJson(runs);
-      else print(psTable(runs, total, terminalPaint()));
+      else print(psTable(runs, total, terminalPaint(), outputWidth()));
     });
   });
 }

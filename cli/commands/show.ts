@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { parsePositiveInt } from '../duration.js';
 import { showRun } from '../ops/runs.js';
+import { withRelativeStacks } from '../paths.js';
 import { print, printJson, terminalPaint, usingStore, withJsonFlag, withStoreFlag, type StoreFlags } from '../session.js';
 import { showText } from '../tables.js';
 
@@ -18,7 +19,8 @@ export function registerShow(program: Command): void {
     .option('--limit <n>', 'timeline entries to show (the most recent)', parsePositiveInt, 500);
   withJsonFlag(withStoreFlag(cmd)).action(async (runId: string, flags: ShowFlags) => {
     await usingStore(flags, false, async (store) => {
-      const detail = await showRun(store, runId, { timelineLimit: flags.limit });
+      // Stored stacks name the folders of the machine that ran the run; printed, they are relative.
+      const detail = withRelativeStacks(await showRun(store, runId, { timelineLimit: flags.limit }));
       if (flags.json) printJson(detail);
       else print(showText(detail, terminalPaint()));
     });

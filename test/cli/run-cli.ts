@@ -15,20 +15,26 @@ export interface CliResult {
 /** The environment of a CLI child: no colours, and nothing from the developer's shell choosing the store or agents. */
 export function cliEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', REINS_OPERATOR: 'tester@cli', ...extra };
-  for (const key of ['REDIS_URL', 'REINS_AGENTS', 'REINS_REDIS_PREFIX', 'REINS_DEBUG', 'REINS_CONSOLE_TOKEN']) if (!(key in extra)) delete env[key];
+  for (const key of ['REDIS_URL', 'REINS_AGENTS', 'REINS_REDIS_PREFIX', 'REINS_DEBUG', 'REINS_CONSOLE_TOKEN', 'COLUMNS', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']) {
+    if (!(key in extra)) delete env[key];
+  }
   return env;
 }
 
-/** Starts `reins <args>` as a child process (node --import tsx cli/main.ts). */
-export function spawnReins(args: readonly string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { cwd: ROOT, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `reins <args>` as a child process (node --import tsx cli/main.ts), in the repository root or in `cwd`. */
+export function spawnReins(args: readonly string[], env: NodeJS.ProcessEnv = {}, cwd: string = ROOT): ChildProcess {
+  const main = fileURLToPath(new URL('../../cli/main.ts', import.meta.url));
+  return spawn(process.execPath, ['--import', 'tsx', main, ...args], { cwd, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** Runs `reins <args>` to the end. */
-export function reins(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  const child = spawnReins(args, env);
+export function reins(args: readonly string[], env: NodeJS.ProcessEnv = {}, cwd: string = ROOT): Promise<CliResult> {
+  const child = spawnReins(args, env, cwd);
   return collect(child);
 }
+
+/** The command the CLI prints in its hints when it runs from source, as these tests run it. */
+export const HINT = 'npm run reins --';
 
 /** Collects a child's output until it exits. */
 export function collect(child: ChildProcess): Promise<CliResult> {

@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FLEET } from '../../examples/fleet/index.js';
 import { TERMINAL_REASONS } from '../../machines/outcome.js';
-import { closedPort, collect, reins, spawnReins, waitForOutput, type CliResult } from './run-cli.js';
+import { closedPort, collect, HINT, reins, ROOT, spawnReins, waitForOutput, type CliResult } from './run-cli.js';
 
 /** A store the CLI tests run against: the `--store` value, and how to clean up after. */
 export interface CliStoreCase {
@@ -82,6 +82,33 @@ export function cliSuite(storeCase: CliStoreCase): void {
         expect(table.stdout).toContain(`${FLEET.length - 5} more`);
       });
 
+      it('ps fits the terminal: narrow widths drop the owner, budgets and tool columns first, never the run', async () => {
+        for (const columns of [60, 80, 100]) {
+          const result = await reins(['ps', '--store', store, '--all'], { COLUMNS: String(columns) });
+          expect(result.code).toBe(0);
+          const lines = result.stdout.trimEnd().split('\n');
+          expect(lines).toHaveLength(FLEET.length + 1);
+          for (const line of lines) expect(line.length, line).toBeLessThanOrEqual(columns);
+          expect(lines[0]).toMatch(/^RUN\s+AGENT\s+STATUS\b/);
+          expect(lines[0]).not.toContain('OWNER');
+          expect(lines.slice(1).every((l) => /^auto\./.test(l))).toBe(true);
+        }
+        const wide = await reins(['ps', '--store', store, '--all'], { COLUMNS: '400' });
+        expect(wide.stdout.split('\n')[0]).toMatch(/BUDGETS\s+OWNER$/);
+      });
+
+      it('show prints stored stacks without absolute paths', async () => {
+        const [crashed] = JSON.parse((await reins(['ps', '--json', '--reason', 'INTERNAL_ERROR', '--store', store])).stdout) as Array<{ runId: string }>;
+        const [text, json] = await Promise.all([reins(['show', crashed!.runId, '--store', store]), reins(['show', crashed!.runId, '--json', '--store', store])]);
+        const stack = (JSON.parse(json.stdout) as { outcome: { error: { stack?: string } } }).outcome.error.stack ?? '';
+        // The run crashed in this checkout, so its stored stack named files under it: printed, they are relative.
+        expect(stack).toMatch(/\n\s+at .*examples\/fleet\//);
+        for (const out of [text.stdout, json.stdout]) {
+          expect(out).not.toContain(ROOT);
+          expect(out).not.toContain('file://');
+        }
+      });
+
       it('show --json gives the timeline with latencies, tokens and cost, the outcome and the children', async () => {
         const result = await reins(['show', 'auto.support-02', '--json', '--store', store]);
         expect(result.code).toBe(0);
@@ -115,14 +142,28 @@ export function cliSuite(storeCase: CliStoreCase): void {
     describe('a held demo operated from a second process', () => {
       let demo: ChildProcess;
       let finished: Promise<CliResult>;
+      let held = '';
+      let demoOutput = '';
       beforeAll(async () => {
         demo = spawnReins(['demo', '--hold', '--store', store, '--prefix', 'held']);
+        demo.stdout!.on('data', (d: Buffer) => (demoOutput += d.toString()));
         finished = collect(demo);
         // Four runs wait for a human: two approvals, the run paused mid-flight, the paused runaway.
-        await waitForOutput(demo, (out) => ['reins approve held.support-02', 'reins reject held.support-03', 'reins resume held.support-09', 'reins kill held.research-08'].every((c) => out.includes(c)), 60_000);
-      }, 90_000);
+        const commands = ['approve held.support-02', 'reject held.support-03', 'resume held.support-09', 'kill held.research-08'].map((c) => `${HINT} ${c}`);
+        await waitForOutput(demo, (out) => commands.every((c) => out.includes(c)), 60_000);
+        // Once the rest of the fleet has ended, the fleet is quiet and the commands are printed again, last on the screen.
+        const blocks = () => demoOutput.split('Waiting for you').length - 1;
+        if (blocks() < 2) await waitForOutput(demo, () => blocks() >= 2, 60_000);
+        held = demoOutput;
+      }, 150_000);
       afterAll(() => {
         if (demo.exitCode === null) demo.kill('SIGKILL');
+      });
+
+      it('repeats every held run\'s command, pasteable, once the fleet is quiet', () => {
+        const repeat = held.slice(held.lastIndexOf('Waiting for you'));
+        for (const c of ['approve held.support-02', 'reject held.support-03', 'resume held.support-09', 'kill held.research-08']) expect(repeat).toContain(`  ${HINT} ${c}`);
+        expect(repeat).toContain(`${HINT} approvals --store`);
       });
 
       it('lists the pending approvals with tool and arguments, and the paused runs with their owner', async () => {
@@ -227,12 +268,12 @@ export function storelessSuite(): void {
       expect(help.code).toBe(0);
       expect(help.stdout).toContain('Exit codes:');
       expect(help.stdout).toMatch(/5\s+conflict/);
-      const commands = ['demo', 'ps', 'show', 'record', 'pause', 'resume', 'kill', 'approvals', 'approve', 'reject', 'stats', 'console', 'diagram', 'worker'];
+      const commands = ['init', 'demo', 'ps', 'show', 'record', 'pause', 'resume', 'kill', 'approvals', 'approve', 'reject', 'stats', 'console', 'diagram', 'worker'];
       const results = await Promise.all(commands.map((command) => reins([command, '--help'])));
       results.forEach((result, i) => {
         expect(result.code, commands[i]).toBe(0);
         expect(result.stdout, commands[i]).toMatch(new RegExp(`^Usage: reins ${commands[i]}`));
       });
-    }, 60_000);
+    }, 180_000);
   });
 }
