@@ -1,5 +1,5 @@
 // Stores: the SnapshotStore contract and its implementations.
-export type { SnapshotStore, Fence } from './store.js';
+export type { SnapshotStore, Fence, RetireRequest, RetireResult } from './store.js';
 export * from './records.js';
 export * from './errors.js';
 export { RunId, checkRunId, InvalidRunIdError } from './run-id.js';

@@ -21,7 +21,7 @@ import { defineScripts, runScript, type ScriptName } from './redis/scripts.js';
 import { passwordOf, toStoreError } from './redis/unavailable.js';
 import { checkRunId } from './run-id.js';
 import { commitOf } from './commit.js';
-import type { CommitResult, Fence, RunCommit, SnapshotStore } from './store.js';
+import type { CommitResult, Fence, RetireRequest, RetireResult, RunCommit, SnapshotStore } from './store.js';
 
 const DEFAULT_URL = 'redis://127.0.0.1:6379';
 const DEFAULT_TRACE_CAP = 1_000;
@@ -234,7 +234,7 @@ export class RedisStore implements SnapshotStore {
 
   async delete(runId: string): Promise<void> {
     const k = this.#keys(checkRunId(runId));
-    await this.#script('delete-run', [k.run, k.summary, k.quarantine, ...otherKeys(k)], ['always']);
+    await this.#script('delete-run', allRunKeys(k), []);
     await this.#unindex(runId);
   }
 
@@ -250,19 +250,26 @@ export class RedisStore implements SnapshotStore {
     let purged = 0;
     for (const runId of nominated) {
       if (!isSafeRunId(runId)) continue;
-      const k = this.#keys(runId);
-      const deleted = await this.#script('delete-run', [k.run, k.summary, k.quarantine, ...otherKeys(k)], [String(olderThan)]);
-      if (deleted === 1) {
-        purged++;
-        await this.#unindex(runId, [doneSet]);
-      } else {
-        // Not done, newer, quarantined or gone: the index was stale; bring it in line.
-        const view = await this.#view(runId);
-        if (view === null) await this.#unindex(runId, [doneSet]);
-        else await this.#index(runId, view, [doneSet]);
-      }
+      if ((await this.retire({ runId, action: 'delete', updatedBefore: olderThan })) === 'deleted') purged++;
     }
     return purged;
+  }
+
+  async retire(request: RetireRequest): Promise<RetireResult> {
+    const runId = checkRunId(request.runId);
+    const k = this.#keys(runId);
+    const reply = await this.#script('retire-run', [k.run, k.summary, k.quarantine, k.trace, ...retireOtherKeys(k)], [request.action, String(request.updatedBefore), request.dryRun ? '1' : '0']);
+    const result = RetireReply.safeParse(reply);
+    if (!result.success) throw unexpected('retire-run', reply);
+    const doneSet = indexKeys(this.#prefix).status('done');
+    if (result.data === 'deleted' && !request.dryRun) await this.#unindex(runId, [doneSet]);
+    if (result.data === 'ineligible') {
+      // Not done, newer, quarantined or gone: if the index said otherwise it was stale; bring it in line.
+      const view = await this.#view(runId);
+      if (view === null) await this.#unindex(runId, [doneSet]);
+      else await this.#index(runId, view, [doneSet]);
+    }
+    return result.data;
   }
 
   async acquireLease(runId: string, owner: string, ttlMs: number): Promise<Lease | null> {
@@ -721,10 +728,13 @@ function leaseOf(reply: unknown): Lease {
   return Lease.parse({ owner: field(reply, 1), token: Number(field(reply, 2)), expiresAt: Number(field(reply, 3)) });
 }
 
-/** The per-run keys after run, summary and quarantine (the order delete-run.lua expects). */
-function otherKeys(k: RunKeys): string[] {
-  return allRunKeys(k).filter((key) => key !== k.run && key !== k.summary && key !== k.quarantine);
+/** The per-run keys after run, summary, quarantine and trace (the order retire-run.lua expects). */
+function retireOtherKeys(k: RunKeys): string[] {
+  return allRunKeys(k).filter((key) => key !== k.run && key !== k.summary && key !== k.quarantine && key !== k.trace);
 }
+
+/** What retire-run.lua answers. */
+const RetireReply = z.enum(['deleted', 'trace-dropped', 'no-trace', 'ineligible']);
 
 /** `[member, score, …]` (RESP2) or `[[member, score], …]` (RESP3) as pairs. */
 function scored(reply: unknown): { runId: string; score: number }[] {

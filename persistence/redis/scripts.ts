@@ -20,6 +20,7 @@ export const SCRIPT_NAMES = [
   'quarantine-run',
   'read-summary',
   'delete-run',
+  'retire-run',
   'index-run',
   'unindex-run',
   'approval-put',
