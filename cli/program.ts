@@ -5,6 +5,7 @@ import { registerControl } from './commands/control.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDiagram } from './commands/diagram.js';
 import { registerPs } from './commands/ps.js';
+import { registerPurge } from './commands/purge.js';
 import { registerShow } from './commands/show.js';
 import { registerStats } from './commands/stats.js';
 import { registerWorker } from './commands/worker.js';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerControl(program);
   registerApprovals(program);
   registerStats(program);
+  registerPurge(program);
   registerConsole(program);
   registerDiagram(program);
   registerWorker(program);
