@@ -33,8 +33,9 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: 'quick', include: ['test/**/*.test.ts'], exclude: [...SERIAL, ...IO], maxWorkers: PARALLEL_WORKERS } },
       { extends: true, test: { name: 'io', include: IO, exclude: SERIAL, maxWorkers: PARALLEL_WORKERS } },
-      // One file at a time, after the parallel group (vitest runs projects without file parallelism last).
-      { extends: true, test: { name: 'serial', include: SERIAL, fileParallelism: false } },
+      // One file at a time, after the parallel group (vitest runs projects without file parallelism last). Their waits
+      // are on conditions (a line, a status, a row); the timeouts are hang guards, wide enough for a loaded machine.
+      { extends: true, test: { name: 'serial', include: SERIAL, fileParallelism: false, testTimeout: 60_000, expect: { poll: { timeout: 30_000 } } } },
     ],
   },
 });

@@ -141,7 +141,7 @@ function matches(r) {
   if (f.agent && r.agentId !== f.agent) return false;
   if (!f.text) return true;
   var hay = [r.runId, r.agentId, r.status, r.state, r.reason || '', r.activeTool || '', r.owner || '', r.parentId || ''].join(' ').toLowerCase();
-  return f.text.toLowerCase().split(/\s+/).every(function (w) { return hay.indexOf(w) >= 0; });
+  return f.text.toLowerCase().split(/\\s+/).every(function (w) { return hay.indexOf(w) >= 0; });
 }
 
 function renderAgentOptions() {
