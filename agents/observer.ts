@@ -1,5 +1,6 @@
 import type { TerminalOutcome } from '../machines/outcome.js';
 import type { AgentRun } from './agent-run.js';
+import type { RetentionReport } from './retention.js';
 import type { Transition } from './status.js';
 
 /** One model or tool call as the trace records it: when it ended, how long it took, what it spent. */
@@ -31,4 +32,6 @@ export interface RunObserver {
   onCall?(run: AgentRun, call: CallRecord): void;
   /** The run ended; its terminal record is durable. */
   onOutcome?(run: AgentRun, outcome: TerminalOutcome): void;
+  /** The Supervisor's retention swept the store (see SupervisorOptions.retention). */
+  onRetention?(report: RetentionReport): void;
 }

@@ -15,6 +15,7 @@ import { applyOffline } from './offline-control.js';
 import type { Pipeline } from './pipeline.js';
 import type { PipelineRun } from './pipeline-run.js';
 import { storeRateLimiter, type RateLimiter } from './rate-limits.js';
+import { scheduleRetention, type RetentionOptions } from './retention-schedule.js';
 import { redact, DEFAULT_SECRET_KEYS } from './redact.js';
 import { definitionOf, type HostEnvironment, type Hostable, type RunDefinition } from './run-definition.js';
 import { recordFrom } from './run-record.js';
@@ -86,6 +87,8 @@ export interface SupervisorOptions {
   readonly writeRetry?: WriteRetryPolicy;
   /** Telemetry and live feeds: told of every agent run's start, transition, call and outcome. */
   readonly observers?: readonly RunObserver[];
+  /** Deletes runs and drops traces by outcome on a schedule (see agents/retention.ts); observers get each sweep's report. */
+  readonly retention?: RetentionOptions;
 }
 
 /** How to start a run of any kind. */
@@ -148,6 +151,7 @@ export class Supervisor {
   #unwatch: (() => Promise<void>) | null = null;
   #renewTimer: NodeJS.Timeout | null = null;
   #fenceTimer: NodeJS.Timeout | null = null;
+  #stopRetention: (() => Promise<void>) | null = null;
   /** The renewal round in flight: one at a time, and close() waits for it before releasing leases. */
   #renewing: Promise<void> | null = null;
   #closed = false;
@@ -181,6 +185,12 @@ export class Supervisor {
     // Checked apart from renewals: a renewal that hangs on an unreachable store must not keep a run going past its lease.
     supervisor.#fenceTimer = setInterval(() => supervisor.#fenceExpiring(), Math.max(10, Math.floor(supervisor.#leaseMs / 20)));
     supervisor.#fenceTimer.unref();
+    if (options.retention) {
+      supervisor.#stopRetention = scheduleRetention(options.store, options.retention, {
+        onReport: (report) => supervisor.#notify((o) => o.onRetention?.(report)),
+        onError: (error) => supervisor.#logger.warn({ err: (error as Error).message }, 'retention sweep failed; the next one retries'),
+      });
+    }
     return supervisor;
   }
 
@@ -355,6 +365,7 @@ export class Supervisor {
     }
     const shutdown = Promise.all([
       this.#unwatch?.(),
+      this.#stopRetention?.(),
       // The renewal round in flight stops at #closed; one answered after its run's release is refused (a released lease stays released).
       this.#renewing,
       ...hosted.map(async (h) => {

@@ -7,6 +7,7 @@ import { registerDiagram } from './commands/diagram.js';
 import { registerInit } from './commands/init.js';
 import { registerPs } from './commands/ps.js';
 import { registerRecord } from './commands/record.js';
+import { registerPurge } from './commands/purge.js';
 import { registerShow } from './commands/show.js';
 import { registerStats } from './commands/stats.js';
 import { registerWorker } from './commands/worker.js';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerControl(program);
   registerApprovals(program);
   registerStats(program);
+  registerPurge(program);
   registerConsole(program);
   registerDiagram(program);
   registerWorker(program);

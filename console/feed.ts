@@ -42,11 +42,16 @@ export class StoreFeed {
     this.#pollMs = options.pollMs ?? 300;
   }
 
-  /** Adds a listener, which first gets a `hello` with the current runs, approvals and stats; returns the unsubscribe. */
-  async subscribe(listener: (event: FeedEvent) => void): Promise<() => void> {
+  /** The current runs (newest first), approvals and stats: what a new listener gets first, and what the page is rendered with. */
+  async hello(): Promise<Extract<FeedEvent, { type: 'hello' }>> {
     await this.#tick();
     const newest = this.#summaries.slice(0, HELLO_RUNS).map((s) => this.#views.get(s.runId)).filter((v): v is RunView => v !== undefined);
-    listener({ type: 'hello', runs: newest, approvals: await listApprovals(this.#store), stats: computeStats(this.#summaries) });
+    return { type: 'hello', runs: newest, approvals: await listApprovals(this.#store), stats: computeStats(this.#summaries) };
+  }
+
+  /** Adds a listener, which first gets a `hello` with the current runs, approvals and stats; returns the unsubscribe. */
+  async subscribe(listener: (event: FeedEvent) => void): Promise<() => void> {
+    listener(await this.hello());
     this.#listeners.add(listener);
     if (!this.#timer) this.#timer = setInterval(() => void this.#tick(), this.#pollMs);
     return () => {

@@ -1,3 +1,6 @@
+import { OutcomeGroup, TERMINAL_REASONS } from '../machines/outcome.js';
+import { escapeHtml, runRowsHtml, scriptJson, type FirstPaint } from './first-paint.js';
+
 /**
  * The console's one page: HTML, CSS and JavaScript inline (the machine may
  * have no internet, and nothing is loaded from elsewhere). The page listens
@@ -5,6 +8,9 @@
  * detail when that run changes. The token comes from the URL fragment
  * (`#token=…`, which browsers never send to a server), is kept in
  * sessionStorage, and is taken off the address bar.
+ *
+ * The server renders the run list into the page (console/first-paint.ts),
+ * so the first paint shows the runs before the event stream delivers.
  *
  * The script below is plain JavaScript inside a TS string: it uses no
  * backticks and no dollar-brace, so that the string needs no escaping.
@@ -22,19 +28,27 @@ header .spacer { flex:1; }
 #live.on { background:#c6f6d5; color:#22543d; } #live.off { background:#fed7d7; color:#742a2a; }
 #auth.ok { background:#c6f6d5; color:#22543d; } #auth.none { background:#feebc8; color:#7b341e; }
 main { display:grid; grid-template-columns: minmax(0, 1.6fr) minmax(320px, 1fr); gap:14px; padding:14px 18px; }
+#runs { grid-column: 1 / -1; }
 section { background:var(--panel); border:1px solid var(--line); border-radius:8px; padding:10px 12px; min-width:0; }
 section h2 { font-size:13px; margin:0 0 8px; text-transform:uppercase; letter-spacing:.6px; color:var(--dim); display:flex; gap:8px; align-items:center; }
 .col { display:flex; flex-direction:column; gap:14px; min-width:0; }
 table { width:100%; border-collapse:collapse; }
 th { text-align:left; font-weight:600; color:var(--dim); font-size:11px; border-bottom:1px solid var(--line); padding:3px 6px; position:sticky; top:0; background:var(--panel); }
 td { padding:3px 6px; border-bottom:1px solid #f0f2f5; white-space:nowrap; overflow:hidden; text-overflow:ellipsis; max-width:220px; }
+td.id { max-width:280px; }
+td.budgets { white-space:normal; max-width:none; overflow:visible; }
+td.owner { max-width:none; overflow:visible; }
 tr.run { cursor:pointer; } tr.run:hover td { background:#f3f6fb; } tr.run.selected td { background:#e6effa; }
 .scroll { max-height:38vh; overflow:auto; }
 .filters button { font-size:11px; padding:2px 8px; border:1px solid var(--line); background:#fff; border-radius:10px; cursor:pointer; }
 .filters button.active { background:var(--accent); border-color:var(--accent); color:#fff; }
 .st-running { color:var(--accent); font-weight:600; } .st-paused { color:var(--paused); font-weight:600; } .st-awaiting-approval { color:#b7791f; font-weight:600; }
 .g-healthy { color:var(--healthy); font-weight:600; } .g-exhausted { color:var(--exhausted); font-weight:600; } .g-broken { color:var(--broken); font-weight:600; }
-.bars { display:flex; gap:6px; }
+.bars { display:flex; flex-wrap:wrap; gap:2px 8px; }
+.finder { display:flex; gap:8px; flex-wrap:wrap; align-items:center; margin:0 0 8px; }
+.finder select, .finder input { font-size:12px; padding:3px 6px; border:1px solid var(--line); border-radius:4px; background:#fff; }
+.finder input { flex:1; min-width:180px; }
+.finder .shown { color:var(--dim); font-size:12px; }
 .bar { display:inline-flex; align-items:center; gap:3px; font-size:10px; color:var(--dim); }
 .bar i { display:inline-block; width:38px; height:7px; background:#edf0f5; border-radius:4px; overflow:hidden; position:relative; }
 .bar i b { position:absolute; left:0; top:0; bottom:0; background:var(--accent); }
@@ -91,7 +105,7 @@ var token = null;
   else { try { token = sessionStorage.getItem('reins-token'); } catch (e) {} }
 })();
 
-var state = { runs: new Map(), approvals: [], stats: null, filter: 'all', selected: null, detail: null, charts: {} };
+var state = { runs: new Map(), approvals: [], stats: null, filter: 'all', find: { reason: '', group: '', agent: '', text: '' }, agents: [], selected: null, detail: null, charts: {} };
 
 function el(tag, attrs, children) {
   var e = document.createElement(tag);
@@ -119,8 +133,27 @@ function statusCell(r) {
 var scheduled = false;
 function render() { if (scheduled) return; scheduled = true; requestAnimationFrame(function () { scheduled = false; renderRuns(); renderApprovals(); renderStats(); }); }
 
+function matches(r) {
+  var f = state.find;
+  if (state.filter !== 'all' && r.status !== state.filter) return false;
+  if (f.reason && r.reason !== f.reason) return false;
+  if (f.group && (r.status !== 'done' || groupOf(r.reason) !== f.group)) return false;
+  if (f.agent && r.agentId !== f.agent) return false;
+  if (!f.text) return true;
+  var hay = [r.runId, r.agentId, r.status, r.state, r.reason || '', r.activeTool || '', r.owner || '', r.parentId || ''].join(' ').toLowerCase();
+  return f.text.toLowerCase().split(/\\s+/).every(function (w) { return hay.indexOf(w) >= 0; });
+}
+
+function renderAgentOptions() {
+  var select = $('f-agent'), known = new Set(state.agents);
+  state.runs.forEach(function (r) { known.add(r.agentId); });
+  var have = Array.from(select.options).map(function (o) { return o.value; });
+  Array.from(known).sort().forEach(function (a) { if (have.indexOf(a) < 0) select.appendChild(el('option', { value: a, text: a })); });
+}
+
 function renderRuns() {
-  var list = Array.from(state.runs.values()).filter(function (r) { return state.filter === 'all' || r.status === state.filter; });
+  renderAgentOptions();
+  var list = Array.from(state.runs.values()).filter(matches);
   list.sort(function (a, b) { return b.updatedAt - a.updatedAt; });
   var counts = { all: state.runs.size };
   state.runs.forEach(function (r) { counts[r.status] = (counts[r.status] || 0) + 1; });
@@ -129,13 +162,14 @@ function renderRuns() {
   var now = Date.now();
   list.slice(0, 400).forEach(function (r) {
     var tr = el('tr', { class: 'run' + (r.runId === state.selected ? ' selected' : ''), 'data-run': r.runId, 'data-status': r.status, onclick: function () { select(r.runId); } }, [
-      el('td', { text: r.runId, title: r.runId }), el('td', { text: r.agentId }), el('td', null, [statusCell(r)]), el('td', { text: r.state }),
+      el('td', { class: 'id', text: r.runId, title: r.runId }), el('td', { text: r.agentId }), el('td', null, [statusCell(r)]), el('td', { text: r.state }),
       el('td', { text: String(r.step) }), el('td', { text: r.activeTool || '' }), el('td', { text: age(now - r.createdAt) }),
-      el('td', null, [el('span', { class: 'bars' }, r.budgets.map(bar))]), el('td', { text: r.owner ? r.owner.split(':').slice(0, 2).join(':') : '', title: r.owner || '' }),
+      el('td', { class: 'budgets' }, [el('span', { class: 'bars' }, r.budgets.map(bar))]), el('td', { class: 'owner', text: r.owner ? r.owner.split(':').slice(0, 2).join(':') : '', title: r.owner || '' }),
     ]);
     body.appendChild(tr);
   });
-  if (list.length === 0) body.appendChild(el('tr', null, [el('td', { colspan: '9', class: 'empty', text: 'no runs' })]));
+  $('shown').textContent = list.length + ' of ' + state.runs.size + ' shown';
+  if (list.length === 0) body.appendChild(el('tr', null, [el('td', { colspan: '9', class: 'empty', text: state.runs.size ? 'no run matches the filters' : 'no runs' })]));
 }
 
 function renderApprovals() {
@@ -294,32 +328,50 @@ function connect() {
 }
 
 document.querySelectorAll('.filters button').forEach(function (b) { b.addEventListener('click', function () { state.filter = b.getAttribute('data-filter'); render(); }); });
+[['f-reason', 'reason', 'change'], ['f-group', 'group', 'change'], ['f-agent', 'agent', 'change'], ['f-text', 'text', 'input']].forEach(function (f) {
+  $(f[0]).addEventListener(f[2], function (e) { state.find[f[1]] = e.target.value.trim(); render(); });
+});
+(function firstPaint() {
+  // The server rendered the rows already; the same data starts the state, so the first update changes only what changed.
+  var initial = JSON.parse($('initial').textContent);
+  initial.runs.forEach(function (r) { state.runs.set(r.runId, r); });
+  state.agents = initial.agents;
+})();
 $('auth').className = 'pill ' + (token ? 'ok' : 'none');
 $('auth').textContent = token ? 'controls enabled' : 'read-only (no token)';
-fetch('/api/info').then(function (r) { return r.json(); }).then(function (i) { $('store').textContent = i.store; });
 connect();
 `;
 
-const BODY = `
+const option = (value: string, text = value) => `<option value="${escapeHtml(value)}">${escapeHtml(text)}</option>`;
+
+/** The page's markup, with the run list and the filters' choices rendered from `initial`. */
+const body = (initial: FirstPaint, now: number) => `
 <header>
   <h1>reins console</h1>
-  <span class="meta" id="store"></span>
+  <span class="meta" id="store">${escapeHtml(initial.storeLabel)}</span>
   <span class="spacer"></span>
   <span class="pill" id="auth"></span>
   <span class="pill off" id="live">connecting</span>
 </header>
 <main>
-  <div class="col">
     <section id="runs">
       <h2>Runs <span class="filters">
         <button data-filter="all">all</button> <button data-filter="running">running</button> <button data-filter="awaiting-approval">awaiting-approval</button>
         <button data-filter="paused">paused</button> <button data-filter="done">done</button>
       </span></h2>
+      <div class="finder">
+        <select id="f-reason" aria-label="reason">${option('', 'any reason')}${TERMINAL_REASONS.map((r) => option(r)).join('')}</select>
+        <select id="f-group" aria-label="group">${option('', 'any group')}${OutcomeGroup.options.map((g) => option(g)).join('')}</select>
+        <select id="f-agent" aria-label="agent">${option('', 'any agent')}${[...new Set([...initial.agents, ...initial.runs.map((r) => r.agentId)])].sort().map((a) => option(a)).join('')}</select>
+        <input id="f-text" type="search" placeholder="search run id, agent, state, tool, reason, owner" aria-label="search runs">
+        <span class="shown" id="shown">${initial.runs.length} of ${initial.runs.length} shown</span>
+      </div>
       <div class="scroll"><table>
         <thead><tr><th>run</th><th>agent</th><th>status</th><th>state</th><th>step</th><th>tool</th><th>age</th><th>budgets</th><th>owner</th></tr></thead>
-        <tbody id="runs-body"></tbody>
+        <tbody id="runs-body">${runRowsHtml(initial.runs, now)}</tbody>
       </table></div>
     </section>
+  <div class="col">
     <section id="detail">
       <h2>Run detail</h2>
       <div id="message"></div>
@@ -342,8 +394,8 @@ const BODY = `
 </main>
 `;
 
-/** The console page as one HTML document. */
-export function consolePage(): string {
+/** The console page as one HTML document, its run list rendered from `initial` (the first paint needs no script). */
+export function consolePage(initial: FirstPaint, now = Date.now()): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -352,7 +404,8 @@ export function consolePage(): string {
 <title>reins console</title>
 <style>${STYLE}</style>
 </head>
-<body>${BODY}
+<body>${body(initial, now)}
+<script type="application/json" id="initial">${scriptJson({ runs: initial.runs, agents: initial.agents })}</script>
 <script>${SCRIPT}</script>
 </body>
 </html>

@@ -136,7 +136,6 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
   const supervisor = await Supervisor.open({ store, agents: [...options.agents], logger: createLogger(), observers: [metrics.observer] });
   const feed = new StoreFeed(store, { pollMs: options.pollMs ?? 300 });
   const agentsById = new Map(options.agents.map((a) => [a.id, a]));
-  const page = consolePage();
   const streams = new Set<ServerResponse>();
 
   const routes: Array<{ method: string; pattern: RegExp; mutating?: boolean; handle: (req: IncomingMessage, res: ServerResponse, m: RegExpExecArray, url: URL) => Promise<void> }> = [
@@ -144,6 +143,9 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
       method: 'GET',
       pattern: /^\/$/,
       handle: async (_req, res) => {
+        // Rendered with the runs in it: the first paint needs neither the script nor the event stream.
+        const { runs } = await feed.hello();
+        const page = consolePage({ runs, storeLabel: options.storeLabel, agents: [...agentsById.keys()] });
         res.writeHead(200, {
           'content-type': 'text/html; charset=utf-8',
           'cache-control': 'no-store',

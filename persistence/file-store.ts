@@ -22,7 +22,8 @@ import { readSlot } from './file/summary-slot.js';
 import { matchesFilter, newestFirst } from './filter.js';
 import { ApprovalItem, Command, JournalEntry, Lease, RunRecord, storedRecord, TraceEntry, type ApprovalDecision, type ApprovalStatus, type RunFilter, type RunSummary } from './records.js';
 import { checkRunId, RunId } from './run-id.js';
-import type { CommitResult, Fence, LeaseRequest, RunCommit, SnapshotStore } from './store.js';
+import { retirable } from './retire.js';
+import type { CommitResult, Fence, LeaseRequest, RetireRequest, RetireResult, RunCommit, SnapshotStore } from './store.js';
 
 /** Options of the embedded store. */
 export interface FileStoreOptions {
@@ -145,20 +146,38 @@ export class FileStore implements SnapshotStore {
     await this.#io(async () => {
       let trash: string | null = null;
       try {
-        // Renamed away under the lock: readers see the whole run or nothing, and a crash leaves a ".deleted-" folder for purge.
-        trash = await this.#locks.with(this.#layout.lock(id), async () => {
-          const to = this.#layout.trash(id);
-          await rename(this.#layout.runDir(id), to);
-          return to;
-        });
+        trash = await this.#locks.with(this.#layout.lock(id), () => this.#trashRun(id));
       } catch (err) {
         if (!hasCode(err, 'ENOENT')) throw err;
       }
-      this.#states.delete(id);
-      await this.#commands.drop(id);
-      if (trash === null) return;
-      await syncDir(this.#layout.runs);
-      await rm(trash, { recursive: true, force: true });
+      await this.#emptyTrash(id, trash);
+    });
+  }
+
+  async retire(request: RetireRequest): Promise<RetireResult> {
+    const id = checkRunId(request.runId);
+    return this.#io(async () => {
+      let trash: string | null = null;
+      const result = await this.#withRun(id, async (): Promise<RetireResult> => {
+        let traced = 0;
+        const read = readLog(this.#layout.runFiles(id).log, null, { cut: true, each: (parts) => (traced += parts.trace?.length ?? 0) });
+        const state = await this.#settle(id, read);
+        if (state?.summary == null || exists(this.#layout.quarantine(id)) || !retirable(state.summary, request.updatedBefore)) return 'ineligible';
+        if (request.action === 'delete') {
+          if (!request.dryRun) trash = await this.#trashRun(id);
+          return 'deleted';
+        }
+        if (traced === 0) return 'no-trace';
+        // The log is rewritten as one line without its trace, the way a compaction rewrites it: atomically, under the lock.
+        if (!request.dryRun) await this.#settle(id, await compact(this.#layout.runFiles(id), { dropTrace: true }));
+        return 'trace-dropped';
+      }).catch((err: unknown) => {
+        // Gone, or found damaged just now (and quarantined by the read): either way not retention's to touch.
+        if (err instanceof UnknownRunError || err instanceof CorruptRecordError) return 'ineligible' as const;
+        throw err;
+      });
+      await this.#emptyTrash(id, trash);
+      return result;
     });
   }
 
@@ -399,6 +418,22 @@ export class FileStore implements SnapshotStore {
         return plan;
       }),
     );
+  }
+
+  /** Renames the run's folder away (the caller holds its lock): readers see the whole run or nothing, and a crash leaves a ".deleted-" folder for purge. */
+  async #trashRun(id: string): Promise<string> {
+    const to = this.#layout.trash(id);
+    await rename(this.#layout.runDir(id), to);
+    return to;
+  }
+
+  /** Forgets a deleted run and removes what #trashRun moved away (null: nothing was). */
+  async #emptyTrash(id: string, trash: string | null): Promise<void> {
+    this.#states.delete(id);
+    await this.#commands.drop(id);
+    if (trash === null) return;
+    await syncDir(this.#layout.runs);
+    await rm(trash, { recursive: true, force: true });
   }
 
   /** The run's state brought up to date under its lock (the caller holds it): a torn tail is cut off, a run of the previous layout moved into a log. */

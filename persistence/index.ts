@@ -1,6 +1,6 @@
 // reins/persistence: the SnapshotStore contract, MemoryStore and FileStore. RedisStore is reins/redis, so that
 // importing this entry point never loads ioredis.
-export type { SnapshotStore, Fence } from './store.js';
+export type { SnapshotStore, Fence, RetireRequest, RetireResult } from './store.js';
 export * from './records.js';
 export * from './errors.js';
 export { RunId, checkRunId, InvalidRunIdError } from './run-id.js';

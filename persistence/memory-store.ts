@@ -23,9 +23,10 @@ import {
   type RunFilter,
   type RunSummary,
 } from './records.js';
+import { retirable } from './retire.js';
 import { checkRunId } from './run-id.js';
 import { commitOf, startedEntry } from './commit.js';
-import type { CommitResult, Fence, LeaseRequest, RunCommit, SnapshotStore } from './store.js';
+import type { CommitResult, Fence, LeaseRequest, RetireRequest, RetireResult, RunCommit, SnapshotStore } from './store.js';
 
 const TRACE_CAP = 1_000;
 
@@ -137,14 +138,23 @@ export class MemoryStore implements SnapshotStore {
 
   async purge(olderThan: number): Promise<number> {
     let n = 0;
-    for (const [id, run] of this.#runs) {
-      // A quarantined run waits for an operator: retention never deletes evidence nobody has looked at.
-      if (run.summary.status === 'done' && !run.quarantined && run.summary.updatedAt < olderThan) {
-        this.#runs.delete(id);
-        n++;
-      }
+    for (const runId of [...this.#runs.keys()]) {
+      if ((await this.retire({ runId, action: 'delete', updatedBefore: olderThan })) === 'deleted') n++;
     }
     return n;
+  }
+
+  async retire(request: RetireRequest): Promise<RetireResult> {
+    const run = this.#runs.get(checkRunId(request.runId));
+    // A quarantined run waits for an operator: retention never deletes evidence nobody has looked at.
+    if (!run || run.quarantined || !retirable(run.summary, request.updatedBefore)) return 'ineligible';
+    if (request.action === 'delete') {
+      if (!request.dryRun) this.#runs.delete(request.runId);
+      return 'deleted';
+    }
+    if (run.trace.length === 0) return 'no-trace';
+    if (!request.dryRun) run.trace = [];
+    return 'trace-dropped';
   }
 
   async acquireLease(runId: string, owner: string, ttlMs: number): Promise<Lease | null> {

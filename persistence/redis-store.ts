@@ -21,7 +21,8 @@ import { defineScripts, runScript, type ScriptName } from './redis/scripts.js';
 import { passwordOf, toStoreError } from './redis/unavailable.js';
 import { checkRunId } from './run-id.js';
 import { commitOf, startedEntry } from './commit.js';
-import type { CommitResult, Fence, LeaseRequest, RunCommit, SnapshotStore } from './store.js';
+import { retirable } from './retire.js';
+import type { CommitResult, Fence, LeaseRequest, RetireRequest, RetireResult, RunCommit, SnapshotStore } from './store.js';
 
 const DEFAULT_URL = 'redis://127.0.0.1:6379';
 const DEFAULT_TRACE_CAP = 1_000;
@@ -236,7 +237,7 @@ export class RedisStore implements SnapshotStore {
 
   async delete(runId: string): Promise<void> {
     const k = this.#keys(checkRunId(runId));
-    await this.#script('delete-run', [k.run, k.summary, k.quarantine, ...otherKeys(k)], ['always']);
+    await this.#script('delete-run', allRunKeys(k), []);
     await this.#unindex(runId);
   }
 
@@ -251,27 +252,36 @@ export class RedisStore implements SnapshotStore {
     }
     let purged = 0;
     for (const runId of nominated) {
-      if (isSafeRunId(runId) && (await this.#purgeOne(runId, olderThan, doneSet))) purged++;
+      if (isSafeRunId(runId) && (await this.retire({ runId, action: 'delete', updatedBefore: olderThan })) === 'deleted') purged++;
     }
     return purged;
   }
 
-  /** Deletes one nominated run if its own summary says it is done and older than `olderThan`; else brings the index in line. */
-  async #purgeOne(runId: string, olderThan: number, doneSet: string): Promise<boolean> {
-    const k = this.#keys(runId);
-    const deleteIfOld = async () => (await this.#script('delete-run', [k.run, k.summary, k.quarantine, ...otherKeys(k)], [String(olderThan)])) === 1;
-    if (!(await deleteIfOld())) {
+  async retire(request: RetireRequest): Promise<RetireResult> {
+    const runId = checkRunId(request.runId);
+    const doneSet = indexKeys(this.#prefix).status('done');
+    let result = await this.#retireScript(runId, request);
+    if (result === 'ineligible') {
       // Not done, newer, quarantined or gone: the index was stale. Or its summary did not parse, which #view rebuilds: then ask again.
       const view = await this.#view(runId);
-      const old = view !== null && view.summary.status === 'done' && view.summary.updatedAt < olderThan;
-      if (!old || !(await deleteIfOld())) {
+      if (view !== null && retirable(view.summary, request.updatedBefore)) result = await this.#retireScript(runId, request);
+      if (result === 'ineligible') {
         if (view === null) await this.#unindex(runId, [doneSet]);
         else await this.#index(runId, view, [doneSet]);
-        return false;
+        return result;
       }
     }
-    await this.#unindex(runId, [doneSet]);
-    return true;
+    if (result === 'deleted' && !request.dryRun) await this.#unindex(runId, [doneSet]);
+    return result;
+  }
+
+  /** One run of retire-run.lua, its answer checked. */
+  async #retireScript(runId: string, request: RetireRequest): Promise<RetireResult> {
+    const k = this.#keys(runId);
+    const reply = await this.#script('retire-run', [k.run, k.summary, k.quarantine, k.trace, ...retireOtherKeys(k)], [request.action, String(request.updatedBefore), request.dryRun ? '1' : '0']);
+    const result = RetireReply.safeParse(reply);
+    if (!result.success) throw unexpected('retire-run', reply);
+    return result.data;
   }
 
   async acquireLease(runId: string, owner: string, ttlMs: number): Promise<Lease | null> {
@@ -749,10 +759,13 @@ function leaseOf(reply: unknown): Lease {
   return Lease.parse({ owner: field(reply, 1), token: Number(field(reply, 2)), expiresAt: Number(field(reply, 3)) });
 }
 
-/** The per-run keys after run, summary and quarantine (the order delete-run.lua expects). */
-function otherKeys(k: RunKeys): string[] {
-  return allRunKeys(k).filter((key) => key !== k.run && key !== k.summary && key !== k.quarantine);
+/** The per-run keys after run, summary, quarantine and trace (the order retire-run.lua expects). */
+function retireOtherKeys(k: RunKeys): string[] {
+  return allRunKeys(k).filter((key) => key !== k.run && key !== k.summary && key !== k.quarantine && key !== k.trace);
 }
+
+/** What retire-run.lua answers. */
+const RetireReply = z.enum(['deleted', 'trace-dropped', 'no-trace', 'ineligible']);
 
 /** `[member, score, …]` (RESP2) or `[[member, score], …]` (RESP3) as pairs. */
 function scored(reply: unknown): { runId: string; score: number }[] {

@@ -48,6 +48,24 @@ export interface CommitResult {
   readonly existing: JournalEntry | null;
 }
 
+/** What retention asks of one run (see SnapshotStore.retire). */
+export interface RetireRequest {
+  readonly runId: string;
+  /** `delete`: the run and everything beside it; `drop-trace`: its trace only (record, transcript and journal stay). */
+  readonly action: 'delete' | 'drop-trace';
+  /** Acts only on a run that is done, not quarantined, and was last updated before this (epoch ms). */
+  readonly updatedBefore: number;
+  /** Answers what it would do, changing nothing. */
+  readonly dryRun?: boolean;
+}
+
+/**
+ * What `retire` did (or, dry, would do): `no-trace` when a run that may lose
+ * its trace has none left; `ineligible` when the run is not done, is newer
+ * than the cut-off, is quarantined, or is gone.
+ */
+export type RetireResult = 'deleted' | 'trace-dropped' | 'no-trace' | 'ineligible';
+
 /** The proof a writer still owns the run: the token of its current lease. */
 export interface Fence {
   readonly leaseToken: number;
@@ -92,6 +110,13 @@ export interface SnapshotStore {
   delete(runId: string): Promise<void>;
   /** Deletes terminal runs last updated before `olderThan` (epoch ms); returns how many. */
   purge(olderThan: number): Promise<number>;
+  /**
+   * One retention step on one run, decided against the run as stored at that
+   * moment, in one store operation (one Lua script, one step under the run's
+   * lock): a run that changed, or was quarantined, since it was listed is
+   * left alone.
+   */
+  retire(request: RetireRequest): Promise<RetireResult>;
 
   /**
    * Takes the run's lease if it is free, expired, or already this owner's; null when another owner holds it.

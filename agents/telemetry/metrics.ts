@@ -1,5 +1,5 @@
 import { Counter, Histogram, Registry } from 'prom-client';
-import { groupOf } from '../../machines/outcome.js';
+import { groupOf, OutcomeGroup } from '../../machines/outcome.js';
 import type { SnapshotStore } from '../../persistence/store.js';
 import type { CallRecord, RunObserver } from '../observer.js';
 import { BoundedLabel } from './labels.js';
@@ -126,6 +126,19 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registers,
   });
 
+  const retainedRuns = new Counter({
+    name: `${prefix}retention_runs_total`,
+    help: 'Done runs the retention sweeps of this process deleted or kept, by outcome group (a run kept by several sweeps counts once per sweep)',
+    labelNames: ['group', 'action'] as const,
+    registers,
+  });
+  const retainedTraces = new Counter({
+    name: `${prefix}retention_traces_total`,
+    help: 'Traces of kept runs the retention sweeps of this process dropped or kept, by outcome group (kept: sampled, within the grace, or a group that keeps every trace)',
+    labelNames: ['group', 'action'] as const,
+    registers,
+  });
+
   if (options.store) registerStoreGauges(options.store, registry, prefix, options.storeGauges);
 
   const observer: RunObserver = {
@@ -154,6 +167,17 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       ended.inc({ agent, reason: outcome.reason, group: groupOf(outcome.reason) });
       turns.observe({ agent }, outcome.turns);
       if (outcome.usage.costKnown) cost.observe({ agent }, outcome.usage.costUsd);
+    },
+    onRetention(report) {
+      // A dry run changed nothing: counting it would report drops that never happened.
+      if (report.dryRun) return;
+      for (const group of OutcomeGroup.options) {
+        const c = report.groups[group];
+        retainedRuns.inc({ group, action: 'deleted' }, c.runsDeleted);
+        retainedRuns.inc({ group, action: 'kept' }, c.runsKept);
+        retainedTraces.inc({ group, action: 'dropped' }, c.tracesDropped);
+        retainedTraces.inc({ group, action: 'kept' }, c.tracesKept);
+      }
     },
   };
 

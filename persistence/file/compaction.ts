@@ -39,9 +39,10 @@ export function traceCollector(): { each: (parts: LineParts) => void; entries: (
  * the run's lock). The transcript steps still in the log move to the sealed
  * transcript first, durably, so that the new log only has to say where they
  * end; the new log then replaces the old one atomically. A crash at any point
- * leaves the old log, or the new one, in place, each whole.
+ * leaves the old log, or the new one, in place, each whole. Retention
+ * passes `dropTrace` to rewrite it without the trace.
  */
-export async function compact(files: RunFiles): Promise<LogRead> {
+export async function compact(files: RunFiles, options: { readonly dropTrace?: boolean } = {}): Promise<LogRead> {
   const trace = traceCollector();
   const steps: TranscriptStep[] = [];
   const read = readLog(files.log, null, {
@@ -54,7 +55,7 @@ export async function compact(files: RunFiles): Promise<LogRead> {
   if (read.kind !== 'read') return read;
   const { state } = read;
   const bytes = steps.length > 0 ? await sealSteps(files.transcript, state.sealed.bytes, steps) : state.sealed.bytes;
-  const parts: LineParts = { sealed: { bytes, lastStep: state.lastStep }, journal: state.entries(), trace: trace.entries() };
+  const parts: LineParts = { sealed: { bytes, lastStep: state.lastStep }, journal: state.entries(), trace: options.dropTrace ? [] : trace.entries() };
   const record = state.recordText === null ? null : { text: state.recordText, envelope: null };
   return { kind: 'read', state: await writeLog(files, { parts, record }) };
 }

@@ -21,6 +21,7 @@ export const SCRIPT_NAMES = [
   'read-summary',
   'repair-summary',
   'delete-run',
+  'retire-run',
   'index-run',
   'unindex-run',
   'approval-put',

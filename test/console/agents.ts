@@ -26,14 +26,17 @@ const fetchPage = tool({
   },
 });
 
-/** Pages through a listing slowly, one page a turn, until stopped: a run a person can watch advance. */
+/**
+ * Pages through a listing slowly, one page a turn, until stopped: a run a person can watch advance. Its budgets
+ * are far beyond what any test's run reaches however slow the machine, so it never ends by itself.
+ */
 export const crawler = defineAgent<string>({
   id: 'crawler',
   goal: (task) => task,
   model: scriptedModel(({ turn }) => ({ call: 'fetch_page', args: { page: turn } }), { id: 'sim-1', latencyMs: 80 }),
   tools: [fetchPage],
   prices: PRICES,
-  limits: { maxTurns: 300, maxCostUsd: 0.5, maxWallClockMs: 30 * 60_000 },
+  limits: { maxTurns: 1_000_000, maxCostUsd: 1_000, maxWallClockMs: 24 * 3_600_000 },
   progress: false,
 });
 

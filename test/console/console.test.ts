@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { AgentRun } from '../../agents/agent-run.js';
 import { Supervisor } from '../../agents/supervisor.js';
 import { FileStore } from '../../persistence/file-store.js';
@@ -12,6 +12,19 @@ import { agents } from './agents.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = join(ROOT, 'test-output', 'console.png');
+
+/** The runs the run list shows, top to bottom. */
+async function shownRuns(page: Page): Promise<string[]> {
+  return page.locator('#runs-body tr.run').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-run')!));
+}
+
+/** Sets one of the run list's filters as an operator would. */
+async function find(page: Page, filters: { reason?: string; group?: string; agent?: string; text?: string }): Promise<void> {
+  await page.selectOption('#f-reason', filters.reason ?? '');
+  await page.selectOption('#f-group', filters.group ?? '');
+  await page.selectOption('#f-agent', filters.agent ?? '');
+  await page.fill('#f-text', filters.text ?? '');
+}
 
 /** The step shown in a run's row of the run list. */
 async function rowStep(page: Page, runId: string): Promise<number> {
@@ -117,6 +130,72 @@ describe('the console, driven in Chromium as an operator would', () => {
     expect(outcome.reason).toBe('COMPLETED');
     await expect.poll(() => page.locator('.item[data-item="refund-1"]').count(), { timeout: 10_000 }).toBe(0);
     await expect.poll(() => page.locator('tr[data-run="refund-1"]').getAttribute('data-status')).toBe('done');
+  });
+
+  it('filters the run list by reason, group, agent and free text', async () => {
+    await expect.poll(() => page.locator('tr[data-run="victim-1"]').getAttribute('data-status')).toBe('done');
+    await expect.poll(() => shownRuns(page).then((r) => r.sort())).toEqual(['live-1', 'refund-1', 'victim-1']);
+    // The filters stay as a failed expectation left them: cleared whatever happens, for the tests after this one.
+    onTestFinished(() => find(page, {}));
+    await find(page, { reason: 'USER_KILLED' });
+    await expect.poll(() => shownRuns(page)).toEqual(['victim-1']);
+    await find(page, { group: 'healthy' });
+    await expect.poll(() => shownRuns(page)).toEqual(['refund-1']);
+    await find(page, { group: 'broken' });
+    await expect.poll(() => shownRuns(page)).toEqual(['victim-1']);
+    await find(page, { agent: 'refunder' });
+    await expect.poll(() => shownRuns(page)).toEqual(['refund-1']);
+    await find(page, { text: 'LIVE' });
+    await expect.poll(() => shownRuns(page)).toEqual(['live-1']);
+    // Words narrow together, across columns: an agent and part of a run id.
+    await find(page, { agent: 'crawler', text: 'crawler vict' });
+    await expect.poll(() => shownRuns(page)).toEqual(['victim-1']);
+    await find(page, { reason: 'TIMEOUT' });
+    await expect.poll(() => page.locator('#runs-body td.empty').textContent()).toBe('no run matches the filters');
+    expect(await page.locator('#shown').textContent()).toBe('0 of 3 shown');
+    await find(page, {});
+    await expect.poll(() => shownRuns(page).then((r) => r.sort())).toEqual(['live-1', 'refund-1', 'victim-1']);
+  });
+
+  it('fits every column at 1,400 px: nothing in the budget or owner cells is clipped', async () => {
+    await page.setViewportSize({ width: 1_400, height: 1_000 });
+    try {
+      await expect.poll(() => page.locator('tr[data-run="live-1"] td.owner').textContent()).toMatch(/^[^:]+:\d+$/);
+      // Run in the page (the tests compile without the DOM's types): every cell whose content is wider than the cell.
+      const overflow = await page.evaluate(`(() => {
+        const clipped = [];
+        for (const cell of document.querySelectorAll('#runs-body td')) {
+          if (cell.scrollWidth > cell.clientWidth) clipped.push(cell.closest('tr').getAttribute('data-run') + ' ' + (cell.className || cell.cellIndex));
+        }
+        const scroll = document.querySelector('#runs .scroll');
+        return { clipped, scrolls: scroll.scrollWidth > scroll.clientWidth };
+      })()`);
+      expect(overflow).toEqual({ clipped: [], scrolls: false });
+      // The budgets of the live run are all there, each with its share.
+      expect(await page.locator('tr[data-run="live-1"] td.budgets .bar').count()).toBeGreaterThan(0);
+      await mkdir(join(ROOT, 'test-output'), { recursive: true });
+      await page.screenshot({ path: join(ROOT, 'test-output', 'console-1400.png') });
+    } finally {
+      await page.setViewportSize({ width: 1_440, height: 1_000 });
+    }
+  });
+
+  it('paints the runs from the server: with script off (no event stream), the page already lists them', async () => {
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+    try {
+      const plain = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 1_400, height: 1_000 } });
+      const first = await plain.newPage();
+      await first.goto(new URL(url).origin + '/');
+      expect((await shownRuns(first)).sort()).toEqual(['live-1', 'refund-1', 'victim-1']);
+      expect(await first.locator('tr[data-run="victim-1"] td:nth-child(3)').textContent()).toBe('USER_KILLED');
+      expect(await first.locator('tr[data-run="refund-1"] td:nth-child(3) span').getAttribute('class')).toBe('g-healthy');
+      expect(await first.locator('#store').textContent()).toMatch(/^FileStore /);
+      expect(await first.locator('#f-agent option').allTextContents()).toEqual(['any agent', 'crawler', 'refunder']);
+      await mkdir(join(ROOT, 'test-output'), { recursive: true });
+      await first.screenshot({ path: join(ROOT, 'test-output', 'console-first-paint.png') });
+    } finally {
+      await browser.close();
+    }
   });
 
   it('draws the reason distribution and refuses a mutation without the token (401, nothing changes)', async () => {

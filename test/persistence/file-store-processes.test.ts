@@ -2,12 +2,13 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EventEmitter } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { commitOf } from '../../persistence/commit.js';
 import { FileStore } from '../../persistence/file-store.js';
-import { sleep, until } from '../support/tools.js';
+import { sleep } from '../support/tools.js';
 import { recordOf } from './conformance.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -19,6 +20,8 @@ interface Child {
   /** Resolves with the exit code (null when killed) once all output is read. */
   readonly exited: Promise<number | null>;
   readonly running: () => boolean;
+  /** Resolves once the child has written a line that `match` accepts; rejects if it exits first. No clock: a loaded machine only makes it later. */
+  readonly line: (match: (line: string) => boolean) => Promise<void>;
   /** Waits until the child has loaded, then lets it start. */
   readonly go: () => Promise<void>;
   /** Writes a line to the child's stdin. */
@@ -26,19 +29,47 @@ interface Child {
   readonly kill: () => void;
 }
 
+/**
+ * Each test's timeout is a hang guard sized by the child processes it starts, not a budget: no step waits on a
+ * clock (a child's line or its exit decides), so a loaded machine makes a test slower, never failed.
+ */
+const PER_CHILD_MS = 60_000;
+/** Writers killed in the SIGKILL test, one per trial. */
+const TRIALS = 30;
+
 /** Children still to be reaped, so that a failed or timed-out test does not leave them writing into a removed folder. */
 const children = new Set<Child>();
 
 function start(fixture: string, args: string[]): Child {
   const proc = spawn(process.execPath, ['--import', 'tsx', join(FIXTURES, fixture), ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
   const lines: string[] = [];
-  createInterface({ input: proc.stdout }).on('line', (line) => lines.push(line));
+  const seen = new EventEmitter();
+  createInterface({ input: proc.stdout }).on('line', (line) => {
+    lines.push(line);
+    seen.emit('line');
+  });
+  const exited = new Promise<number | null>((resolve) => proc.once('close', resolve));
+  const line = (match: (line: string) => boolean): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (!lines.some(match)) return;
+        seen.off('line', check);
+        resolve();
+      };
+      seen.on('line', check);
+      check();
+      void exited.then((code) => {
+        seen.off('line', check);
+        reject(new Error(`${fixture} exited (${code}) before the line the test waits for; it wrote:\n${lines.join('\n')}`));
+      });
+    });
   const child: Child = {
     lines,
-    exited: new Promise((resolve) => proc.once('close', resolve)),
+    exited,
     running: () => proc.exitCode === null && proc.signalCode === null,
+    line,
     go: async () => {
-      await until(() => lines.includes('ready'), 20_000);
+      await line((l) => l === 'ready');
       proc.stdin.write('go\n');
     },
     say: (line) => proc.stdin.write(`${line}\n`),
@@ -119,14 +150,14 @@ describe('FileStore shared by processes', () => {
     expect(ownerOf.size).toBeGreaterThan(2);
     expect(staleLease).toBeGreaterThan(0);
     expect(staleVersion).toBeGreaterThan(0);
-  }, 30_000);
+  }, 2 * PER_CHILD_MS);
 
   it('a writer of another process whose lease expired and was taken is refused, though its cached state says it owns the run', async () => {
     const id = 'stale';
     await store.create(recordOf(id, 1));
     const child = start('stale-writer.ts', [dir, id, '200']);
     await child.go();
-    await until(() => child.lines.some((line) => line.startsWith('ack ')), 10_000);
+    await child.line((line) => line.startsWith('ack '));
     const [[version, token]] = reported(child, 'ack') as [[number, number]];
     expect(version).toBe(2);
     await sleep(250);
@@ -144,11 +175,11 @@ describe('FileStore shared by processes', () => {
     expect(await fresh.journalGet(id, 'child:2')).toBeNull();
     expect(await fresh.transcriptRead(id)).toEqual([]);
     expect(await fresh.traceRead(id)).toEqual([{ at: 1, kind: 'parent' }]);
-  }, 20_000);
+  }, PER_CHILD_MS);
 
   it('a writer killed with SIGKILL at random points leaves the record whole, at the last acknowledged version or the next', async () => {
     const id = 'killed';
-    const trials = 30;
+    const trials = TRIALS;
     await store.create(recordOf(id, 1));
     const outcome = { atAck: 0, oneAhead: 0, lockLeft: 0, tempLeft: 0, tornTail: 0 };
     let stored = 1;
@@ -159,7 +190,7 @@ describe('FileStore shared by processes', () => {
       next = start('save-loop.ts', [dir, id]);
       await writer.go();
       // Killed at a random point of its save loop, once it is in it.
-      await until(() => writer.lines.some((line) => line.startsWith('ack ')), 10_000);
+      await writer.line((line) => line.startsWith('ack '));
       await sleep(Math.random() * 60);
       expect(writer.running()).toBe(true);
       writer.kill();
@@ -189,5 +220,5 @@ describe('FileStore shared by processes', () => {
     expect((await store.load(id))?.version).toBe(stored + 1);
     expect((await readdir(join(dir, 'runs', id))).filter((name) => name.endsWith('.tmp') || name === 'lock')).toEqual([]);
     expect((await readFile(join(dir, 'runs', id, 'run.log'))).at(-1)).toBe(0x0a);
-  }, 40_000);
+  }, (TRIALS + 1) * PER_CHILD_MS);
 });
