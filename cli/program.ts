@@ -7,7 +7,9 @@ import { registerDiagram } from './commands/diagram.js';
 import { registerPs } from './commands/ps.js';
 import { registerShow } from './commands/show.js';
 import { registerStats } from './commands/stats.js';
+import { registerSubmit } from './commands/submit.js';
 import { registerWorker } from './commands/worker.js';
+import { registerWorkers } from './commands/workers.js';
 import { describeFailure, EXIT_CODES_HELP, ExitCode, oneLine } from './exit-codes.js';
 
 const ENVIRONMENT_HELP = `Environment:
@@ -37,7 +39,9 @@ export function buildProgram(): Command {
   registerStats(program);
   registerConsole(program);
   registerDiagram(program);
+  registerSubmit(program);
   registerWorker(program);
+  registerWorkers(program);
   return program;
 }
 
