@@ -135,8 +135,12 @@ export class FleetWorker {
       case 'limit':
         await this.queue.wake(runId, 'continue');
         break;
-      case 'ended':
       case 'lost':
+        // Fenced here (a lease not renewed in time) or taken by another worker: a look once the lease could have run out
+        // finds the run with its new host (and waits) or with nobody (and takes it), instead of leaving it to the sweeper.
+        await this.queue.wake(runId, 'retry', supervisor.leaseMs);
+        break;
+      case 'ended':
       case 'missing':
         break;
     }
