@@ -65,6 +65,8 @@ export class RunWriter {
   #running: Promise<void> | null = null;
   #stalled = false;
   #closed = false;
+  /** Checkpoints are no longer granted (close with holdStarts). */
+  #holding = false;
   readonly #o: RunWriterOptions;
   readonly #policy: WriteRetryPolicy;
 
@@ -128,6 +130,8 @@ export class RunWriter {
    */
   start(key: string, step: number, window?: CallWindow): Promise<JournalEntry | null> {
     if (this.#closed) return Promise.reject(new Error(`run ${this.#o.runId}: its writer is closed`));
+    // Being handed back: the call never gets its checkpoint, so it never acts; stopping the run aborts its wait.
+    if (this.#holding) return new Promise(() => undefined);
     return new Promise((resolve, reject) => {
       this.#starts.push({ key, step, window, resolve, reject });
       this.#kickSoon();
@@ -164,8 +168,14 @@ export class RunWriter {
     this.#failStarts(error);
   }
 
-  /** Stops accepting writes; what is queued (trace entries included) still drains. */
-  async close(): Promise<void> {
+  /**
+   * Stops accepting writes; what is queued (trace entries included) still
+   * drains. With `holdStarts`, a call asking for its checkpoint from now on
+   * waits forever instead (a run handed back between calls: the call it was
+   * about to make is its next host's).
+   */
+  async close(options: { holdStarts?: boolean } = {}): Promise<void> {
+    if (options.holdStarts) this.#holding = true;
     if (this.#hasQueued()) this.#kick();
     await this.flushed();
     this.#closed = true;

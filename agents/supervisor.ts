@@ -22,6 +22,7 @@ import { recordFrom } from './run-record.js';
 import { RunWriter, type WriteRetryPolicy } from './run-writer.js';
 import { StoreJournal, StoreTranscript } from './store-journal.js';
 import { machineOf, planStoredRun, type StoredRunPlan } from './stored-version.js';
+import { submitRun, type RunQueue, type SubmitOptions } from './fleet/submit.js';
 
 /** Every journal step is below this: trimming below it clears the journal. */
 const ALL_STEPS = Number.MAX_SAFE_INTEGER;
@@ -89,6 +90,8 @@ export interface SupervisorOptions {
   readonly observers?: readonly RunObserver[];
   /** Deletes runs and drops traces by outcome on a schedule (see agents/retention.ts); observers get each sweep's report. */
   readonly retention?: RetentionOptions;
+  /** A fleet's slice queue: submit() hands runs to it, and a command for a run not hosted here wakes it there instead of hosting it here. */
+  readonly queue?: RunQueue;
 }
 
 /** How to start a run of any kind. */
@@ -114,6 +117,10 @@ interface Hosted {
   lease: Lease;
   /** Another worker owns the run now: nothing more is written, and no outcome is reported here. */
   lost: boolean;
+  /** Being handed back to the store at a resting point (releaseRun): commands stay queued in the store for the next host. */
+  leaving: boolean;
+  /** Command deliveries in flight; releaseRun waits for them before it decides the run still rests. */
+  draining: Promise<void>;
 }
 
 /** Runs with commands queued while another worker held them, at most this many remembered. */
@@ -174,6 +181,11 @@ export class Supervisor {
     this.#childHost = this.#makeChildHost();
   }
 
+  /** How long this supervisor's leases last without renewal. */
+  get leaseMs(): number {
+    return this.#leaseMs;
+  }
+
   /** Opens a supervisor: starts watching for commands and renewing leases. */
   static async open(options: SupervisorOptions): Promise<Supervisor> {
     const supervisor = new Supervisor(options);
@@ -211,6 +223,69 @@ export class Supervisor {
   /** Starts a new durable run of any registered agent or pipeline by id. */
   async startRun(id: string, options: StartRunOptions = {}): Promise<HostedRun> {
     return (await this.#launch(this.#definition(id), options)).run;
+  }
+
+  /** Hands a new run to the fleet (see submitRun): created durably, its first slice enqueued; returns its id at once. */
+  async submit(target: string | Pipeline<unknown>, options: SubmitOptions = {}): Promise<string> {
+    if (!this.#options.queue) throw new ReinsError('no-queue', 'submit needs a fleet queue: open the Supervisor with { queue: new SliceQueue(…) }');
+    return submitRun(this, this.#options.queue, target, options);
+  }
+
+  /**
+   * Creates a durable run that nobody owns yet, without hosting it: a
+   * dispatcher's submit, after which a worker takes it with hostRun.
+   * RunExistsError (from the store) when the id is taken.
+   */
+  async createRun(target: string | Pipeline<unknown>, options: StartRunOptions = {}): Promise<string> {
+    const def = typeof target === 'string' ? this.#definition(target) : this.#register(target.definition);
+    const { runId, record } = this.#initialRecord(def, options);
+    await this.store.create(record);
+    return runId;
+  }
+
+  /**
+   * Takes a stored run's lease and hosts it here (one slice of a fleet
+   * worker), through the same gate as every other take-over. Null when
+   * another owner holds its lease or this process hosts it already;
+   * RunEndedError or RunNotFoundError when there is nothing to host. `gone`
+   * resolves if the run stops being hosted here without an outcome.
+   */
+  async hostRun(runId: string): Promise<{ run: HostedRun; gone: Promise<'gone'> } | null> {
+    if (this.#hosted.has(runId)) return null;
+    return this.#exclusive(runId, async () => {
+      if (this.#hosted.has(runId) || this.#closed) return null;
+      const { record, lease } = await this.#takeOver(runId);
+      if (!lease) return null;
+      const hosted = await this.#rehydrate(record, lease);
+      return { run: hosted.run, gone: hosted.gone };
+    });
+  }
+
+  /**
+   * Hands a hosted run back to the store at a resting point (awaiting a
+   * decision, a timer, a resume): its writes are made durable, its actor
+   * stopped, its lease released. Commands that arrive meanwhile stay queued
+   * in the store for the next host. False, and the run stays hosted, when a
+   * command delivered while leaving moved it on (`stillResting` says no).
+   */
+  async releaseRun(runId: string, stillResting: () => boolean): Promise<boolean> {
+    const hosted = this.#hosted.get(runId);
+    if (!hosted) return true;
+    hosted.leaving = true;
+    await hosted.draining;
+    if (!stillResting() || hosted.lost) {
+      hosted.leaving = false;
+      return hosted.lost;
+    }
+    // No call the run starts from here on gets its checkpoint: what it was about to do is its next host's.
+    const closed = hosted.writer.close({ holdStarts: true });
+    this.#hosted.delete(runId);
+    hosted.children.detach();
+    hosted.leave();
+    await closed;
+    hosted.run.actor.stop();
+    if (!hosted.lost) await this.store.releaseLease(runId, hosted.lease);
+    return true;
   }
 
   /**
@@ -435,6 +510,15 @@ export class Supervisor {
    * this never throws: if its lease is lost before it starts, the handle follows the run in the store.
    */
   async #launch(def: RunDefinition, options: StartRunOptions): Promise<Hosted> {
+    const { runId, input, record, createdAt, parentId } = this.#initialRecord(def, options);
+    return this.#exclusive(runId, async () => {
+      const lease = (await this.store.create(record, { owner: this.workerId, ttlMs: this.#leaseMs }))!;
+      return this.#host(def, { input }, { lease, version: 1, createdAt, parentId });
+    });
+  }
+
+  /** A new run's first record (version 1), built from its definition and start options. */
+  #initialRecord(def: RunDefinition, options: StartRunOptions) {
     const runId = options.runId ?? randomUUID();
     const input = def.initialInput({
       runId,
@@ -445,11 +529,7 @@ export class Supervisor {
     const createdAt = Date.now();
     const parentId = options.parentId ?? null;
     const probe = def.handle(null, { input }, { logger: this.#logger, now: Date.now, redactArgs: (v) => v });
-    return this.#exclusive(runId, async () => {
-      const record = recordFrom(probe.persisted(), this.#meta(def, 1, createdAt, parentId), def.facts);
-      const lease = (await this.store.create(record, { owner: this.workerId, ttlMs: this.#leaseMs }))!;
-      return this.#host(def, { input }, { lease, version: 1, createdAt, parentId });
-    });
+    return { runId, input, createdAt, parentId, record: recordFrom(probe.persisted(), this.#meta(def, 1, createdAt, parentId), def.facts) };
   }
 
   /**
@@ -590,7 +670,7 @@ export class Supervisor {
     });
     let leave!: () => void;
     const gone = new Promise<'gone'>((resolve) => (leave = () => resolve('gone')));
-    hosted = { run, def, writer, children, gone, leave, lease: at.lease, createdAt: at.createdAt, parentId: at.parentId, lost: false };
+    hosted = { run, def, writer, children, gone, leave, lease: at.lease, createdAt: at.createdAt, parentId: at.parentId, lost: false, leaving: false, draining: Promise.resolve() };
     this.#hosted.set(runId, hosted);
     run.actor.subscribe({ next: () => writer.touch(), error: () => undefined });
     notify((o, r) => o.onRunStart?.(r, { resumed: !('input' in origin) }));
@@ -716,14 +796,20 @@ export class Supervisor {
       if (!this.#closed) this.#remember(runId);
       return;
     }
-    try {
-      for (const command of await this.store.takeCommands(runId)) {
-        if (hosted.def.commands.has(command.type)) await this.#deliver(hosted, command);
-        else this.#logger.warn({ runId, command: command.type }, 'ignoring a command this kind of run does not take');
+    // A run being handed back leaves its commands in the store: its next host takes them.
+    if (hosted.leaving) return;
+    const drain = (async () => {
+      try {
+        for (const command of await this.store.takeCommands(runId)) {
+          if (hosted.def.commands.has(command.type)) await this.#deliver(hosted, command);
+          else this.#logger.warn({ runId, command: command.type }, 'ignoring a command this kind of run does not take');
+        }
+      } catch (error) {
+        this.#logger.warn({ runId, err: (error as Error).message }, 'could not read commands');
       }
-    } catch (error) {
-      this.#logger.warn({ runId, err: (error as Error).message }, 'could not read commands');
-    }
+    })();
+    hosted.draining = Promise.all([hosted.draining, drain]).then(() => undefined);
+    await drain;
   }
 
   /** Gives a command to a run hosted here; pausing or resuming a run pauses or resumes its children. */
@@ -777,6 +863,8 @@ export class Supervisor {
       await this.#deliver(local, command);
       return local;
     }
+    const queue = this.#options.queue;
+    if (queue) return this.#wakeWith(queue, runId, command);
     return this.#exclusive(runId, async () => {
       const again = this.#hosted.get(runId);
       if (again) {
@@ -804,6 +892,18 @@ export class Supervisor {
       await this.#deliver(hosted, command);
       return hosted;
     });
+  }
+
+  /** In a fleet, a command for a run not hosted here is queued in the store and its run woken: whichever worker hosts it next applies it. */
+  async #wakeWith(queue: RunQueue, runId: string, command: Command): Promise<null> {
+    const record = await this.store.load(runId);
+    if (!record) throw new RunNotFoundError(runId);
+    if (record.summary.status === 'done') throw new RunEndedError(runId, record.summary.reason);
+    const def = this.#definitions.get(record.summary.agentId);
+    if (def) this.#accepts(def, runId, command);
+    await this.store.sendCommand(runId, command);
+    await queue.wake(runId, 'command');
+    return null;
   }
 
   #accepts(def: RunDefinition, runId: string, command: Command): void {

@@ -10,7 +10,9 @@ import { registerRecord } from './commands/record.js';
 import { registerPurge } from './commands/purge.js';
 import { registerShow } from './commands/show.js';
 import { registerStats } from './commands/stats.js';
+import { registerSubmit } from './commands/submit.js';
 import { registerWorker } from './commands/worker.js';
+import { registerWorkers } from './commands/workers.js';
 import { describeFailure, EXIT_CODES_HELP, ExitCode, oneLine } from './exit-codes.js';
 
 const ENVIRONMENT_HELP = `Environment:
@@ -43,7 +45,9 @@ export function buildProgram(): Command {
   registerPurge(program);
   registerConsole(program);
   registerDiagram(program);
+  registerSubmit(program);
   registerWorker(program);
+  registerWorkers(program);
   return program;
 }
 

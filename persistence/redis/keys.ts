@@ -155,3 +155,20 @@ export function hashSlot(key: string): number {
   }
   return crc % 16_384;
 }
+
+/**
+ * Keys of the fleet's dispatch (BullMQ) beside a store with this prefix:
+ * - the BullMQ prefix `{<prefix>}`, so every key of the slice queue
+ *   (`{reins}:slices:wait`, `…:active`, …) shares one Cluster slot and each
+ *   BullMQ script stays in it;
+ * - `<prefix>:{<runId>}:fleet`, a hash in the run's own slot: `slices`
+ *   numbers the run's slices, `tenant` and `priority` go with every job;
+ * - `{<prefix>}:fleet:workers`, the workers' heartbeats (one hash).
+ */
+export function fleetKeys(prefix: string = DEFAULT_PREFIX): { queuePrefix: string; workers: string; run(runId: string): string } {
+  return {
+    queuePrefix: `{${prefix}}`,
+    workers: `{${prefix}}:fleet:workers`,
+    run: (runId) => `${prefix}:{${runId}}:fleet`,
+  };
+}

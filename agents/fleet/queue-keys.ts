@@ -1,0 +1,26 @@
+/** The BullMQ queue every slice of every run goes through. */
+export const SLICE_QUEUE = 'slices';
+
+/** The slice number of a run's first job: submitting a run twice adds the same job twice, which BullMQ keeps once. */
+export const FIRST_SLICE = 0;
+
+/**
+ * The BullMQ job id of slice `slice` of a run: `<runId>@<slice>`. BullMQ
+ * refuses `:` in custom ids and run ids may hold one, so `:` is written `%3A`
+ * (`%` and `@` are not in a run id's alphabet: the id maps back one way only).
+ */
+export function sliceJobId(runId: string, slice: number): string {
+  return `${runId.replaceAll(':', '%3A')}@${slice}`;
+}
+
+/** What every slice job carries. */
+export interface SliceJobData {
+  readonly runId: string;
+  /** Why this slice was asked for: submit, continue, timer, command, child, sweep. */
+  readonly why: WakeReason;
+  /** The run's tenant (its concurrent slices are capped per tenant). */
+  readonly tenant: string;
+}
+
+/** What can wake a resting run. */
+export type WakeReason = 'submit' | 'continue' | 'timer' | 'command' | 'child' | 'sweep' | 'retry';

@@ -1,0 +1,39 @@
+import { randomUUID } from 'node:crypto';
+import { RunExistsError } from '../../persistence/errors.js';
+import type { Pipeline } from '../pipeline.js';
+import type { StartRunOptions, Supervisor } from '../supervisor.js';
+import type { WakeReason } from './queue-keys.js';
+
+/** What a supervisor hands runs to: the fleet's slice queue (SliceQueue), seen from the runtime. */
+export interface RunQueue {
+  /** Enqueues a new run's first slice (one job per run id, however often it is called). */
+  first(runId: string, options: { tenant: string; priority: number }): Promise<void>;
+  /** Asks for a run's next slice, now or after `delayMs`. */
+  wake(runId: string, why: WakeReason, delayMs?: number): Promise<void>;
+}
+
+/** How to submit a run to the fleet. */
+export interface SubmitOptions<I = unknown> extends Omit<StartRunOptions<I>, 'parentId'> {
+  /** BullMQ priority: 0 (default) first come first served; 1 is the highest, larger numbers later. */
+  readonly priority?: number;
+  /** Whose run it is: a tenant's concurrent slices are capped by the workers' tenantCap. Default `default`. */
+  readonly tenant?: string;
+}
+
+/**
+ * Creates the run durably, owned by nobody, and enqueues its first slice;
+ * returns its id without waiting for any of it to run. Submitting the same
+ * run id again is the same run: the store refuses a second creation and the
+ * first slice's job id is the same.
+ */
+export async function submitRun(supervisor: Supervisor, queue: RunQueue, target: string | Pipeline<unknown>, options: SubmitOptions = {}): Promise<string> {
+  const runId = options.runId ?? randomUUID();
+  const { priority = 0, tenant = 'default', ...start } = options;
+  try {
+    await supervisor.createRun(target, { ...start, runId });
+  } catch (error) {
+    if (!(error instanceof RunExistsError)) throw error;
+  }
+  await queue.first(runId, { tenant, priority });
+  return runId;
+}

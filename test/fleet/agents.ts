@@ -1,0 +1,123 @@
+import { closeSync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { defineAgent, type Agent } from '../../agents/define-agent.js';
+import { scriptedModel } from '../../agents/scripted-model.js';
+import { tool } from '../../agents/tool.js';
+
+/** Tool turns of a fleet-test run before its answer. */
+export const FLEET_TURNS = 20;
+
+/** The tools a fleet run cycles through: a read, an idempotent write, a non-idempotent charge that reconciles. */
+export const CYCLE = ['lookup', 'put', 'charge'] as const;
+
+/**
+ * The external system of the fleet tests: every effect is one line appended
+ * to this process's file in `dir` and fdatasynced before the tool returns, so
+ * a SIGKILL never loses an effect that happened. Lines name the logical call
+ * (`<runId>|<item>`), not the idempotency key, so a call repeated under
+ * another attempt still counts against the same call.
+ */
+export class SyncedLedger {
+  readonly #fd: number;
+
+  constructor(readonly dir: string) {
+    mkdirSync(dir, { recursive: true });
+    this.#fd = openSync(join(dir, `${process.pid}-${Date.now()}.log`), 'a');
+  }
+
+  /** Appends one effect and waits for the disk. */
+  append(kind: 'apply' | 'once', call: string): void {
+    writeSync(this.#fd, `${kind} ${call}\n`);
+    fdatasyncSync(this.#fd);
+  }
+
+  /** Whether `call` took effect, in any process. */
+  has(call: string): boolean {
+    return readLedger(this.dir).has(call);
+  }
+
+  close(): void {
+    closeSync(this.#fd);
+  }
+}
+
+/** Effects per logical call across every process's file: `apply` lines counted, `once` lines (deduplicated by the system) as one. */
+export function readLedger(dir: string): Map<string, { apply: number; once: number }> {
+  const counts = new Map<string, { apply: number; once: number }>();
+  for (const name of readdirSync(dir)) {
+    for (const line of readFileSync(join(dir, name), 'utf8').split('\n')) {
+      const [kind, call] = line.split(' ');
+      if (!call || (kind !== 'apply' && kind !== 'once')) continue;
+      const c = counts.get(call) ?? { apply: 0, once: 0 };
+      c[kind]++;
+      counts.set(call, c);
+    }
+  }
+  return counts;
+}
+
+const Item = z.object({ item: z.string() });
+/** The run id in an idempotency key (`<runId>:<step>:…`; fleet-test run ids hold no colon). */
+const runOf = (key: string) => key.slice(0, key.indexOf(':'));
+const jitter = (ms: number) => new Promise((r) => setTimeout(r, Math.floor(Math.random() * ms)));
+
+/**
+ * The fleet-test agents: `turns` runs FLEET_TURNS tool calls cycling through
+ * CYCLE, then answers; `approval` asks for approval of one charge, then
+ * answers.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function fleetAgents(ledger: SyncedLedger, jitterMs = 4): Agent<any>[] {
+  const logical = (key: string, item: string) => `${runOf(key)}|${item}`;
+  const lookup = tool({ name: 'lookup', description: 'reads an item', input: Item, sideEffect: 'none', run: async ({ item }) => (await jitter(jitterMs), { item }) });
+  const put = tool({
+    name: 'put',
+    description: 'stores an item by key',
+    input: Item,
+    sideEffect: 'idempotent',
+    run: async ({ item }, ctx) => (await jitter(jitterMs), ledger.append('once', logical(ctx.idempotencyKey, item)), { item, stored: true }),
+  });
+  const charge = tool({
+    name: 'charge',
+    description: 'charges for an item; looked up by key',
+    input: Item,
+    sideEffect: 'non-idempotent',
+    run: async ({ item }, ctx) => {
+      await jitter(jitterMs);
+      ctx.signal.throwIfAborted();
+      ledger.append('apply', logical(ctx.idempotencyKey, item));
+      return { item, charged: true };
+    },
+    reconcile: async (key, { item }) => (ledger.has(logical(key, item)) ? { applied: true, result: { item, charged: true } } : { applied: false }),
+  });
+  const approvedCharge = tool({
+    name: 'approved_charge',
+    description: 'a charge a human approves first',
+    input: Item,
+    sideEffect: 'non-idempotent',
+    approval: true,
+    run: async ({ item }, ctx) => (ledger.append('apply', logical(ctx.idempotencyKey, item)), { item, charged: true }),
+    reconcile: async (key, { item }) => (ledger.has(logical(key, item)) ? { applied: true, result: { item, charged: true } } : { applied: false }),
+  });
+  const tools = [lookup, put, charge, approvedCharge];
+  const turns = defineAgent({
+    id: 'turns',
+    goal: 'make twenty calls',
+    model: scriptedModel(({ turn }) => (turn <= FLEET_TURNS ? { call: CYCLE[(turn - 1) % CYCLE.length]!, args: { item: `t${turn}` } } : { answer: 'done' })),
+    tools,
+    progress: false,
+    limits: { maxTurns: FLEET_TURNS + 5 },
+    version: 'fleet-turns-1',
+  });
+  const approval = defineAgent({
+    id: 'approval',
+    goal: 'charge once, approved',
+    model: scriptedModel([{ call: 'approved_charge', args: { item: 'a1' } }, { answer: 'charged' }]),
+    tools,
+    progress: false,
+    approval: { timeoutMs: 24 * 3_600_000 },
+    version: 'fleet-approval-1',
+  });
+  return [turns, approval];
+}

@@ -1,0 +1,48 @@
+/**
+ * A fleet-test worker process: a FleetWorker on the Redis named in argv[2]
+ * (JSON FleetWorkerConfig), hosting the agents of test/fleet/agents.ts. Every
+ * commit it makes carries a `fence` trace entry with its lease token, in the
+ * same atomic write, so the test can check from the store alone that no run
+ * was ever written by two hosts at once. It is SIGKILLed at will and never
+ * cleans up.
+ *
+ *   node --import tsx test/fleet/worker-process.ts '<FleetWorkerConfig JSON>'
+ */
+import { FleetWorker } from '../../agents/fleet/worker.js';
+import { SliceQueue } from '../../agents/fleet/slice-queue.js';
+import { Supervisor } from '../../agents/supervisor.js';
+import { RedisStore } from '../../persistence/redis-store.js';
+import type { SnapshotStore } from '../../persistence/store.js';
+import { fleetAgents, SyncedLedger } from './agents.js';
+import type { FleetWorkerConfig, FleetWorkerMessage, HoldingsRequest } from './protocol.js';
+
+const config = JSON.parse(process.argv[2] ?? '{}') as FleetWorkerConfig;
+const send = (m: FleetWorkerMessage) => process.connected && process.send?.(m);
+process.on('disconnect', () => process.exit(0));
+
+/** The store, with a `fence` trace entry (this worker, its token) riding in every commit. */
+function fenceTracing(store: SnapshotStore, worker: () => string): SnapshotStore {
+  return new Proxy(store, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop) as unknown;
+      if (typeof value !== 'function') return value;
+      if (prop !== 'commit') return (value as (...a: unknown[]) => unknown).bind(target);
+      const commit: SnapshotStore['commit'] = (c, fence) => target.commit({ ...c, trace: [...c.trace, { at: Date.now(), kind: 'fence', token: fence.leaseToken, worker: worker() }] }, fence);
+      return commit;
+    },
+  });
+}
+
+const connection = { url: config.url, prefix: config.prefix };
+const ledger = new SyncedLedger(config.ledgerDir);
+let workerId = '';
+const store = fenceTracing(new RedisStore(connection), () => workerId);
+const queue = new SliceQueue(connection);
+const supervisor = await Supervisor.open({ store, agents: fleetAgents(ledger), queue, leaseMs: config.leaseMs });
+workerId = supervisor.workerId;
+const worker = await FleetWorker.start({ supervisor, connection, concurrency: config.concurrency, slice: { maxTurns: config.sliceTurns }, sweepEveryMs: 0 });
+
+process.on('message', (m: HoldingsRequest) => {
+  if (m.type === 'holdings') send({ type: 'holdings', id: m.id, inHand: worker.inHand, hosted: supervisor.runs().length });
+});
+send({ type: 'ready', workerId });
