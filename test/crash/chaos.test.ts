@@ -143,8 +143,6 @@ describe.skipIf(!canSpawnWorkers() || !hasRedisServer())('chaos: kills, a frozen
       while (next < runIds.length) await spawn();
       // A worker killed before it got to create some of its runs never acknowledged them: the client submits those again.
       const observer = env.observer();
-      for (const w of spawned) await w.ready.catch(() => undefined);
-      await waitUntil(() => workers.every((w) => w.messages.some((m) => m.type === 'recovered') || w.messages.some((m) => m.type === 'started')), 60_000, 'the live workers to be under way');
       for (const runId of runIds) {
         if (acknowledged().has(runId) || (await observer.load(runId)) !== null) continue;
         await pick()
