@@ -4,6 +4,7 @@ import { registerConsole } from './commands/console.js';
 import { registerControl } from './commands/control.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDiagram } from './commands/diagram.js';
+import { registerMigrate } from './commands/migrate.js';
 import { registerPs } from './commands/ps.js';
 import { registerShow } from './commands/show.js';
 import { registerStats } from './commands/stats.js';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerConsole(program);
   registerDiagram(program);
   registerWorker(program);
+  registerMigrate(program);
   return program;
 }
 
