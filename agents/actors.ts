@@ -24,7 +24,7 @@ import type { Logger } from './logger.js';
 import type { Model, ToolSchema } from './model.js';
 import { processRateLimiter, rateKey, type RateLimiter } from './rate-limits.js';
 import { redact } from './redact.js';
-import { withTimeout } from './timeout.js';
+import { sleepUntil, withTimeout } from './timeout.js';
 import { BudgetExceededError, SpentResult, type ChildStarter, type ToolDefinition } from './tool.js';
 
 type Json = z.core.util.JSONType;
@@ -158,10 +158,10 @@ function callsFor(deps: ActorDeps, env: RunEnvironment) {
   return {
     callModel: async ({ input, signal }: CallArgs<ModelCallInput>): Promise<ModelCallResult> => {
       // A recorded response is returned as is: no second call, no second token bill. An interrupted one is simply re-asked.
-      const recorded = await env.journal?.begin(input.idempotencyKey, input.step, signal, 'billed');
+      const recorded = await env.journal?.begin(input.journalKey, input.step, signal, 'billed');
       if (recorded?.kind === 'done') return recorded.result as ModelCallResult;
       const result = await askModel(input, signal);
-      await env.journal?.finish(input.idempotencyKey, input.step, result);
+      await env.journal?.finish(input.journalKey, input.step, result);
       return result;
     },
 
@@ -169,12 +169,22 @@ function callsFor(deps: ActorDeps, env: RunEnvironment) {
       const bucket = bucketOf(input.call.name, input.input);
       let holding = false;
       try {
-        const sideEffect = deps.tools.get(input.call.name)?.sideEffect;
+        const def = deps.tools.get(input.call.name);
+        const sideEffect = def?.sideEffect;
         // Only a call that acts on the world waits for its checkpoint; a tool without side effects is simply run again after a crash.
-        const recorded = await env.journal?.begin(input.journalKey, input.step, signal, sideEffect === undefined || sideEffect === 'none' ? 'pure' : 'acts');
+        const kind = sideEffect === undefined || sideEffect === 'none' ? 'pure' : 'acts';
+        const recorded = await env.journal?.begin(input.journalKey, input.step, signal, kind, def?.timeoutMs);
         if (recorded?.kind === 'done') return recorded.result as ToolCallResult;
         if (recorded?.kind === 'interrupted' && sideEffect === 'non-idempotent') {
-          log.warn({ runId: input.runId, agent: deps.agentId, tool: input.call.name, idempotencyKey: input.idempotencyKey }, 'interrupted call is in doubt');
+          const fields = { runId: input.runId, agent: deps.agentId, tool: input.call.name, idempotencyKey: input.idempotencyKey, attempt: input.attempt };
+          // The previous owner may still be inside this call (frozen, or slow to notice it lost the run): nothing
+          // about it is decided, reconciled or retried until its window has closed. The run waits here, durably:
+          // a new owner finds the same `started` and waits for the same instant.
+          if (recorded.closesAt > env.now()) {
+            log.warn({ ...fields, closesAt: recorded.closesAt }, 'interrupted call: waiting for its previous owner\'s window to close');
+            await sleepUntil(recorded.closesAt, env.now, signal);
+          }
+          log.warn(fields, 'interrupted call is in doubt');
           return { ok: false, error: INTERRUPTED, timedOut: true };
         }
         if (bucket) {
@@ -389,8 +399,19 @@ function callsFor(deps: ActorDeps, env: RunEnvironment) {
     try {
       if (!def) throw new FatalToolError(`no tool named ${input.call.name}`);
       const parsed = def.input.parse(input.input);
+      const deadline = started + def.timeoutMs;
       const value = await withTimeout(
-        async (s) => def.run(parsed, { runId: input.runId, idempotencyKey: input.idempotencyKey, step: input.step, attempt: input.attempt, signal: s, budget: input.budget, ...(env.children ? { children: env.children } : {}) }),
+        async (s) =>
+          def.run(parsed, {
+            runId: input.runId,
+            idempotencyKey: input.idempotencyKey,
+            step: input.step,
+            attempt: input.attempt,
+            deadline,
+            signal: s,
+            budget: input.budget,
+            ...(env.children ? { children: env.children } : {}),
+          }),
         def.timeoutMs,
         signal,
         () => new ToolTimeoutError(def.name, def.timeoutMs),

@@ -62,7 +62,9 @@ export class HostedRun<M extends AnyStateMachine = AnyStateMachine> {
   #lastEvent = 'xstate.init';
   #crashed: TerminalOutcome | null = null;
   #settle!: (outcome: TerminalOutcome) => void;
+  /** The run ended here, or is followed elsewhere: no second outcome is taken from the local machine. */
   #settled = false;
+  #outcomeKnown = false;
 
   constructor(machine: M, origin: RunOrigin<RunIdentity>, options: AgentRunOptions, view: RunView<M>) {
     this.runId = 'input' in origin ? origin.input.runId : origin.runId;
@@ -129,6 +131,15 @@ export class HostedRun<M extends AnyStateMachine = AnyStateMachine> {
     return this.#view.status(snapshot, state, [...this.#recent], this.#options.now(), this.#options.redactArgs);
   }
 
+  /**
+   * This process stopped hosting the run before it ended (another worker owns it now): the outcome is
+   * the one `elsewhere` yields, so a caller holding this handle still learns how the run ended.
+   */
+  follow(elsewhere: Promise<TerminalOutcome>): void {
+    this.#settled = true;
+    elsewhere.then((outcome) => this.#settleOnce(outcome), () => undefined);
+  }
+
   /** Calls `listener` with the status after every transition; returns the unsubscribe function. */
   onStatus(listener: (status: RunStatus) => void): () => void {
     this.#listeners.add(listener);
@@ -182,14 +193,20 @@ export class HostedRun<M extends AnyStateMachine = AnyStateMachine> {
     this.#settled = true;
     const before = this.#options.beforeOutcome?.(outcome) ?? Promise.resolve();
     before.then(
-      () => this.#settle(outcome),
+      () => this.#settleOnce(outcome),
       (error: unknown) => {
-        // A run this process lost (its lease went to another worker) has no outcome here: the new owner's is the run's.
+        // A run this process lost (its lease went to another worker) has no outcome here: the new owner's is the run's (see follow).
         if (error instanceof ReinsError && error.kind === 'run-lost') return;
         this.#options.logger.error({ runId: this.runId, err: toErrorInfo(error) }, 'storing the outcome failed');
-        this.#settle(outcome);
+        this.#settleOnce(outcome);
       },
     );
+  }
+
+  #settleOnce(outcome: TerminalOutcome): void {
+    if (this.#outcomeKnown) return;
+    this.#outcomeKnown = true;
+    this.#settle(outcome);
   }
 
   #emit(): void {

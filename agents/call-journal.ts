@@ -2,8 +2,12 @@
 export type JournalLookup =
   | { readonly kind: 'fresh' }
   | { readonly kind: 'done'; readonly result: unknown }
-  /** `started` was recorded but never `done`: the process stopped during the call, its outcome is unknown. */
-  | { readonly kind: 'interrupted' };
+  /**
+   * `started` was recorded but never `done`: the process stopped during the call, its outcome is unknown.
+   * `closesAt` is when its previous owner can no longer be running it (that lease's expiry plus the call's
+   * timeout): reconciling or retrying before then could race the previous owner's late call.
+   */
+  | { readonly kind: 'interrupted'; readonly closesAt: number };
 
 /**
  * What a call costs if a crash makes the run repeat it, which decides how
@@ -25,6 +29,7 @@ export type CallKind = 'acts' | 'billed' | 'pure';
  * run's actors go through it; an in-memory run has none.
  */
 export interface CallJournal {
-  begin(key: string, step: number, signal: AbortSignal, kind: CallKind): Promise<JournalLookup>;
+  /** `timeoutMs` is the call's own timeout, recorded with the checkpoint of a call that acts (see `closesAt`). */
+  begin(key: string, step: number, signal: AbortSignal, kind: CallKind, timeoutMs?: number): Promise<JournalLookup>;
   finish(key: string, step: number, result: unknown): Promise<void>;
 }

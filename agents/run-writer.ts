@@ -1,6 +1,6 @@
-import { StaleVersionError } from '../persistence/errors.js';
+import { StaleVersionError, VersionConflictError } from '../persistence/errors.js';
 import type { JournalEntry, RunRecord, TraceEntry } from '../persistence/records.js';
-import type { CommitResult, RunCommit } from '../persistence/store.js';
+import type { CallWindow, CommitResult, RunCommit } from '../persistence/store.js';
 import type { Logger } from './logger.js';
 
 /** How long a write may keep failing before the run is paused for it. */
@@ -17,6 +17,7 @@ export const DEFAULT_WRITE_RETRY: WriteRetryPolicy = { baseDelayMs: 50, maxDelay
 interface PendingStart {
   readonly key: string;
   readonly step: number;
+  readonly window: CallWindow | undefined;
   readonly resolve: (existing: JournalEntry | null) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -113,10 +114,10 @@ export class RunWriter {
    * together with everything queued before it (the snapshot that holds the
    * call included), with the key's existing entry when it had one.
    */
-  start(key: string, step: number): Promise<JournalEntry | null> {
+  start(key: string, step: number, window?: CallWindow): Promise<JournalEntry | null> {
     if (this.#closed) return Promise.reject(new Error(`run ${this.#o.runId}: its writer is closed`));
     return new Promise((resolve, reject) => {
-      this.#starts.push({ key, step, resolve, reject });
+      this.#starts.push({ key, step, window, resolve, reject });
       this.#kickSoon();
     });
   }
@@ -136,6 +137,19 @@ export class RunWriter {
   async caughtUp(): Promise<void> {
     await this.#transitionTold();
     while (this.#running && this.#hasQueued()) await this.#running;
+  }
+
+  /**
+   * Stops at once, writing nothing more (what is queued is dropped, a commit being retried is not sent again):
+   * the run was fenced here, and only a new holding of its lease may write it now.
+   */
+  abandon(error: unknown): void {
+    this.#closed = true;
+    this.#dirty = false;
+    this.#transcript = [];
+    this.#done = [];
+    this.#trace = [];
+    this.#failStarts(error);
   }
 
   /** Stops accepting writes; what is queued (trace entries included) still drains. */
@@ -184,6 +198,10 @@ export class RunWriter {
       this.#done = [];
       this.#trace = [];
       for (let attempt = 1; ; attempt++) {
+        if (this.#closed && attempt > 1) {
+          start?.reject(new Error(`run ${this.#o.runId}: its writer was abandoned`));
+          return;
+        }
         const record = this.#dirty ? this.#o.record(this.#version + 1) : null;
         this.#dirty = false;
         const step = record?.summary.step ?? 0;
@@ -195,7 +213,7 @@ export class RunWriter {
             journalDone,
             record,
             trace,
-            journalStart: start && { key: start.key, step: start.step },
+            journalStart: start && { key: start.key, step: start.step, ...(start.window ? { window: start.window } : {}) },
             trimBelow: trim ? step : null,
           });
           if (record) this.#version = record.version;
@@ -210,9 +228,12 @@ export class RunWriter {
         } catch (error) {
           // The snapshot is rebuilt for the retry: the newest state supersedes the one that failed.
           if (record) this.#dirty = true;
-          if (error instanceof StaleVersionError) {
-            // Under our lease only we write: a stale version means an earlier attempt of ours landed after all.
-            this.#version = (await this.#o.storedVersion().catch(() => null)) ?? this.#version;
+          if (error instanceof StaleVersionError && record) {
+            const stored = await this.#o.storedVersion().catch(() => null);
+            // Under our lease only we write, so the store holds either our last version or the one this attempt
+            // wrote (its reply was lost): anything else is another writer, a conflict no retry can mend.
+            if (stored === record.version) this.#version = stored;
+            else if (stored !== null && stored !== this.#version) error = new VersionConflictError(this.#o.runId, this.#version, stored);
           }
           if (this.#o.fatal(error)) {
             this.#closed = true;

@@ -1,13 +1,16 @@
 import type { Message } from '../machines/model-types.js';
-import type { JournalEntry } from '../persistence/records.js';
+import type { JournalEntry, Lease } from '../persistence/records.js';
 import type { SnapshotStore } from '../persistence/store.js';
 import type { TranscriptStore } from '../persistence/transcript.js';
 import type { CallJournal, CallKind, JournalLookup } from './call-journal.js';
 import { raceAbort } from './race-abort.js';
 import type { RunWriter } from './run-writer.js';
 
-/** The run's current lease token, read at each write (it survives renewals). */
-export type TokenSource = () => number;
+/** The run's current lease, read at each call (renewals replace it). */
+export type LeaseSource = () => Lease;
+
+/** How often a call that waits for a renewed lease looks again. */
+const LEASE_WAIT_MS = 20;
 
 /**
  * The journal of one run, written through its RunWriter (see CallKind): a
@@ -27,12 +30,14 @@ export class StoreJournal implements CallJournal {
 
   constructor(
     private readonly writer: RunWriter,
-    private readonly token: TokenSource,
+    private readonly lease: LeaseSource,
     /** A restored run's journal may hold entries from before the restore: its lookups ask the store. */
     private readonly fresh: boolean,
+    /** Self-fencing: a call that acts starts only on a lease with at least this much time left. */
+    private readonly safetyMarginMs: number,
   ) {}
 
-  async begin(key: string, step: number, signal: AbortSignal, kind: CallKind): Promise<JournalLookup> {
+  async begin(key: string, step: number, signal: AbortSignal, kind: CallKind, timeoutMs = 0): Promise<JournalLookup> {
     this.#at(step);
     const known = this.#known.get(key);
     if (known?.done) return { kind: 'done', result: known.result };
@@ -40,7 +45,8 @@ export class StoreJournal implements CallJournal {
       await raceAbort(kind === 'pure' ? this.writer.caughtUp() : this.writer.flushed(), signal);
       return { kind: 'fresh' };
     }
-    const existing = await raceAbort(this.writer.start(key, step), signal);
+    if (kind === 'acts') await this.#leaseWithMargin(signal);
+    const existing = await raceAbort(this.writer.start(key, step, kind === 'acts' ? { leaseExpiresAt: this.lease().expiresAt, timeoutMs } : undefined), signal);
     this.#known.set(key, { done: false });
     return this.#lookup(existing);
   }
@@ -59,12 +65,25 @@ export class StoreJournal implements CallJournal {
     this.#known.clear();
   }
 
+  /**
+   * A lease about to run out is one this worker may already have lost without knowing (a renewal that does
+   * not come back): nothing that acts starts on it. The renewal loop either extends it or fences the run,
+   * which aborts `signal`.
+   */
+  async #leaseWithMargin(signal: AbortSignal): Promise<void> {
+    while (this.lease().expiresAt - Date.now() < this.safetyMarginMs) {
+      await raceAbort(new Promise((resolve) => setTimeout(resolve, LEASE_WAIT_MS)), signal);
+    }
+  }
+
   #lookup(entry: JournalEntry | null): JournalLookup {
     if (entry === null) return { kind: 'fresh' };
     if (entry.status === 'done') return { kind: 'done', result: entry.result };
     // Our own `started`, under the same lease: a retried write whose first reply was lost, not a crashed call
     // (a process that crashed had its lease taken over, and every new holder gets a higher token).
-    return entry.token === this.token() ? { kind: 'fresh' } : { kind: 'interrupted' };
+    if (entry.token === this.lease().token) return { kind: 'fresh' };
+    // An entry written before windows were recorded names no window: its writer is long gone.
+    return { kind: 'interrupted', closesAt: entry.leaseExpiresAt === undefined ? entry.at : entry.leaseExpiresAt + (entry.timeoutMs ?? 0) };
   }
 }
 

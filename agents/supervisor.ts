@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Snapshot } from 'xstate';
 import type { TerminalOutcome } from '../machines/outcome.js';
-import { CorruptRecordError, StaleLeaseError, UnknownRunError } from '../persistence/errors.js';
+import { CorruptRecordError, StaleLeaseError, UnknownRunError, VersionConflictError } from '../persistence/errors.js';
 import type { Command, Lease, RunRecord } from '../persistence/records.js';
 import type { SnapshotStore } from '../persistence/store.js';
 import { AgentRun, type AgentRunOptions, type HostedRun, type RunIdentity, type RunOrigin } from './agent-run.js';
@@ -56,6 +56,13 @@ export class UnsupportedCommandError extends ReinsError {
 export class RunLostError extends ReinsError {
   constructor(runId: string) {
     super('run-lost', `run ${runId} is owned by another worker now; it stopped here without an outcome`);
+  }
+}
+
+/** This worker could not renew the run's lease in time: it stopped the run's calls before another worker may take it over. */
+export class LeaseExpiredError extends ReinsError {
+  constructor(runId: string, expiresAt: number) {
+    super('lease-expired', `run ${runId}: lease ran out at ${new Date(expiresAt).toISOString()} without a renewal; its calls were aborted here and recovery takes it over`);
   }
 }
 
@@ -130,6 +137,8 @@ export class Supervisor {
   readonly #locks = new Map<string, Promise<unknown>>();
   readonly #definitions = new Map<string, RunDefinition>();
   readonly #leaseMs: number;
+  readonly #safetyMarginMs: number;
+  readonly #fenceMarginMs: number;
   readonly #logger: Logger;
   readonly #options: SupervisorOptions;
   readonly #childHost: ChildHost;
@@ -138,6 +147,7 @@ export class Supervisor {
   readonly #queued = new Set<string>();
   #unwatch: (() => Promise<void>) | null = null;
   #renewTimer: NodeJS.Timeout | null = null;
+  #fenceTimer: NodeJS.Timeout | null = null;
   /** The renewal round in flight: one at a time, and close() waits for it before releasing leases. */
   #renewing: Promise<void> | null = null;
   #closed = false;
@@ -148,6 +158,10 @@ export class Supervisor {
     this.#rateLimiter = storeRateLimiter(options.store);
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.#leaseMs = options.leaseMs ?? 15_000;
+    // Renewals come every third of the lease; two missed in a row leave a third, so a call that acts needs a fifth
+    // left to start, and a run is fenced (stopped here) with a tenth left, before anyone else may take it.
+    this.#safetyMarginMs = Math.floor(this.#leaseMs / 5);
+    this.#fenceMarginMs = Math.floor(this.#leaseMs / 10);
     this.#logger = (options.logger ?? createLogger()).child({ worker: this.workerId });
     // Listed agents replace one another by id, as before; what a pipeline uses must not conflict with them.
     const listed = options.agents.map(definitionOf);
@@ -164,6 +178,9 @@ export class Supervisor {
       supervisor.#renewing ??= supervisor.#renewLeases().finally(() => (supervisor.#renewing = null));
     }, Math.max(50, Math.floor(supervisor.#leaseMs / 3)));
     supervisor.#renewTimer.unref();
+    // Checked apart from renewals: a renewal that hangs on an unreachable store must not keep a run going past its lease.
+    supervisor.#fenceTimer = setInterval(() => supervisor.#fenceExpiring(), Math.max(10, Math.floor(supervisor.#leaseMs / 20)));
+    supervisor.#fenceTimer.unref();
     return supervisor;
   }
 
@@ -328,6 +345,7 @@ export class Supervisor {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#renewTimer) clearInterval(this.#renewTimer);
+    if (this.#fenceTimer) clearInterval(this.#fenceTimer);
     const hosted = [...this.#hosted.values()];
     this.#hosted.clear();
     // First let go of every run's children, so that stopping a parent hands them back instead of killing them.
@@ -399,7 +417,12 @@ export class Supervisor {
     }
   }
 
-  /** Creates a run (its first snapshot stored before anything runs) and hosts it here. */
+  /**
+   * Creates a run already leased to this worker, in one store operation, and hosts it here, all behind the
+   * run's gate: no recover, adoption or command of this process sees the run between its creation and its
+   * hosting, and no other worker can take a lease that is live from the first write. Once the run is durable
+   * this never throws: if its lease is lost before it starts, the handle follows the run in the store.
+   */
   async #launch(def: RunDefinition, options: StartRunOptions): Promise<Hosted> {
     const runId = options.runId ?? randomUUID();
     const input = def.initialInput({
@@ -411,10 +434,11 @@ export class Supervisor {
     const createdAt = Date.now();
     const parentId = options.parentId ?? null;
     const probe = def.handle(null, { input }, { logger: this.#logger, now: Date.now, redactArgs: (v) => v });
-    await this.store.create(recordFrom(probe.persisted(), this.#meta(def, 1, createdAt, parentId), def.facts));
-    const lease = await this.store.acquireLease(runId, this.workerId, this.#leaseMs);
-    if (!lease) throw new StaleLeaseError(runId, 0, null);
-    return this.#host(def, { input }, { lease, version: 1, createdAt, parentId });
+    return this.#exclusive(runId, async () => {
+      const record = recordFrom(probe.persisted(), this.#meta(def, 1, createdAt, parentId), def.facts);
+      const lease = (await this.store.create(record, { owner: this.workerId, ttlMs: this.#leaseMs }))!;
+      return this.#host(def, { input }, { lease, version: 1, createdAt, parentId });
+    });
   }
 
   /**
@@ -512,7 +536,7 @@ export class Supervisor {
       commit: (commit) => this.store.commit(commit, { leaseToken: token() }),
       storedVersion: async () => (await this.store.load(runId))?.version ?? null,
       trimEvery: TRIM_EVERY_STEPS,
-      fatal: (e) => e instanceof StaleLeaseError || e instanceof CorruptRecordError || e instanceof UnknownRunError,
+      fatal: (e) => e instanceof StaleLeaseError || e instanceof VersionConflictError || e instanceof CorruptRecordError || e instanceof UnknownRunError,
       // A write refused for a stale lease means another worker owns the run now: stop here at once, before the actor acts on the refusal.
       onFatal: (e) => this.#lost(hosted, e),
       onStalled: (e) => {
@@ -523,7 +547,7 @@ export class Supervisor {
       logger,
       ...(this.#options.writeRetry ? { policy: this.#options.writeRetry } : {}),
     });
-    const journal = new StoreJournal(writer, token, 'input' in origin);
+    const journal = new StoreJournal(writer, () => hosted.lease, 'input' in origin, this.#safetyMarginMs);
     const transcripts = new StoreTranscript(this.store, writer, 'input' in origin);
     const env: HostEnvironment = {
       // The store keeps transcript entries as they come (messages and compaction markers alike).
@@ -611,15 +635,45 @@ export class Supervisor {
     this.#hosted.delete(runId);
   }
 
-  /** This worker lost the run (its lease went to another, or the record is gone): stop without writing; its children are the new owner's. */
+  /**
+   * This worker lost the run (its lease went to another, another writer moved it, or the record is gone): stop
+   * without writing, aborting its in-flight calls; its children are the new owner's. The handle callers hold
+   * goes on reporting the run: its outcome is the one the store records, wherever the run ends.
+   */
   #lost(hosted: Hosted, error: unknown): void {
     if (hosted.lost) return;
     hosted.lost = true;
-    this.#logger.error({ runId: hosted.run.runId, err: (error as Error).message }, 'lost the run; stopping it here without writing');
-    if (this.#hosted.get(hosted.run.runId) === hosted) this.#hosted.delete(hosted.run.runId);
+    const runId = hosted.run.runId;
+    this.#logger.error({ runId, err: (error as Error).message, kind: error instanceof ReinsError || error instanceof VersionConflictError ? error.kind : undefined }, 'lost the run; stopping it here without writing');
+    if (this.#hosted.get(runId) === hosted) this.#hosted.delete(runId);
+    // Nothing more is written under this holding, before the actor stops: a stopped actor's snapshot has no children.
+    hosted.writer.abandon(error);
     hosted.children.detach();
     hosted.leave();
     hosted.run.actor.stop();
+    hosted.run.follow(this.#storedOutcome(runId));
+  }
+
+  /** The run's outcome once the store records one (it ends wherever its owner hosts it); pending while this supervisor is open and it has none. */
+  async #storedOutcome(runId: string): Promise<TerminalOutcome> {
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, this.#childHost.pollMs).unref());
+      if (this.#closed) return new Promise<never>(() => undefined);
+      const record = await this.store.load(runId).catch(() => null);
+      if (record?.summary.status === 'done' && record.outcome) return record.outcome as TerminalOutcome;
+    }
+  }
+
+  /**
+   * Self-fencing: a run whose lease has less than the fencing margin left and no renewal is stopped here
+   * (its calls aborted through their signals) before another worker can take it over. Recovery picks it up
+   * once its lease has run out: any worker's recover(), a worker's periodic sweep, or this one's.
+   */
+  #fenceExpiring(): void {
+    const now = Date.now();
+    for (const hosted of [...this.#hosted.values()]) {
+      if (hosted.lease.expiresAt - now < this.#fenceMarginMs) this.#lost(hosted, new LeaseExpiredError(hosted.run.runId, hosted.lease.expiresAt));
+    }
   }
 
   /** Renews every hosted run's lease, RENEW_CONCURRENCY at a time (one at a time, 10,000 runs took longer than a lease). */

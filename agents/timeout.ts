@@ -23,3 +23,22 @@ export async function withTimeout<T>(work: (signal: AbortSignal) => Promise<T>, 
     parent.removeEventListener('abort', abort);
   }
 }
+
+/** Resolves once `now()` reaches `at` (re-checked when the timer fires, so a frozen process waits no less); rejects when `signal` aborts. */
+export async function sleepUntil(at: number, now: () => number, signal: AbortSignal): Promise<void> {
+  while (now() < at) {
+    signal.throwIfAborted();
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(done, Math.max(1, at - now()));
+      function done() {
+        signal.removeEventListener('abort', aborted);
+        resolve();
+      }
+      function aborted() {
+        clearTimeout(timer);
+        reject(signal.reason);
+      }
+      signal.addEventListener('abort', aborted, { once: true });
+    });
+  }
+}

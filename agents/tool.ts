@@ -19,10 +19,21 @@ export interface ChildStarter {
 /** What a tool's `run` receives besides its input. */
 export interface ToolContext {
   readonly runId: string;
-  /** (run, step, attempt): pass it to the external system so it can deduplicate. */
+  /**
+   * One key per logical call (run, step): the same for every attempt, retry and owner of the run. Pass it
+   * to the external system so that it deduplicates: a retry, or the late call of a worker that lost the run,
+   * then applies once.
+   */
   readonly idempotencyKey: string;
   readonly step: number;
+  /** Which attempt of this call this is (1 = first); retries and re-runs after approval count up. */
   readonly attempt: number;
+  /**
+   * Epoch ms past which this attempt must not take effect (its start plus the tool's timeout): a new owner
+   * of the run reconciles or retries the call only after it. Pass it to the provider as a request deadline,
+   * or check it right before the effect: a worker frozen mid-call then cannot act after the new owner did.
+   */
+  readonly deadline: number;
   /** Aborted on timeout, kill, or when the run stops: long calls must honour it. */
   readonly signal: AbortSignal;
   /**

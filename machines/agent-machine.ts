@@ -91,6 +91,8 @@ export interface ModelCallInput {
   readonly step: number;
   readonly attempt: number;
   readonly idempotencyKey: string;
+  /** The checkpoint of this attempt (see journalKeyOf). */
+  readonly journalKey: string;
   /** Messages produced since the last successful model call, appended to the transcript exactly once per step. */
   readonly inbox: readonly Message[];
   /** The previous response was cut off at its output limit: ask with the raised limit. */
@@ -125,9 +127,9 @@ export interface ToolCallInput {
   readonly attempt: number;
   readonly idempotencyKey: string;
   /**
-   * The journal entry of this try: the idempotency key, suffixed for each try
+   * The journal entry of this try (see journalKeyOf), suffixed for each try
    * after a rate-limit refusal (a refused try is journaled too, and nothing
-   * was sent under the key, which the next try then uses).
+   * was sent under it, so the next try has a checkpoint of its own).
    */
   readonly journalKey: string;
   readonly call: ToolCall;
@@ -146,14 +148,21 @@ export interface ReconcileInput {
 const MAX_TIMER_MS = 2_147_483_647;
 const MODEL = 'model';
 
-/** The idempotency key of one attempt of one external call: (run, step, attempt). */
-export function idempotencyKey(runId: string, step: number, attempt: number): string {
-  return `${runId}:${step}:${attempt}`;
+/**
+ * The idempotency key of one logical call (run, step): the same for every attempt, every retry and every
+ * owner of the run, so a provider that deduplicates by key turns a late call of a worker that lost the run
+ * into a no-op. Each model call and each tool call has a step of its own. The attempt is a separate field.
+ */
+export function idempotencyKey(runId: string, step: number): string {
+  return `${runId}:${step}`;
 }
 
-/** The journal key of one try of a tool call: its idempotency key, and which try after rate-limit refusals. */
-export function journalKeyOf(runId: string, call: Pick<CurrentCall, 'step' | 'attempt' | 'rateTries'>): string {
-  const key = idempotencyKey(runId, call.step, call.attempt);
+/**
+ * The journal key of one try of a call: (run, step, attempt), and which try after rate-limit refusals. Each
+ * try has its own checkpoint and result, so a retry after a failure is not mistaken for the failed try.
+ */
+export function journalKeyOf(runId: string, call: { readonly step: number; readonly attempt: number; readonly rateTries?: number | undefined }): string {
+  const key = `${runId}:${call.step}:${call.attempt}`;
   return call.rateTries ? `${key}:rate${call.rateTries}` : key;
 }
 
@@ -509,8 +518,8 @@ export function createAgentMachine(spec: AgentSpec) {
           current: {
             ...c,
             approvedBy: event.by,
-            // Approving an in-doubt call means "run it again": a new attempt, so a new idempotency key. An edit
-            // of a call never attempted keeps its key: no attempt was ever sent under it with other input.
+            // Approving an in-doubt call means "run it again": a new attempt under the same idempotency key, so a
+            // provider that deduplicates still applies it once. An edit of a call never attempted keeps its attempt.
             attempt: c.attempt + (context.failure?.kind === 'in-doubt' ? 1 : 0),
             ...(edited !== null ? { input: edited, call: { ...c.call, arguments: JSON.stringify(edited) }, editedBy: event.by } : {}),
           },
@@ -648,7 +657,7 @@ export function createAgentMachine(spec: AgentSpec) {
           return conclude(context, {
             reason: 'ACTION_IN_DOUBT',
             tool: c.call.name,
-            idempotencyKey: idempotencyKey(context.runId, c.step, c.attempt),
+            idempotencyKey: idempotencyKey(context.runId, c.step),
             error: reconcileError ?? context.failure?.error ?? { name: 'Unknown', message: 'outcome unknown' },
           });
         },
@@ -893,7 +902,8 @@ export function createAgentMachine(spec: AgentSpec) {
                         runId: context.runId,
                         step: context.step,
                         attempt: context.modelAttempt,
-                        idempotencyKey: idempotencyKey(context.runId, context.step, context.modelAttempt),
+                        idempotencyKey: idempotencyKey(context.runId, context.step),
+                        journalKey: journalKeyOf(context.runId, { step: context.step, attempt: context.modelAttempt }),
                         inbox: context.inbox,
                         raiseOutputLimit: context.truncations > 0,
                       }),
@@ -982,7 +992,7 @@ export function createAgentMachine(spec: AgentSpec) {
                           runId: context.runId,
                           step: c.step,
                           attempt: c.attempt,
-                          idempotencyKey: idempotencyKey(context.runId, c.step, c.attempt),
+                          idempotencyKey: idempotencyKey(context.runId, c.step),
                           journalKey: journalKeyOf(context.runId, c),
                           call: c.call,
                           input: c.input,
@@ -1023,7 +1033,7 @@ export function createAgentMachine(spec: AgentSpec) {
                         return {
                           runId: context.runId,
                           tool: c.call.name,
-                          idempotencyKey: idempotencyKey(context.runId, c.step, c.attempt),
+                          idempotencyKey: idempotencyKey(context.runId, c.step),
                           input: c.input,
                         };
                       },

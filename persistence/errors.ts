@@ -31,6 +31,16 @@ export class StaleVersionError extends StoreError {
   }
 }
 
+/**
+ * A run's stored version moved under a writer that holds its lease: another writer wrote it. The writer
+ * stops the run rather than overwrite or retry; this is a conflict, not an outage.
+ */
+export class VersionConflictError extends StoreError {
+  constructor(runId: string, ours: number, stored: number) {
+    super('version-conflict', `run ${runId}: the store has version ${stored}, this writer last wrote ${ours}; another writer moved the run`, runId);
+  }
+}
+
 /** save() or journal write with a lease token that is no longer current: this writer lost the run. */
 export class StaleLeaseError extends StoreError {
   constructor(runId: string, token: number, current: number | null) {

@@ -22,7 +22,7 @@ import { readSlot } from './file/summary-slot.js';
 import { matchesFilter, newestFirst } from './filter.js';
 import { ApprovalItem, Command, JournalEntry, Lease, RunRecord, storedRecord, TraceEntry, type ApprovalDecision, type ApprovalStatus, type RunFilter, type RunSummary } from './records.js';
 import { checkRunId, RunId } from './run-id.js';
-import type { CommitResult, Fence, RunCommit, SnapshotStore } from './store.js';
+import type { CommitResult, Fence, LeaseRequest, RunCommit, SnapshotStore } from './store.js';
 
 /** Options of the embedded store. */
 export interface FileStoreOptions {
@@ -49,9 +49,11 @@ const CACHED_RUNS = 1_024;
  * The embedded default store: one folder (see file/layout.ts). Each run is a
  * log of commits: a commit appends one checksummed line and fdatasyncs once,
  * so a kill -9 at any point leaves a log whose whole lines are exactly the
- * commits that were made (a torn last line is not one, and the next writer
- * cuts it off). Processes sharing the folder take turns through a lock file
- * per run for every check-then-write (commits, leases); reads take no lock.
+ * commits that were made (a torn last line, without its newline, is not one,
+ * and the next writer cuts it off; a whole line that fails its checksum is
+ * corruption and quarantines the run, its bytes left as they are).
+ * Processes sharing the folder take turns through a lock file per run for
+ * every check-then-write (commits, leases); reads take no lock.
  * Each process keeps the state of the runs it uses in memory and reads only
  * what others appended since; a log is compacted once it has grown enough.
  */
@@ -84,17 +86,23 @@ export class FileStore implements SnapshotStore {
     return store;
   }
 
-  async create(record: RunRecord): Promise<void> {
+  async create(record: RunRecord, lease?: LeaseRequest): Promise<Lease | null> {
     const id = checkRunId(record.summary.runId);
     const { text, valid } = storedRecord(record);
-    await this.#io(async () => {
+    return this.#io(async () => {
       await mkdir(this.#layout.runDir(id), { recursive: true });
       await syncDir(this.#layout.runs);
-      await this.#withRun(id, async () => {
+      return this.#withRun(id, async () => {
         const files = this.#layout.runFiles(id);
         // The log is the run: a directory without one is a create that crashed before it and may be reused.
         if (this.#hasRun(id)) throw new RunExistsError(id);
+        // Creation is ownership: the lease is written before the log, under the run's lock, so a process that
+        // lists the run (reads take no lock) and then asks for its lease finds it held; a crash in between leaves
+        // a folder without a log, which is no run.
+        const owned: Lease | null = lease ? { owner: lease.owner, token: 1, expiresAt: Date.now() + lease.ttlMs } : null;
+        if (owned) await writeAtomic(this.#layout.lease(id), JSON.stringify(owned));
         this.#remember(id, await writeLog(files, { parts: { sealed: { bytes: 0, lastStep: -1 } }, record: { text, envelope: valid } }));
+        return owned;
       });
     });
   }
@@ -177,8 +185,8 @@ export class FileStore implements SnapshotStore {
         if (current && current.owner !== owner && current.expiresAt > now) return null;
         // Whoever takes the run may be taking over from a writer that crashed mid-write (itself, restarted): clear what it left.
         await sweepTemps(this.#layout.runDir(id));
-        const keep = current !== null && current.owner === owner && current.expiresAt > now;
-        const lease: Lease = { owner, token: keep ? current.token : (current?.token ?? 0) + 1, expiresAt: now + ttlMs };
+        // A new holding, even by the same owner: the token grows, fencing out any earlier holder (see MemoryStore).
+        const lease: Lease = { owner, token: (current?.token ?? 0) + 1, expiresAt: now + ttlMs };
         await writeAtomic(this.#layout.lease(id), JSON.stringify(lease));
         return lease;
       }),

@@ -24,8 +24,8 @@ import {
   type RunSummary,
 } from './records.js';
 import { checkRunId } from './run-id.js';
-import { commitOf } from './commit.js';
-import type { CommitResult, Fence, RunCommit, SnapshotStore } from './store.js';
+import { commitOf, startedEntry } from './commit.js';
+import type { CommitResult, Fence, LeaseRequest, RunCommit, SnapshotStore } from './store.js';
 
 const TRACE_CAP = 1_000;
 
@@ -56,21 +56,23 @@ export class MemoryStore implements SnapshotStore {
     this.#now = options.now ?? Date.now;
   }
 
-  async create(record: RunRecord): Promise<void> {
+  async create(record: RunRecord, lease?: LeaseRequest): Promise<Lease | null> {
     checkRunId(record.summary.runId);
     const { text, valid } = storedRecord(record);
     if (this.#runs.has(valid.summary.runId)) throw new RunExistsError(valid.summary.runId);
+    const owned = lease ? { owner: lease.owner, token: 1, expiresAt: this.#now() + lease.ttlMs } : null;
     this.#runs.set(valid.summary.runId, {
       record: text,
       version: valid.version,
       summary: valid.summary,
       quarantined: false,
-      lease: null,
+      lease: owned,
       journal: new Map(),
       transcript: { lastStep: -1, messages: [] },
       trace: [],
       commands: [],
     });
+    return owned && { ...owned };
   }
 
   async save(record: RunRecord, fence: Fence): Promise<void> {
@@ -111,7 +113,7 @@ export class MemoryStore implements SnapshotStore {
     if (c.journalStart) {
       const { key, step } = c.journalStart;
       existing = this.#entry(run, key);
-      if (existing === null) run.journal.set(key, { step, done: false, text: JSON.stringify({ status: 'started', key, step, at: now, token: fence.leaseToken }) });
+      if (existing === null) run.journal.set(key, { step, done: false, text: JSON.stringify(startedEntry(c.journalStart, now, fence.leaseToken)) });
     }
     if (c.trimBelow !== null) this.#trim(run, c.trimBelow);
     return { existing };
@@ -150,8 +152,9 @@ export class MemoryStore implements SnapshotStore {
     const now = this.#now();
     const current = run.lease;
     if (current && current.owner !== owner && current.expiresAt > now) return null;
-    const keep = current && current.owner === owner && current.expiresAt > now;
-    run.lease = { owner, token: keep ? current.token : (current?.token ?? 0) + 1, expiresAt: now + ttlMs };
+    // Every acquisition is a new holding with a new token, even by the same owner: a second host of the run in
+    // one process (or a restarted worker reusing its id) fences out the first instead of writing beside it.
+    run.lease = { owner, token: (current?.token ?? 0) + 1, expiresAt: now + ttlMs };
     return Lease.parse(run.lease);
   }
 

@@ -86,6 +86,12 @@ export const JournalEntry = z.discriminatedUnion('status', [
     at: z.number(),
     /** The lease token of the writer: the same lease finding its own entry again lost a reply, it did not crash. */
     token: z.number().int().optional(),
+    /**
+     * The writer's lease expiry and the call's timeout when it started: past their sum the call cannot
+     * still be running under a live, self-fencing owner, so a new owner reconciles or retries only then.
+     */
+    leaseExpiresAt: z.number().optional(),
+    timeoutMs: z.number().nonnegative().optional(),
   }),
   z.object({ status: z.literal('done'), key: z.string(), step: z.number().int().nonnegative(), at: z.number(), result: StoredJson }),
 ]);

@@ -20,8 +20,8 @@ import {
 import { defineScripts, runScript, type ScriptName } from './redis/scripts.js';
 import { passwordOf, toStoreError } from './redis/unavailable.js';
 import { checkRunId } from './run-id.js';
-import { commitOf } from './commit.js';
-import type { CommitResult, Fence, RunCommit, SnapshotStore } from './store.js';
+import { commitOf, startedEntry } from './commit.js';
+import type { CommitResult, Fence, LeaseRequest, RunCommit, SnapshotStore } from './store.js';
 
 const DEFAULT_URL = 'redis://127.0.0.1:6379';
 const DEFAULT_TRACE_CAP = 1_000;
@@ -76,7 +76,8 @@ export interface RedisStoreOptions {
  * redis/lua/), all keys of a run share the hash tag `{runId}`, and the run
  * index lives under its own tag `{index}`, updated by its own script right
  * after a successful create or save. The run record is the truth: list()
- * re-reads each listed run's summary (written with the record) and drops or
+ * re-reads each listed run's summary (written with the record, and rebuilt
+ * from it when it does not parse: only a bad record quarantines) and drops or
  * repairs stale index entries, so a crash between the two scripts never
  * shows a wrong status; at worst a run created just before the crash is
  * missing from listings until its next save (a failure seen by a live
@@ -130,16 +131,17 @@ export class RedisStore implements SnapshotStore {
     }
   }
 
-  async create(record: RunRecord): Promise<void> {
+  async create(record: RunRecord, lease?: LeaseRequest): Promise<Lease | null> {
     const runId = checkRunId(record.summary.runId);
     const { text, valid } = storedRecord(record);
     const k = this.#keys(runId);
     // Index first: a process that dies between the two scripts then leaves an index entry without a run (which
     // list() drops once it is old enough), never a run nobody can list and so nobody recovers.
     await this.#index(runId, { version: valid.version, summary: valid.summary });
-    const reply = await this.#script('create-run', [k.run, k.summary], [text, summaryJson(valid)]);
+    const reply = await this.#script('create-run', [k.run, k.summary, k.lease], [text, summaryJson(valid), lease?.owner ?? '', lease ? Math.ceil(lease.ttlMs) : '']);
     if (code(reply) === 'RUN_EXISTS') throw new RunExistsError(runId);
     expectOk(reply, 'create-run');
+    return lease ? leaseOf(reply) : null;
   }
 
   async save(record: RunRecord, fence: Fence): Promise<void> {
@@ -158,7 +160,7 @@ export class RedisStore implements SnapshotStore {
       record ? record.version : '',
       this.#traceCap,
       c.journalStart?.key ?? '',
-      c.journalStart ? JSON.stringify({ status: 'started', key: c.journalStart.key, step: c.journalStart.step, at: now, token: fence.leaseToken }) : '',
+      c.journalStart ? JSON.stringify(startedEntry(c.journalStart, now, fence.leaseToken)) : '',
       c.trimBelow ?? '',
       c.transcript.length,
       c.journalDone.length,
@@ -183,7 +185,7 @@ export class RedisStore implements SnapshotStore {
         throw why.ok ? new CorruptRecordError(runId, why.value.key, `quarantined earlier: ${why.value.detail}`) : new CorruptRecordError(runId, k.quarantine, 'quarantined earlier');
       }
       case 'CORRUPT':
-        throw await this.#corrupt(runId, k.summary, String(field(reply, 1)));
+        throw await this.#corrupt(runId, k.run, String(field(reply, 1)));
       case 'STALE_VERSION':
         throw new StaleVersionError(runId, record!.version - 1, Number(field(reply, 1)));
       default:
@@ -249,20 +251,27 @@ export class RedisStore implements SnapshotStore {
     }
     let purged = 0;
     for (const runId of nominated) {
-      if (!isSafeRunId(runId)) continue;
-      const k = this.#keys(runId);
-      const deleted = await this.#script('delete-run', [k.run, k.summary, k.quarantine, ...otherKeys(k)], [String(olderThan)]);
-      if (deleted === 1) {
-        purged++;
-        await this.#unindex(runId, [doneSet]);
-      } else {
-        // Not done, newer, quarantined or gone: the index was stale; bring it in line.
-        const view = await this.#view(runId);
-        if (view === null) await this.#unindex(runId, [doneSet]);
-        else await this.#index(runId, view, [doneSet]);
-      }
+      if (isSafeRunId(runId) && (await this.#purgeOne(runId, olderThan, doneSet))) purged++;
     }
     return purged;
+  }
+
+  /** Deletes one nominated run if its own summary says it is done and older than `olderThan`; else brings the index in line. */
+  async #purgeOne(runId: string, olderThan: number, doneSet: string): Promise<boolean> {
+    const k = this.#keys(runId);
+    const deleteIfOld = async () => (await this.#script('delete-run', [k.run, k.summary, k.quarantine, ...otherKeys(k)], [String(olderThan)])) === 1;
+    if (!(await deleteIfOld())) {
+      // Not done, newer, quarantined or gone: the index was stale. Or its summary did not parse, which #view rebuilds: then ask again.
+      const view = await this.#view(runId);
+      const old = view !== null && view.summary.status === 'done' && view.summary.updatedAt < olderThan;
+      if (!old || !(await deleteIfOld())) {
+        if (view === null) await this.#unindex(runId, [doneSet]);
+        else await this.#index(runId, view, [doneSet]);
+        return false;
+      }
+    }
+    await this.#unindex(runId, [doneSet]);
+    return true;
   }
 
   async acquireLease(runId: string, owner: string, ttlMs: number): Promise<Lease | null> {
@@ -587,17 +596,36 @@ export class RedisStore implements SnapshotStore {
   async #view(runId: string): Promise<RunView | null> {
     if (!isSafeRunId(runId)) return null;
     const k = this.#keys(runId);
-    const reply = await this.#script('read-summary', [k.summary, k.quarantine], []);
-    const [raw, quarantined] = reply as [string | null, number];
-    if (raw === null) return null;
-    const parsed = parseJson(StoredSummary, raw);
-    if (!parsed.ok) {
-      // Written only by our scripts from validated input, so this is tampering or a bad migration: quarantine, list as such.
-      await this.#corrupt(runId, k.summary, parsed.detail);
+    const reply = await this.#script('read-summary', [k.summary, k.quarantine, k.run], []);
+    const [raw, quarantined, exists] = reply as [string | null, number, number];
+    if (exists === 0) return null;
+    const found = await this.#summaryOf(runId, raw);
+    if (found.kind === 'gone') return null;
+    if (found.kind === 'corrupt') {
+      await this.#corrupt(runId, k.run, found.detail);
       return { version: Number.MAX_SAFE_INTEGER, summary: placeholderSummary(runId) };
     }
-    const { version, summary } = parsed.value;
+    const { version, summary } = found.stored;
     return { version, summary: quarantined === 1 ? { ...summary, status: 'quarantined' } : summary };
+  }
+
+  /**
+   * The run's stored summary (`raw`), or, when it does not parse, one
+   * rebuilt from the record: the summary is derived data (tampering or a bad
+   * migration damaged it), the record is the truth, and only a bad record
+   * quarantines. The rebuilt summary is written back unless a commit
+   * replaced the record meanwhile (that commit wrote its own).
+   */
+  async #summaryOf(runId: string, raw: string | null): Promise<{ kind: 'ok'; stored: StoredSummary } | { kind: 'gone' } | { kind: 'corrupt'; detail: string }> {
+    const parsed = parseJson(StoredSummary, raw);
+    if (parsed.ok) return { kind: 'ok', stored: parsed.value };
+    const k = this.#keys(runId);
+    const text = await this.#call(() => this.#redis.get(k.run));
+    if (text === null) return { kind: 'gone' };
+    const record = parseJson(RunRecord, text);
+    if (!record.ok) return { kind: 'corrupt', detail: record.detail };
+    await this.#script('repair-summary', [k.run, k.summary], [text, summaryJson(record.value)]);
+    return { kind: 'ok', stored: { version: record.value.version, summary: record.value.summary } };
   }
 
   // ---- corruption ------------------------------------------------------------
@@ -613,11 +641,11 @@ export class RedisStore implements SnapshotStore {
       const mark: QuarantineMark = { key, detail, at: Date.now() };
       const reply = await this.#script('quarantine-run', [k.run, k.quarantine, k.summary], [JSON.stringify(mark)]);
       if (code(reply) === 'OK') {
-        const raw = field(reply, 1);
-        const parsed = typeof raw === 'string' ? parseJson(StoredSummary, raw) : null;
-        const view: RunView = parsed?.ok
-          ? { version: parsed.value.version, summary: { ...parsed.value.summary, status: 'quarantined' } }
-          : { version: Number.MAX_SAFE_INTEGER, summary: placeholderSummary(runId) };
+        const found = await this.#summaryOf(runId, field(reply, 1) as string | null);
+        const view: RunView =
+          found.kind === 'ok'
+            ? { version: found.stored.version, summary: { ...found.stored.summary, status: 'quarantined' } }
+            : { version: Number.MAX_SAFE_INTEGER, summary: placeholderSummary(runId) };
         await this.#index(runId, view);
       }
     } catch {

@@ -19,9 +19,28 @@ export interface RunCommit {
   /** 4. Trace entries. */
   readonly trace: readonly TraceEntry[];
   /** 5. `started` for the call about to begin, unless its key already has an entry (returned in the result). */
-  readonly journalStart: { readonly key: string; readonly step: number } | null;
+  readonly journalStart: JournalStart | null;
   /** 6. Drops journal entries of steps below this one (the record has moved past them). */
   readonly trimBelow: number | null;
+}
+
+/** A call's checkpoint: its journal key and step, and the window in which it may still be running (see JournalEntry). */
+export interface JournalStart {
+  readonly key: string;
+  readonly step: number;
+  readonly window?: CallWindow;
+}
+
+/** When a started call's owner can no longer be running it: its lease expiry plus the call's timeout. */
+export interface CallWindow {
+  readonly leaseExpiresAt: number;
+  readonly timeoutMs: number;
+}
+
+/** Who a new run is leased to from its first write: creation is ownership. */
+export interface LeaseRequest {
+  readonly owner: string;
+  readonly ttlMs: number;
 }
 
 /** What a commit found: the existing entry of its `journalStart` key, or null when it recorded `started` (or asked for none). */
@@ -49,8 +68,14 @@ export interface Fence {
  *   and leaves the stored bytes as they were.
  */
 export interface SnapshotStore {
-  /** Stores a new run at version 1; RunExistsError if the id is taken. */
-  create(record: RunRecord): Promise<void>;
+  /**
+   * Stores a new run at version 1, already leased to `lease.owner` in the same
+   * operation, so no other process ever sees it unowned; returns that lease.
+   * Without `lease` the run is stored unowned (a dispatcher's submit: the
+   * worker that takes its job leases it) and null is returned.
+   * RunExistsError if the id is taken.
+   */
+  create(record: RunRecord, lease?: LeaseRequest): Promise<Lease | null>;
   /** Compare-and-set save (see above). */
   save(record: RunRecord, fence: Fence): Promise<void>;
   /**
@@ -68,7 +93,11 @@ export interface SnapshotStore {
   /** Deletes terminal runs last updated before `olderThan` (epoch ms); returns how many. */
   purge(olderThan: number): Promise<number>;
 
-  /** Takes the run's lease if it is free, expired, or already this owner's; null when another owner holds it. */
+  /**
+   * Takes the run's lease if it is free, expired, or already this owner's; null when another owner holds it.
+   * Each acquisition gets a higher token than any before, even for the same owner, so it fences out every
+   * earlier holding.
+   */
   acquireLease(runId: string, owner: string, ttlMs: number): Promise<Lease | null>;
   /** Extends a lease this owner still holds; null when its token is no longer current. */
   renewLease(runId: string, lease: Lease, ttlMs: number): Promise<Lease | null>;

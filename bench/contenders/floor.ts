@@ -28,7 +28,7 @@ export function floorContender(board: CurrentClock): Contender {
         if (response.type !== 'tool_calls') break;
         messages.push({ role: 'assistant', content: response.text, toolCalls: response.calls });
         for (const call of response.calls) {
-          const out = await echo.run(JSON.parse(call.arguments), { runId, idempotencyKey: `${runId}:${step}:1`, step, attempt: 1, signal });
+          const out = await echo.run(JSON.parse(call.arguments), { runId, idempotencyKey: `${runId}:${step}`, step, attempt: 1, deadline: Infinity, signal });
           messages.push({ role: 'tool', callId: call.id, tool: call.name, content: JSON.stringify(out), isError: false });
         }
         done++;

@@ -107,7 +107,7 @@ export function rawXStateContender(board: CurrentClock): Contender {
           }),
           callTool: fromPromise<unknown, { runId: string; step: number; calls: readonly ToolCall[] }>(async ({ input, signal }) => {
             for (const call of input.calls) {
-              const out = await echo.run(JSON.parse(call.arguments), { runId: input.runId, idempotencyKey: `${input.runId}:${input.step}:1`, step: input.step, attempt: 1, signal });
+              const out = await echo.run(JSON.parse(call.arguments), { runId: input.runId, idempotencyKey: `${input.runId}:${input.step}`, step: input.step, attempt: 1, deadline: Infinity, signal });
               transcript.push({ role: 'tool', callId: call.id, tool: call.name, content: JSON.stringify(out), isError: false });
             }
             return null;

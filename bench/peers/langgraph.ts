@@ -44,7 +44,7 @@ function buildGraph(model: Model, checkpointer: BaseCheckpointSaver | undefined)
       const signal = config.signal ?? new AbortController().signal;
       const out: Message[] = [];
       for (const call of state.pending) {
-        const value = await echo.run(JSON.parse(call.arguments), { runId, idempotencyKey: `${runId}:${state.step}:1`, step: state.step, attempt: 1, signal });
+        const value = await echo.run(JSON.parse(call.arguments), { runId, idempotencyKey: `${runId}:${state.step}`, step: state.step, attempt: 1, deadline: Infinity, signal });
         out.push({ role: 'tool', callId: call.id, tool: call.name, content: JSON.stringify(value), isError: false });
       }
       return { messages: out, pending: [] };

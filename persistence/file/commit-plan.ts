@@ -1,3 +1,4 @@
+import { startedEntry } from '../commit.js';
 import { StaleVersionError } from '../errors.js';
 import { TraceEntry, type JournalEntry } from '../records.js';
 import type { RunCommit } from '../store.js';
@@ -51,9 +52,9 @@ export function planCommit(state: RunState, c: RunCommit, now: number, token: nu
 
   let existing: JournalEntry | null = null;
   if (c.journalStart) {
-    const { key, step } = c.journalStart;
+    const { key } = c.journalStart;
     existing = added.get(key) ?? state.entry(key);
-    if (existing === null) added.set(key, { status: 'started', key, step, at: now, ...(token === undefined ? {} : { token }) });
+    if (existing === null) added.set(key, startedEntry(c.journalStart, now, token));
   }
   if (added.size > 0) parts.journal = [...added.values()];
 

@@ -4,11 +4,13 @@ import { createHash, randomBytes } from 'node:crypto';
  * The bytes of a run log: a header line naming this log file, then one line
  * per commit, `<checksum> <payload>\n` (the payload is JSON text, see
  * log-line.ts). JSON text never holds a raw newline, so a line's newline is
- * its last byte, and a write that a kill -9 cut short leaves a last line
- * without one (or, after a power loss, with a checksum that does not match):
- * a torn tail, never mistaken for data. Writers cut a torn tail off before
- * they append, so a bad line with a good one after it was not torn by a
- * crash: that is corruption.
+ * its last byte: a write that a kill -9 (or a full disk) cut short leaves a
+ * last line without one, a torn tail, which is not a commit (it was never
+ * synced, so never acknowledged) and which the next writer cuts off. A line
+ * that has its newline was written whole: if its checksum fails, the bytes
+ * changed after they were written, wherever the line is, and that is
+ * corruption, never a tail to drop (dropping a commit that was acknowledged
+ * would roll the run back behind its caller's back).
  */
 
 const MAGIC = 'reins-log 1 ';
@@ -44,19 +46,19 @@ export function frame(payload: string): string {
 export interface Frames {
   /** The payloads of the whole lines, in order, each with the file offset just past its line. */
   readonly lines: { readonly payload: string; readonly end: number }[];
-  /** The file offset where the whole lines stop. */
+  /** The file offset where the good lines stop. */
   readonly end: number;
-  /** What follows `end`: nothing; a torn tail (no whole line after it); or a damaged line that a whole one follows. */
+  /** What follows `end`: nothing; a torn tail (bytes without a newline); or a whole line whose checksum fails. */
   readonly rest: 'none' | 'torn' | 'corrupt';
 }
 
-/** Splits `bytes`, which start at file offset `at`, into checked lines. */
+/** Splits `bytes`, which start at file offset `at`, into checked lines, stopping at the first whole line that fails its checksum. */
 export function readFrames(bytes: Buffer, at: number): Frames {
   const lines: { payload: string; end: number }[] = [];
   let start = 0;
   for (let nl = bytes.indexOf(NEWLINE, start); nl >= 0; nl = bytes.indexOf(NEWLINE, start)) {
     const payload = checked(bytes, start, nl);
-    if (payload === null) return { lines, end: at + start, rest: hasWholeLine(bytes, nl + 1) ? 'corrupt' : 'torn' };
+    if (payload === null) return { lines, end: at + start, rest: 'corrupt' };
     start = nl + 1;
     lines.push({ payload, end: at + start });
   }
@@ -69,13 +71,6 @@ function checked(bytes: Buffer, start: number, nl: number): string | null {
   const body = bytes.subarray(start + SUM_HEX + 1, nl);
   if (hash(body) !== bytes.toString('latin1', start, start + SUM_HEX)) return null;
   return body.toString('utf8');
-}
-
-function hasWholeLine(bytes: Buffer, from: number): boolean {
-  for (let start = from, nl = bytes.indexOf(NEWLINE, start); nl >= 0; start = nl + 1, nl = bytes.indexOf(NEWLINE, start)) {
-    if (checked(bytes, start, nl) !== null) return true;
-  }
-  return false;
 }
 
 /** A payload's checksum; a string hashes as its UTF-8 bytes, the bytes a reader checks. */

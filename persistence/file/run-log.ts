@@ -24,7 +24,8 @@ export interface ReadOptions {
  * appended since, or reads the log afresh when there is no cached state or
  * the file is another one (a compaction replaced it). Synchronous, so that a
  * state and the bytes it was read from never drift apart within this process.
- * A torn tail is left out (and cut off when `cut`); a damaged line is reported.
+ * A torn tail (bytes without a newline) is left out, and cut off when `cut`;
+ * a whole line that fails its checksum, last or not, is reported as damage.
  */
 export function readLog(path: string, cached: RunState | null, options: ReadOptions = {}): LogRead {
   let fd: number;
@@ -50,7 +51,7 @@ export function readLog(path: string, cached: RunState | null, options: ReadOpti
       state.end = end;
       options.each?.(line.value.parts);
     }
-    if (frames.rest === 'corrupt') return { kind: 'damaged', path, detail: `a damaged line with whole lines after it (at byte ${frames.end})` };
+    if (frames.rest === 'corrupt') return { kind: 'damaged', path, detail: `the whole line at byte ${frames.end} fails its checksum` };
     // Every log is written with its first line (see writeLog): without one, the file is not a log.
     if (state === null) return { kind: 'damaged', path, detail: 'no first line' };
     const bad = state.checkRecord();

@@ -5,6 +5,7 @@
  *
  *   reins:{<runId>}:run              string  the RunRecord JSON (the truth)
  *   reins:{<runId>}:summary          string  {version, summary} written with the record, so listing never parses snapshots
+ *                                            (derived data: rebuilt from the record when it does not parse)
  *   reins:{<runId>}:lease            hash    owner, token, expiresAt (kept after release with expiresAt 0: tokens only grow)
  *   reins:{<runId>}:journal          hash    idempotency key -> JournalEntry JSON
  *   reins:{<runId>}:transcript       list    message JSON, oldest first

@@ -19,6 +19,7 @@ export const SCRIPT_NAMES = [
   'return-commands',
   'quarantine-run',
   'read-summary',
+  'repair-summary',
   'delete-run',
   'index-run',
   'unindex-run',

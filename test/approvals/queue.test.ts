@@ -135,7 +135,7 @@ for (const storeCase of STORE_CASES) {
       const { item: decided } = await queue.approve(supervisor, item.itemId, 'carol', { arguments: { ...(item.arguments as object), amount: 150 } });
       expect(decided.decision).toMatchObject({ by: 'carol', editedArguments: { orderId: 'o-1', amount: 150, apiKey: '[redacted]' } });
       const outcome = await run.outcome;
-      expect(r.executed).toEqual([{ input: { orderId: 'o-1', amount: 150, apiKey: 'sk-live-1' }, key: `${run.runId}:2:1` }]);
+      expect(r.executed).toEqual([{ input: { orderId: 'o-1', amount: 150, apiKey: 'sk-live-1' }, key: `${run.runId}:2` }]);
       expect(outcome.reason).toBe('COMPLETED');
       const seen = JSON.parse((outcome as { result: string }).result) as { note: string; arguments: unknown; result: unknown };
       expect(seen).toMatchObject({ note: expect.stringContaining('carol edited the arguments'), arguments: { amount: 150 }, result: { refunded: 150 } });

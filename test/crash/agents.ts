@@ -56,20 +56,26 @@ export function buildAgents(kit: AgentKit): Agent<any>[] {
   const slowMs = kit.slowMs ?? 400;
   const wait = (signal: AbortSignal) => sleep(Math.floor(rand() * jitterMs), signal);
 
-  /** A tool body: jittered wait, one execution counted, the effect (if any, never after an abort), jittered wait. */
+  /**
+   * A tool body: jittered wait, one execution counted, the effect (if any: never after an abort, nor past the
+   * attempt's deadline, as a provider honouring a request deadline does), jittered wait.
+   */
   const body = (effect: ((key: string) => Promise<void>) | null, result: (item: string) => unknown) =>
-    async ({ item }: { item: string }, ctx: { idempotencyKey: string; signal: AbortSignal }) => {
+    async ({ item }: { item: string }, ctx: { idempotencyKey: string; signal: AbortSignal; deadline: number }) => {
       await wait(ctx.signal);
       await ledger.executed(ctx.idempotencyKey);
       if (effect) {
         ctx.signal.throwIfAborted();
+        if (Date.now() >= ctx.deadline) throw new Error('past the request deadline: not applied');
         await effect(ctx.idempotencyKey);
       }
       await wait(ctx.signal);
       return result(item);
     };
 
-  const noRetryStorm = { retry: { maxAttempts: 10, baseDelayMs: 5, jitter: 'none' as const }, circuit: { failureThreshold: 100 } };
+  // The timeout bounds a call's window: a new owner decides about a previous owner's unfinished call only once
+  // that owner's lease plus this has passed, so it is kept well above the tools' waits and well below a test's patience.
+  const noRetryStorm = { retry: { maxAttempts: 10, baseDelayMs: 5, jitter: 'none' as const }, circuit: { failureThreshold: 100 }, timeoutMs: Math.max(1_000, 4 * slowMs) };
   const lookup = tool({ name: 'lookup', description: 'reads an item', input: Item, sideEffect: 'none', run: body(null, (item) => ({ item, found: true })) });
   const put = tool({ name: 'put', description: 'stores an item by key', input: Item, sideEffect: 'idempotent', ...noRetryStorm, run: body(ledger.applyOnce, (item) => ({ item, stored: true })) });
   const charge = tool({

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { EffectsSpec } from './protocol.js';
 
@@ -70,10 +70,10 @@ function fileLedger(dir: string): EffectLedger {
     return counts;
   };
   return {
-    apply: async (k) => writeFileSync(join(effectsDir, `${k}~${randomUUID()}`), '', { flag: 'wx' }),
+    apply: async (k) => createSynced(join(effectsDir, `${k}~${randomUUID()}`)),
     applyOnce: async (k) => {
       try {
-        writeFileSync(join(effectsDir, `${k}~once`), '', { flag: 'wx' });
+        createSynced(join(effectsDir, `${k}~once`));
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
@@ -94,6 +94,22 @@ function fileLedger(dir: string): EffectLedger {
     },
     close: async () => undefined,
   };
+}
+
+/** Creates an empty file with O_EXCL and fsyncs it and its folder: an effect the ledger acknowledged survives a crash of the machine too. */
+function createSynced(path: string): void {
+  const fd = openSync(path, 'wx');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  const dir = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
 }
 
 /** A ledger in this process's memory, for baseline runs that must not touch a test's ledger. */

@@ -81,7 +81,7 @@ function countingStore(store: SnapshotStore, index: number): SnapshotStore {
 
 /** Reports every fenced write and lease call with its outcome (the lease test checks whose writes landed). */
 function reportingStore(store: SnapshotStore): SnapshotStore {
-  const reported = new Set(['save', 'commit', 'journalStart', 'journalDone', 'journalTrim', 'transcriptAppend', 'traceAppend', 'renewLease', 'acquireLease', 'releaseLease']);
+  const reported = new Set(['create', 'save', 'commit', 'journalStart', 'journalDone', 'journalTrim', 'transcriptAppend', 'traceAppend', 'renewLease', 'acquireLease', 'releaseLease']);
   return new Proxy(store, {
     get(target, prop) {
       const value = Reflect.get(target, prop) as unknown;
@@ -91,7 +91,7 @@ function reportingStore(store: SnapshotStore): SnapshotStore {
         const op = String(prop);
         type Rec = { version: number; summary: { runId: string } };
         const record = op === 'save' ? (args[0] as Rec) : op === 'commit' ? (args[0] as { record: Rec | null }).record : null;
-        const runId = op === 'commit' ? (args[0] as { runId: string }).runId : record ? record.summary.runId : String(args[0]);
+        const runId = op === 'commit' ? (args[0] as { runId: string }).runId : op === 'create' ? (args[0] as Rec).summary.runId : record ? record.summary.runId : String(args[0]);
         const fence =
           op === 'save' || op === 'commit' ? args[1] : op === 'journalStart' ? args[3] : op === 'journalDone' ? args[4] : op === 'transcriptAppend' ? args[3] : op === 'journalTrim' ? args[2] : args[1];
         const token =
@@ -102,7 +102,8 @@ function reportingStore(store: SnapshotStore): SnapshotStore {
           const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
           // A renewal or acquisition that returns null did not get the lease.
           const ok = !((op === 'renewLease' || op === 'acquireLease') && result === null);
-          const got = op === 'acquireLease' && result ? (result as { token: number }).token : token;
+          // A run is created already leased: its creation is its first holding.
+          const got = (op === 'acquireLease' || op === 'create') && result ? (result as { token: number }).token : token;
           send({ type: 'write', op, runId, token: got, version: record?.version ?? null, ok, error: ok ? null : 'lease not held', at, doneAt: Date.now() });
           return result;
         } catch (error) {

@@ -157,6 +157,8 @@ for (const storeCase of STORE_CASES) {
         description: 's',
         input: z.object({ to: z.string() }),
         sideEffect: 'non-idempotent',
+        // The new owner decides only once the dead owner's window (its lease plus this timeout) has closed.
+        timeoutMs: 300,
         run: async (_i, ctx) => {
           effects.record(ctx.idempotencyKey);
           fault.set('frozen'); // dies during the call: started is durable, done never will be
@@ -171,7 +173,7 @@ for (const storeCase of STORE_CASES) {
       await leaseExpired(base, run.runId);
       const second = await supervisor(base, [agent], 'w2', 200);
       const [recovered] = await second.recover();
-      expect(await recovered!.outcome).toMatchObject({ reason: 'ACTION_IN_DOUBT', tool: 'send_email', idempotencyKey: `${run.runId}:2:1`, error: { name: 'InterruptedCall' } });
+      expect(await recovered!.outcome).toMatchObject({ reason: 'ACTION_IN_DOUBT', tool: 'send_email', idempotencyKey: `${run.runId}:2`, error: { name: 'InterruptedCall' } });
       expect(effects.executions).toBe(1);
     });
 

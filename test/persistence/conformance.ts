@@ -12,6 +12,7 @@ import {
 import { InvalidRunIdError } from '../../persistence/run-id.js';
 import { RECORD_SCHEMA, type ApprovalItem, type Command, type RunRecord, type RunSummary } from '../../persistence/records.js';
 import { commitOf } from '../../persistence/commit.js';
+import { computeStats } from '../../agents/stats.js';
 import type { SnapshotStore } from '../../persistence/store.js';
 import { sleep, until } from '../support/tools.js';
 
@@ -22,6 +23,8 @@ export interface StoreHarness {
   readonly peer: () => Promise<SnapshotStore>;
   /** Overwrites the run's stored record with `bytes`, as a torn write or a bad migration would. */
   readonly corrupt: (runId: string, bytes: string) => Promise<void>;
+  /** Overwrites the summary a store keeps beside the record for listings with `bytes`; absent for a store that keeps none. */
+  readonly damageSummary?: (runId: string, bytes: string) => Promise<void>;
   readonly cleanup: () => Promise<void>;
 }
 
@@ -85,6 +88,25 @@ export function describeStoreConformance(name: string, make: () => Promise<Store
       expect(await store.load(freshId('missing'))).toBeNull();
     });
 
+    it('creation is ownership: a run created with a lease is never free for another owner, and its window rides with started', async () => {
+      const id = freshId();
+      const before = Date.now();
+      const lease = await store.create(recordOf(id, 1), { owner: 'creator', ttlMs: 10_000 });
+      expect(lease).toMatchObject({ owner: 'creator', token: 1 });
+      expect(lease!.expiresAt).toBeGreaterThanOrEqual(before + 10_000 - 50);
+      expect(await store.readLease(id)).toEqual(lease);
+      expect(await store.acquireLease(id, 'recoverer', 10_000)).toBeNull();
+      await store.save(recordOf(id, 2), { leaseToken: lease!.token });
+      const window = { leaseExpiresAt: lease!.expiresAt, timeoutMs: 2_500 };
+      expect((await store.commit(commitOf(id, { journalStart: { key: 'k', step: 3, window } }), { leaseToken: lease!.token })).existing).toBeNull();
+      expect(await store.journalGet(id, 'k')).toMatchObject({ status: 'started', key: 'k', step: 3, token: 1, ...window });
+      // Unowned creation (a dispatcher's submit) leaves the lease to whoever takes the run's job.
+      const unowned = freshId();
+      expect(await store.create(recordOf(unowned, 1))).toBeNull();
+      expect(await store.readLease(unowned)).toBeNull();
+      expect((await store.acquireLease(unowned, 'worker', 10_000))?.token).toBe(1);
+    });
+
     it('saves with compare-and-set on the version', async () => {
       const id = freshId();
       const lease = await leased(id);
@@ -101,13 +123,15 @@ export function describeStoreConformance(name: string, make: () => Promise<Store
       const a = await store.acquireLease(id, 'worker-a', 150);
       expect(a).not.toBeNull();
       expect(await store.acquireLease(id, 'worker-b', 150)).toBeNull();
+      // The same owner taking the lease again is a new holding: the earlier one is fenced out, never doubled.
       const again = await store.acquireLease(id, 'worker-a', 150);
-      expect(again?.token).toBe(a!.token);
-      await sleep(220);
-      const b = await store.acquireLease(id, 'worker-b', 10_000);
-      expect(b!.token).toBeGreaterThan(a!.token);
+      expect(again!.token).toBe(a!.token + 1);
       await expect(store.save(recordOf(id, 2), { leaseToken: a!.token })).rejects.toBeInstanceOf(StaleLeaseError);
       expect(await store.renewLease(id, a!, 1_000)).toBeNull();
+      await sleep(220);
+      const b = await store.acquireLease(id, 'worker-b', 10_000);
+      expect(b!.token).toBeGreaterThan(again!.token);
+      await expect(store.save(recordOf(id, 2), { leaseToken: again!.token })).rejects.toBeInstanceOf(StaleLeaseError);
       await store.save(recordOf(id, 2), { leaseToken: b!.token });
       const renewed = await store.renewLease(id, b!, 20_000);
       expect(renewed?.token).toBe(b!.token);
@@ -247,6 +271,61 @@ export function describeStoreConformance(name: string, make: () => Promise<Store
       await store.create(recordOf(other, 1));
       await h.corrupt(other, JSON.stringify({ ...recordOf(other, 1), schema: 99 }));
       await expect(store.load(other)).rejects.toBeInstanceOf(CorruptRecordError);
+    });
+
+    it('a corrupt record quarantines that run only: the others load, commit and list as before', async () => {
+      const bad = freshId();
+      const good = freshId();
+      await leased(bad);
+      const lease = await leased(good);
+      await h.corrupt(bad, 'not json');
+      await expect(store.load(bad)).rejects.toMatchObject({ kind: 'corrupt-record', runId: bad });
+      await store.save(recordOf(good, 2), { leaseToken: lease.token });
+      expect((await store.load(good))?.version).toBe(2);
+      const listed = await store.list();
+      expect(listed.find((s) => s.runId === good)?.status).toBe('running');
+      expect(listed.find((s) => s.runId === bad)?.status).toBe('quarantined');
+    });
+
+    it('a damaged summary is rebuilt from the record: the run lists and counts as it is, commits, purges, and is not quarantined', async (ctx) => {
+      const damage = h.damageSummary;
+      if (!damage) return ctx.skip();
+      const agent = freshId('agent');
+      const done = freshId();
+      const running = freshId();
+      await store.create(recordOf(done, 1, { agentId: agent }));
+      const doneLease = (await store.acquireLease(done, 'worker-a', 10_000))!;
+      const finished = recordOf(done, 2, { agentId: agent, status: 'done', reason: 'COMPLETED', createdAt: 500, updatedAt: 900 });
+      await store.save(finished, { leaseToken: doneLease.token });
+      await store.create(recordOf(running, 1, { agentId: agent }));
+      const fence = { leaseToken: (await store.acquireLease(running, 'worker-a', 10_000))!.token };
+
+      // Not JSON, and JSON that is not a summary (no numeric version).
+      const garbage = ['{"version":', JSON.stringify({ version: 'two', summary: null })];
+      for (const [i, bytes] of garbage.entries()) {
+        await damage(done, bytes);
+        await damage(running, bytes);
+        const listed = await store.list({ agentId: agent });
+        expect(listed).toEqual([recordOf(running, 1 + i, { agentId: agent }).summary, finished.summary]);
+        expect(await store.list({ agentId: agent, status: 'done' })).toEqual([finished.summary]);
+        expect(await store.list({ agentId: agent, status: 'quarantined' })).toEqual([]);
+        // `reins stats` since the done run was created: it must be there, with its real creation time.
+        const stats = computeStats(listed, { agentId: agent, since: 500 });
+        expect(stats).toMatchObject({ runs: 1, active: 0, quarantined: 0 });
+        expect(stats.byReason.COMPLETED.count).toBe(1);
+        expect(await store.load(done)).toEqual(finished);
+        // A commit goes through on the record's version, and compare-and-set still holds.
+        await damage(running, bytes);
+        await store.save(recordOf(running, 2 + i, { agentId: agent }), fence);
+        await expect(store.save(recordOf(running, 2 + i, { agentId: agent }), fence)).rejects.toBeInstanceOf(StaleVersionError);
+      }
+      expect((await store.load(running))?.version).toBe(3);
+
+      // purge decides on the record's facts: done, last updated at 900.
+      await damage(done, 'garbage');
+      await store.purge(1_000);
+      expect(await store.load(done)).toBeNull();
+      expect((await store.list({ agentId: agent })).map((s) => s.runId)).toEqual([running]);
     });
 
     it('commands reach a watcher in another store instance, in order, once', async () => {

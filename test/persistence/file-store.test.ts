@@ -25,6 +25,7 @@ describeStoreConformance('FileStore', async () => {
     },
     // A whole, checksummed log line whose record is `bytes`: what a bad migration or a bug would write, not a torn tail.
     corrupt: (runId, bytes) => appendFile(join(dir, 'runs', runId, 'run.log'), frame(encodeLine({ parts: {}, record: { text: bytes, envelope: null } }))),
+    damageSummary: (runId, bytes) => writeFile(join(dir, 'runs', runId, 'summary'), bytes),
     cleanup: async () => {
       await Promise.all([store, ...peers].map((s) => s.close()));
       await rm(dir, { recursive: true, force: true });
@@ -65,25 +66,62 @@ describe('FileStore on disk', () => {
     const whole = await readFile(log);
     // What a writer killed halfway through its write leaves: the first half of a line, no newline.
     const torn = frame(encodeLine({ parts: { transcript: [{ step: 2, messages: ['two'] }], trace: [{ at: 2, kind: 'b' }] }, record: { text: JSON.stringify(recordOf(id, 3)), envelope: null } }));
-    await appendFile(log, torn.slice(0, torn.length >> 1));
+    const tornHalf = Buffer.from(torn.slice(0, torn.length >> 1));
+    await appendFile(log, tornHalf);
     for (const reader of [store, new FileStore({ dir })]) {
       expect((await reader.load(id))?.version).toBe(2);
       expect(await reader.transcriptRead(id)).toEqual(['one']);
       expect(await reader.traceRead(id)).toEqual([{ at: 1, kind: 'a' }]);
       expect(await reader.list()).toMatchObject([{ runId: id, status: 'running', step: 2 }]);
     }
-    // A line whose checksum does not match (a power loss) is torn too, when no whole line follows it.
-    await writeFile(log, Buffer.concat([whole, Buffer.from(torn.replace('"two"', '"owt"'))]));
-    expect((await new FileStore({ dir }).load(id))?.version).toBe(2);
 
-    // The torn step is appended again, once, and the log holds whole lines only.
+    // The torn step is appended again, once: the log is the whole lines it had, then exactly one new line.
     await store.commit(commitOf(id, { transcript: [{ step: 2, messages: ['two'] }], record: recordOf(id, 3) }), fence);
     await store.transcriptAppend(id, 2, ['two'], fence);
     expect(await store.transcriptRead(id)).toEqual(['one', 'two']);
-    expect((await readFile(log, 'utf8')).endsWith('\n')).toBe(true);
-    expect((await readFile(log, 'utf8')).includes('owt')).toBe(false);
+    const after = await readFile(log);
+    expect(after.subarray(0, whole.length)).toEqual(whole);
+    expect(after.subarray(whole.length).indexOf(0x0a)).toBe(after.length - whole.length - 1);
+    expect(after.indexOf(tornHalf)).toBe(-1);
     expect((await new FileStore({ dir }).load(id))?.version).toBe(3);
     expect(await readdir(join(dir, 'runs'))).toEqual([id]);
+    expect(await readdir(join(dir, 'runs', id))).not.toContain('quarantine.json');
+  });
+
+  it('quarantines a run whose whole last line fails its checksum (a flipped byte): nothing is cut, and other runs keep working', async () => {
+    const other = await leasedRun();
+    for (const where of ['payload', 'checksum'] as const) {
+      const { id, fence } = await leasedRun();
+      await store.commit(commitOf(id, { record: recordOf(id, 2), trace: [{ at: 1, kind: 'a' }] }), fence);
+      await store.commit(commitOf(id, { record: recordOf(id, 3), trace: [{ at: 2, kind: 'b' }] }), fence);
+      const log = runFile(id, 'run.log');
+      const damaged = await readFile(log);
+      const lastLine = damaged.lastIndexOf(0x0a, damaged.length - 2) + 1;
+      // One bit of an acknowledged commit's line, its newline intact: a whole line, not a torn tail.
+      damaged[where === 'checksum' ? lastLine + 3 : damaged.length - 10]! ^= 0x01;
+      await writeFile(log, damaged);
+      const detail = `the whole line at byte ${lastLine} fails its checksum`;
+
+      // Another process (as after a restart) finds it, through load, commit, traces and listing alike, and never rolls the run back to version 2.
+      const reopened = new FileStore({ dir });
+      const err = await reopened.load(id).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CorruptRecordError);
+      expect(err).toMatchObject({ kind: 'corrupt-record', runId: id, key: `runs/${id}/run.log` });
+      expect((err as Error).message).toContain(detail);
+      expect(JSON.parse(await readFile(runFile(id, 'quarantine.json'), 'utf8'))).toMatchObject({ key: `runs/${id}/run.log`, detail });
+      await expect(reopened.commit(commitOf(id, { record: recordOf(id, 3) }), fence)).rejects.toBeInstanceOf(CorruptRecordError);
+      await expect(reopened.traceRead(id)).rejects.toBeInstanceOf(CorruptRecordError);
+      await expect(store.commit(commitOf(id, { record: recordOf(id, 4) }), fence)).rejects.toBeInstanceOf(CorruptRecordError);
+      expect((await reopened.list()).find((s) => s.runId === id)?.status).toBe('quarantined');
+      expect(await readFile(log)).toEqual(damaged);
+
+      // The run beside it, in the same folder and the same store instances, is untouched.
+      for (const reader of [store, reopened]) expect((await reader.load(other.id))?.version).toBe(1);
+      await reopened.close();
+    }
+    await store.save(recordOf(other.id, 2), other.fence);
+    expect((await new FileStore({ dir }).load(other.id))?.version).toBe(2);
+    expect((await store.list()).find((s) => s.runId === other.id)?.status).toBe('running');
   });
 
   it('compacts a long log: record, journal, transcript and trace are kept, the log stays small, other instances follow', async () => {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CorruptRecordError, StoreUnavailableError } from '../../persistence/errors.js';
 import { RedisStore } from '../../persistence/redis-store.js';
 import { allRunKeys, hashSlot, hashTag, indexKeys, indexSetsFor, runKeys } from '../../persistence/redis/keys.js';
+import { defineScripts, runScript } from '../../persistence/redis/scripts.js';
 import { freePort, hasRedisServer, startRedis, type RedisServer } from '../support/redis-server.js';
 import { describeStoreConformance, freshId, recordOf } from './conformance.js';
 
@@ -24,6 +25,9 @@ describeStoreConformance('RedisStore', async () => {
     peer: async () => new RedisStore({ url, prefix }),
     corrupt: async (runId, bytes) => {
       await raw.set(runKeys(runId, prefix).run, bytes);
+    },
+    damageSummary: async (runId, bytes) => {
+      await raw.set(runKeys(runId, prefix).summary, bytes);
     },
     cleanup: async () => {
       await store.close();
@@ -112,6 +116,53 @@ describe('RedisStore on Redis', () => {
     expect(err.key).toBe(key);
     expect(await raw.get(key)).toBe('{"schema":1,"version":"oops"');
     expect(await raw.exists(runKeys(id, prefix).quarantine)).toBe(1);
+  });
+
+  it('a summary that does not parse is rewritten from the record, not quarantined; a garbage record is, bytes and all', async () => {
+    const k = (id: string) => runKeys(id, prefix);
+    const done = freshId();
+    await store.create(recordOf(done, 1));
+    const lease = (await store.acquireLease(done, 'w', 5_000))!;
+    const finished = recordOf(done, 2, { status: 'done', reason: 'COMPLETED', createdAt: 1_700_000_000_000, updatedAt: 1_700_000_060_000 });
+    await store.save(finished, { leaseToken: lease.token });
+    const sound = await raw.get(k(done).summary);
+    await raw.set(k(done).summary, 'garbage');
+    expect((await store.list()).find((s) => s.runId === done)).toEqual(finished.summary);
+    expect(await raw.get(k(done).summary)).toBe(sound);
+    expect(await raw.exists(k(done).quarantine)).toBe(0);
+    // A summary key lost altogether is the same damage.
+    await raw.del(k(done).summary);
+    expect((await store.list({ status: 'done' })).map((s) => s.runId)).toContain(done);
+    expect(await raw.get(k(done).summary)).toBe(sound);
+
+    // Both damaged: the record is at fault, so the run is quarantined and neither key is touched.
+    const bad = freshId();
+    await store.create(recordOf(bad, 1));
+    await raw.set(k(bad).run, 'torn record');
+    await raw.set(k(bad).summary, 'torn summary');
+    expect((await store.list()).find((s) => s.runId === bad)?.status).toBe('quarantined');
+    expect((await store.list({ status: 'quarantined' })).map((s) => s.runId)).toContain(bad);
+    const err = await store.load(bad).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CorruptRecordError);
+    expect(err).toMatchObject({ runId: bad, key: k(bad).run });
+    expect([await raw.get(k(bad).run), await raw.get(k(bad).summary)]).toEqual(['torn record', 'torn summary']);
+    expect(JSON.parse((await raw.get(k(bad).quarantine))!)).toMatchObject({ key: k(bad).run, detail: 'not JSON' });
+  });
+
+  it('a rebuilt summary is not written over a commit that replaced the record meanwhile', async () => {
+    const id = freshId();
+    const k = runKeys(id, prefix);
+    await store.create(recordOf(id, 1));
+    const lease = (await store.acquireLease(id, 'w', 5_000))!;
+    const before = (await raw.get(k.run))!;
+    await store.save(recordOf(id, 2), { leaseToken: lease.token });
+    const committed = await raw.get(k.summary);
+    // The repair a reader would make from the record it read before that commit.
+    defineScripts(raw);
+    expect(await runScript(raw, 'repair-summary', [k.run, k.summary], [before, JSON.stringify({ version: 1, summary: recordOf(id, 1).summary })])).toBe(0);
+    expect(await raw.get(k.summary)).toBe(committed);
+    await store.save(recordOf(id, 3), { leaseToken: lease.token });
+    expect((await store.load(id))?.version).toBe(3);
   });
 
   it('a corrupt journal entry or queued command is a typed error and is left in place', async () => {

@@ -49,7 +49,8 @@ describe('operator controls', () => {
     expect(run.status().state).toBe('paused');
     run.resume('bob');
     expect((await run.outcome).reason).toBe('COMPLETED');
-    expect(flaky.keys).toEqual(['b:2:1', 'b:2:2']);
+    expect(flaky.keys).toEqual(['b:2', 'b:2']);
+    expect(flaky.attempts).toEqual([1, 2]);
   });
 
   it('APPROVE runs the call once; status shows the pending call with secrets redacted', async () => {

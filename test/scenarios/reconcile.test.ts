@@ -44,14 +44,16 @@ describe('an in-doubt call is reconciled, never repeated blindly', () => {
     const { pay, ledger } = flakyPayments(false);
     const agent = defineAgent({ id: 'a', goal: 'g', model: scriptedModel([{ call: 'pay', args: { amount: 9 } }, { answer: 'ok' }]), tools: [pay.def] });
     expect((await agent.run({ runId: 'p' })).reason).toBe('COMPLETED');
-    expect(pay.keys).toEqual(['p:2:1', 'p:2:2']);
-    expect([...ledger.keys()]).toEqual(['p:2:2']);
+    // One key for the logical call, whatever the attempt: a provider that deduplicates sees one charge.
+    expect(pay.keys).toEqual(['p:2', 'p:2']);
+    expect(pay.attempts).toEqual([1, 2]);
+    expect([...ledger.keys()]).toEqual(['p:2']);
   });
 
   it('reconcile itself failing ends ACTION_IN_DOUBT with its error', async () => {
     const { pay } = flakyPayments(true, true);
     const agent = defineAgent({ id: 'a', goal: 'g', model: scriptedModel([{ call: 'pay', args: { amount: 9 } }]), tools: [pay.def] });
-    expect(await agent.run({ runId: 'q' })).toMatchObject({ reason: 'ACTION_IN_DOUBT', tool: 'pay', idempotencyKey: 'q:2:1', error: { message: 'ledger unreachable' } });
+    expect(await agent.run({ runId: 'q' })).toMatchObject({ reason: 'ACTION_IN_DOUBT', tool: 'pay', idempotencyKey: 'q:2', error: { message: 'ledger unreachable' } });
     expect(pay.calls).toBe(1);
   });
 });

@@ -32,7 +32,7 @@ describe('every terminal reason through the public API', () => {
     expect(o.usage.turns).toBe(2);
     expect(o.usage.inputTokens).toBeGreaterThan(0);
     expect(t.calls).toBe(1);
-    expect(t.keys).toEqual(['r1:2:1']);
+    expect(t.keys).toEqual(['r1:2']);
   });
 
   it('INFEASIBLE carries the explanation', async () => {
@@ -165,7 +165,8 @@ describe('every terminal reason through the public API', () => {
     const agent = defineAgent({ id: 'a', goal: 'g', model: scriptedModel([{ call: 'flaky' }]), tools: [flaky.def] });
     const o = expectReason(await agent.run({ runId: 'r' }), 'RETRY_LIMIT_REACHED');
     expect(o).toMatchObject({ tool: 'flaky', attempts: 3, lastError: { name: 'RetryableToolError', message: '503 from upstream' } });
-    expect(flaky.keys).toEqual(['r:2:1', 'r:2:2', 'r:2:3']);
+    expect(flaky.keys).toEqual(['r:2', 'r:2', 'r:2']);
+    expect(flaky.attempts).toEqual([1, 2, 3]);
   });
 
   it('TOOL_FAILURE on a fatal error, without retrying', async () => {
@@ -206,7 +207,7 @@ describe('every terminal reason through the public API', () => {
     const send = counted({ name: 'send_email', description: 'send', input: z.object({ to: z.string() }), sideEffect: 'non-idempotent', timeoutMs: 30, run: () => new Promise(() => {}) });
     const agent = defineAgent({ id: 'a', goal: 'g', model: scriptedModel([{ call: 'send_email', args: { to: 'x@y.z' } }]), tools: [send.def] });
     const o = expectReason(await agent.run({ runId: 'mail' }), 'ACTION_IN_DOUBT');
-    expect(o).toMatchObject({ tool: 'send_email', idempotencyKey: 'mail:2:1', error: { name: 'ToolTimeoutError' } });
+    expect(o).toMatchObject({ tool: 'send_email', idempotencyKey: 'mail:2', error: { name: 'ToolTimeoutError' } });
     expect(send.calls).toBe(1);
   });
 

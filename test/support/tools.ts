@@ -6,17 +6,21 @@ export interface CountedTool {
   readonly def: ToolDefinition;
   readonly calls: number;
   readonly aborted: number;
+  /** The idempotency key of every call, in order (one key per logical call, whatever the attempt). */
   readonly keys: readonly string[];
+  /** The attempt of every call, in order. */
+  readonly attempts: readonly number[];
 }
 
 /** Wraps `run` with counters of calls, aborted signals and idempotency keys seen. */
 export function counted<S extends z.ZodType>(options: ToolOptions<S>): CountedTool {
-  const state = { calls: 0, aborted: 0, keys: [] as string[] };
+  const state = { calls: 0, aborted: 0, keys: [] as string[], attempts: [] as number[] };
   const def = tool({
     ...options,
     run: (input, ctx) => {
       state.calls++;
       state.keys.push(ctx.idempotencyKey);
+      state.attempts.push(ctx.attempt);
       ctx.signal.addEventListener('abort', () => state.aborted++, { once: true });
       return options.run(input, ctx);
     },
@@ -31,6 +35,9 @@ export function counted<S extends z.ZodType>(options: ToolOptions<S>): CountedTo
     },
     get keys() {
       return state.keys;
+    },
+    get attempts() {
+      return state.attempts;
     },
   };
 }

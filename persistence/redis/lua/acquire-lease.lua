@@ -25,12 +25,9 @@ if live and owner ~= ARGV[1] then
   return {'HELD'}
 end
 
-local newToken
-if live then
-  newToken = token
-else
-  newToken = (token or 0) + 1
-end
+-- Every acquisition is a new holding, even by the same owner: the token grows and fences out an earlier
+-- holder in the same process (or a restarted worker that reuses its id) instead of letting both write.
+local newToken = (token or 0) + 1
 local newExpiry = now + tonumber(ARGV[2])
 
 redis.call('HSET', KEYS[2], 'owner', ARGV[1], 'token', string.format('%d', newToken), 'expiresAt', string.format('%d', newExpiry))

@@ -6,8 +6,11 @@
 
   The version check reads the summary key, which this script and
   create-run write together with the record, instead of decoding the whole
-  record on every save; a record whose bytes were damaged by hand is found
-  (and quarantined) by the next load.
+  record on every save; only when the summary does not decode is the record
+  decoded instead (a summary is rebuilt, never a reason to refuse). A record
+  whose bytes were damaged by hand is found (and quarantined) by the next
+  load, or here when neither has a version: {'CORRUPT', detail} is about
+  the record.
 
   KEYS[1] run  KEYS[2] summary  KEYS[3] lease  KEYS[4] quarantine
   KEYS[5] journal  KEYS[6] transcript  KEYS[7] transcript step  KEYS[8] trace
@@ -43,12 +46,20 @@ if ARGV[2] ~= '' then
   if quarantined then
     return {'QUARANTINED', quarantined}
   end
-  local ok, stored = pcall(cjson.decode, redis.call('GET', KEYS[2]) or '')
-  if not ok or type(stored) ~= 'table' or type(stored.version) ~= 'number' then
-    return {'CORRUPT', 'stored summary has no numeric version'}
+  -- The summary is derived data: when it does not decode, the record's own version decides (this commit rewrites both).
+  local version = nil
+  for _, key in ipairs({KEYS[2], KEYS[1]}) do
+    local ok, stored = pcall(cjson.decode, redis.call('GET', key) or '')
+    if ok and type(stored) == 'table' and type(stored.version) == 'number' then
+      version = stored.version
+      break
+    end
   end
-  if stored.version ~= tonumber(ARGV[4]) - 1 then
-    return {'STALE_VERSION', string.format('%d', stored.version)}
+  if version == nil then
+    return {'CORRUPT', 'the record has no numeric version'}
+  end
+  if version ~= tonumber(ARGV[4]) - 1 then
+    return {'STALE_VERSION', string.format('%d', version)}
   end
 end
 
