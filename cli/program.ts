@@ -5,6 +5,7 @@ import { registerControl } from './commands/control.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDiagram } from './commands/diagram.js';
 import { registerInit } from './commands/init.js';
+import { registerMigrate } from './commands/migrate.js';
 import { registerPs } from './commands/ps.js';
 import { registerRecord } from './commands/record.js';
 import { registerPurge } from './commands/purge.js';
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
   registerSubmit(program);
   registerWorker(program);
   registerWorkers(program);
+  registerMigrate(program);
   return program;
 }
 
