@@ -64,7 +64,7 @@ export class RunLostError extends ReinsError {
 /** This worker could not renew the run's lease in time: it stopped the run's calls before another worker may take it over. */
 export class LeaseExpiredError extends ReinsError {
   constructor(runId: string, expiresAt: number) {
-    super('lease-expired', `run ${runId}: lease ran out at ${new Date(expiresAt).toISOString()} without a renewal; its calls were aborted here and recovery takes it over`);
+    super('lease-expired', `run ${runId}: lease ran out at ${new Date(expiresAt).toISOString()} without a renewal; its calls were aborted here`);
   }
 }
 
@@ -757,13 +757,44 @@ export class Supervisor {
 
   /**
    * Self-fencing: a run whose lease has less than the fencing margin left and no renewal is stopped here
-   * (its calls aborted through their signals) before another worker can take it over. Recovery picks it up
-   * once its lease has run out: any worker's recover(), a worker's periodic sweep, or this one's.
+   * (its calls aborted through their signals) before another worker can take it over. Any worker's recovery
+   * may then take it; this one takes it back itself one lease later if nobody has (an event loop stalled
+   * past a lease, a store that was briefly unreachable), so a single process never strands its own run.
    */
   #fenceExpiring(): void {
     const now = Date.now();
     for (const hosted of [...this.#hosted.values()]) {
-      if (hosted.lease.expiresAt - now < this.#fenceMarginMs) this.#lost(hosted, new LeaseExpiredError(hosted.run.runId, hosted.lease.expiresAt));
+      if (hosted.lease.expiresAt - now >= this.#fenceMarginMs) continue;
+      this.#lost(hosted, new LeaseExpiredError(hosted.run.runId, hosted.lease.expiresAt));
+      void this.#takeBack(hosted.run.runId, hosted.lease);
+    }
+  }
+
+  /**
+   * Takes a self-fenced run back as a new holding, one lease after it was fenced and then as long as the store
+   * cannot be reached, unless it ended or another worker holds it by then (that worker's recovery came first).
+   */
+  async #takeBack(runId: string, old: Lease): Promise<void> {
+    for (let attempt = 0; !this.#closed; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, this.#leaseMs * Math.min(2 ** attempt, 8)).unref());
+      if (this.#closed || this.#hosted.has(runId)) return;
+      try {
+        const held = await this.store.readLease(runId);
+        if (held && held.token !== old.token && held.expiresAt > Date.now()) return;
+        const stored = await this.store.load(runId);
+        if (!stored || stored.summary.status === 'done') return;
+        await this.#exclusive(runId, async () => {
+          if (this.#hosted.has(runId) || this.#closed) return;
+          const { record, lease } = await this.#takeOver(runId);
+          if (lease) await this.#rehydrate(record, lease);
+        });
+        return;
+      } catch (error) {
+        if (error instanceof RunEndedError || error instanceof RunNotFoundError) return;
+        if (!(error instanceof ReinsError)) continue; // the store is still unreachable: try again later
+        this.#logger.error({ runId, err: error.message }, 'could not take a self-fenced run back');
+        return;
+      }
     }
   }
 

@@ -87,8 +87,8 @@ function descendantsOf(nodes: readonly TreeNode[], runId: string): TreeNode[] {
 
 for (const storeCase of STORE_CASES) {
   describe(`nested budgets on ${storeCase.name}`, () => {
-    async function open(store: SnapshotStore, agents: Agent<any>[], workerId = 'w1') {
-      const supervisor = await Supervisor.open({ store, agents, workerId, leaseMs: 300 });
+    async function open(store: SnapshotStore, agents: Agent<any>[], workerId = 'w1', leaseMs = 300) {
+      const supervisor = await Supervisor.open({ store, agents, workerId, leaseMs });
       cleanups.push(() => supervisor.close({ timeoutMs: 200 }));
       return { supervisor };
     }
@@ -102,7 +102,9 @@ for (const storeCase of STORE_CASES) {
       const { open: handle } = await setup();
       const store = await handle();
       const rootLimits = { maxDescendants: 10, maxCostUsd: 0.5, maxTurns: 200 };
-      const { supervisor } = await open(store, [researcher(rootLimits)]);
+      // Eleven nested runs in one process on an in-memory store can keep the event loop busy for longer than a short
+      // lease, and a run whose lease lapses is fenced: this test is about budgets, so its leases are ample.
+      const { supervisor } = await open(store, [researcher(rootLimits)], 'w1', 5_000);
       const run = await supervisor.start('researcher', { runId: `amp-${storeCase.name}`, input: { url: 'https://evil.example' } });
       const outcome = await run.outcome;
 

@@ -106,6 +106,8 @@ describe('live metrics from the observer', () => {
       reins_store_runs_listed: 'gauge',
       reins_store_runs_truncated: 'gauge',
       reins_store_up: 'gauge',
+      reins_retention_runs_total: 'counter',
+      reins_retention_traces_total: 'counter',
     };
     for (const [family, type] of Object.entries(families)) {
       expect(e.type.get(family), family).toBe(type);

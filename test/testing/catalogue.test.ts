@@ -5,7 +5,14 @@ import { catalogue, MAX_REFINES } from '../../examples/catalogue/pipeline.js';
 import { mockTool, scenario } from '../../testing/index.js';
 
 const brief = { product: 'Trail shoe', shots: ['hero'] };
-const scores = (...s: number[]) => s.map((score) => ({ returns: { score, notes: score >= 80 ? 'on brand' : 'soft edges' } }));
+/** The checker's scores in turn; each verdict names the render it scored, as the checker's answer (a QcVerdict) must. */
+const scores =
+  (...s: number[]) =>
+  ({ input, n }: { input: unknown; n: number }) => {
+    const score = s[n - 1];
+    if (score === undefined) return { fatal: `no score ${n} scripted` };
+    return { returns: { ...(input as { shot: string; image: string; version: number }), score, notes: score >= 80 ? 'on brand' : 'soft edges' } };
+  };
 
 describe('catalogue, as scenarios', () => {
   it('a quality score below 80 regenerates', async () => {
