@@ -251,6 +251,9 @@ for (const storeCase of STORE_CASES) {
       const first = await open(fault.store, [agent], 'w1');
       const run = await first.supervisor.start('desk', { runId: `restored-${storeCase.name}` });
       const item = await itemOf(first.queue, run.runId);
+      // The worker dies once the run rests durably in awaitingApproval (the item is put by an observer of the transition,
+      // which may come before the snapshot that holds it is committed).
+      await until(async () => (await base.load(run.runId))?.summary.state === 'awaitingApproval');
       fault.set('frozen');
       await leaseExpired(base, run.runId);
       const second = await open(base, [agent], 'w2');

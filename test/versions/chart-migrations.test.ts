@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { agentDefinition } from '../../agents/run-definition.js';
 import { Supervisor } from '../../agents/supervisor.js';
 import { ChartVersionError } from '../../agents/version-errors.js';
-import { chartPath, type ChartMigration } from '../../machines/migrations/index.js';
+import { AGENT_MACHINE_ID, CHART_MIGRATIONS, CHART_VERSIONS, chartPath, type ChartMigration } from '../../machines/migrations/index.js';
 import { MemoryStore } from '../../persistence/memory-store.js';
 import { fixtureKit } from '../fixtures/agents.js';
 import { loadPortable, PortableFixture } from '../fixtures/format.js';
@@ -45,29 +45,36 @@ function backingOffFixture(): PortableFixture {
 }
 
 describe('a chart upgrade on rehydration', () => {
-  it('migrates a chart v1 run to v2 as it is taken over: the retry waits for the migrated due time, and the run is stored at chart 2', async () => {
+  it('migrates a chart v1 run through the steps of this release and of the next chart as it is taken over: the retry waits for the migrated due time, and the run is stored at the next chart', async () => {
     const store = new MemoryStore();
     await loadPortable(store, backingOffFixture());
     const kit = fixtureKit('resume');
     const flaky = kit.agents.find((a) => a.id === 'fx-flaky')!;
     const def = agentDefinition(flaky);
     let dueAt = 0;
-    // A stand-in for the next chart: its snapshot keeps the retry due time where v1 did, and v1 to v2 moves it later.
-    const moveRetry = step(1, (s) => {
+    // A stand-in for the next chart: its step from this release's chart moves the retry's due time later.
+    const current = CHART_VERSIONS[AGENT_MACHINE_ID]!;
+    const moveRetry = step(current, (s) => {
       dueAt = Date.now() + 400;
       return { ...s, context: { ...s.context, retryAt: dueAt } };
     });
-    const nextRelease = { definition: { ...def, versioning: { ...def.versioning, chart: 2, chartMigrations: [moveRetry] } } };
+    const nextRelease = { definition: { ...def, versioning: { ...def.versioning, chart: current + 1, chartMigrations: [...CHART_MIGRATIONS, moveRetry] } } };
     const sup = await Supervisor.open({ store, agents: [nextRelease], workerId: 'chart-v2' });
     cleanups.push(() => sup.close({ timeoutMs: 1_000 }));
     const [run] = await sup.recoverRuns();
     const outcome = await run!.outcome;
-    expect((await store.load('fx-backing-off'))?.machine).toMatchObject({ chart: 2, version: def.version, tools: ['flaky'] });
+    expect((await store.load('fx-backing-off'))?.machine).toMatchObject({ chart: current + 1, version: def.version, tools: ['flaky'] });
     expect(outcome).toMatchObject({ reason: 'COMPLETED', result: 'stored' });
     expect(kit.calls.get('flaky')).toBe(1);
     expect(outcome.endedAt).toBeGreaterThanOrEqual(dueAt);
     const trace = await store.traceRead('fx-backing-off', 1_000);
-    expect(trace.filter((e) => e.kind === 'upgrade').map((e) => e['steps'])).toEqual([['chart reins.agent v1 to v2: step 1', expect.stringContaining('the same definition, stored before chart versions')]]);
+    const upgrades = trace.filter((e) => e.kind === 'upgrade').map((e) => e['steps'] as string[]);
+    expect(upgrades).toHaveLength(1);
+    expect(upgrades[0]!.filter((s) => s.startsWith('chart reins.agent'))).toEqual([
+      ...CHART_MIGRATIONS.filter((m) => m.machineId === AGENT_MACHINE_ID).map((m) => `chart reins.agent v${m.from} to v${m.from + 1}: ${m.description}`),
+      `chart reins.agent v${current} to v${current + 1}: step ${current}`,
+    ]);
+    expect(upgrades[0]!.at(-1)).toContain('the same definition, stored before chart versions');
   });
 
   it('refuses a run stored by a newer chart with ChartVersionError naming both versions, and leaves it as it was', async () => {
@@ -81,7 +88,7 @@ describe('a chart upgrade on rehydration', () => {
     cleanups.push(() => sup.close({ timeoutMs: 1_000 }));
     const error = await sup.resumeRun('fx-backing-off').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ChartVersionError);
-    expect(error).toMatchObject({ stored: 7, current: 1 });
+    expect(error).toMatchObject({ stored: 7, current: CHART_VERSIONS[AGENT_MACHINE_ID] });
     expect((error as Error).message).toContain('a newer reins stored it');
     await expect(sup.pause('fx-backing-off', 'operator', 'x')).rejects.toBeInstanceOf(ChartVersionError);
     expect(await store.load('fx-backing-off')).toEqual(before);
