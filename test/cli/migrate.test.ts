@@ -9,6 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { AGENT_MACHINE_ID, CHART_VERSIONS } from '../../machines/migrations/index.js';
 import { FileStore } from '../../persistence/file-store.js';
 import { fixtureKit } from '../fixtures/agents.js';
 import { driveStored } from '../fixtures/drive.js';
@@ -80,7 +81,7 @@ describe('reins migrate', () => {
 
     const after = await store.load('fx-planning');
     expect(after?.version).toBe(before!.version + 1);
-    expect(after?.machine).toEqual({ id: 'reins.agent', version: '3', chart: 1, tools: ['lookup'] });
+    expect(after?.machine).toEqual({ id: 'reins.agent', version: '3', chart: CHART_VERSIONS[AGENT_MACHINE_ID], tools: ['lookup'] });
     expect((after?.snapshot as { context: { goal: string } }).context.goal).toBe('look up a (v3)');
     expect((await store.traceRead('fx-planning')).filter((e) => e.kind === 'upgrade')).toHaveLength(1);
     expect((await store.load('fx-awaiting-approval'))?.machine.version).toBe('2');
