@@ -14,6 +14,7 @@ import { checkPath, type Violation } from './invariants.js';
 import { CallLog, type MockTool, type ToolFault } from './mock-tool.js';
 import { agentsIn, modelOf, rebuildHostable, type AgentScript, type ModelScript } from './redefine.js';
 import type { ScenarioTarget } from './scenario.js';
+import { seededRandom } from './random.js';
 
 /** What the model can do at a turn: its script (`script`: the agent's own model, calls included), a deliberate exit, a refusal, output cut at its length limit, a provider error, or an operator/process event before it answers. */
 export type ModelFault = 'script' | 'giveUp' | 'escalate' | 'refuse' | 'truncate' | 'fail' | 'pause' | 'kill' | 'crash';
@@ -95,18 +96,6 @@ export interface ExploreReport {
   format(): string;
 }
 
-/** A deterministic generator for the branch order (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function shuffled<T>(items: readonly T[], next: () => number): T[] {
   const out = [...items];
   for (let i = out.length - 1; i > 0; i--) {
@@ -160,7 +149,7 @@ export async function explore(target: ScenarioTarget, options: ExploreOptions = 
   const depth = options.depth ?? 8;
   const maxPaths = options.maxPaths ?? 500;
   const seed = options.seed ?? 1;
-  const next = random(seed);
+  const next = seededRandom(seed);
   const logger = options.logger ?? createLogger({ level: 'silent' });
   const clock = new VirtualClock();
   const calls = new CallLog();

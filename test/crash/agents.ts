@@ -148,17 +148,8 @@ export async function uninterrupted(agentId: string, kit: AgentKit): Promise<{ r
   return { reason: outcome.reason, result: outcome.reason === 'COMPLETED' ? outcome.result : null, turns: outcome.turns };
 }
 
-/** mulberry32: a small seeded PRNG, so that a failing trial can be replayed from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+/** mulberry32, as reins/testing's exploration uses it: a failing trial is replayed from its seed. */
+export { seededRandom as prng } from '../../testing/random.js';
 
 /** Resolves after `ms`, or rejects when `signal` aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
