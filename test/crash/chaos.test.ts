@@ -49,6 +49,11 @@ interface ChaosCase {
   readonly name: string;
   readonly workers: number;
   readonly redisRestarts: number;
+  /**
+   * Upper bound of each tool and model wait, in ms: a run lasts long enough to be in flight across kills (Redis
+   * commits take well under a millisecond, FileStore commits an fsync each, so Redis runs wait longer in their calls).
+   */
+  readonly jitterMs: number;
   readonly setup: () => Promise<{ store: StoreSpec; effects: EffectsSpec; observer: () => SnapshotStore; redis: RedisServer | null }>;
 }
 
@@ -57,6 +62,7 @@ const CASES: ChaosCase[] = [
     name: 'redis',
     workers: 3,
     redisRestarts: 3,
+    jitterMs: 300,
     setup: async () => {
       const server = await startRedis({ appendonly: true, appendfsync: 'always' });
       servers.push(server);
@@ -70,6 +76,7 @@ const CASES: ChaosCase[] = [
     name: 'file',
     workers: 2,
     redisRestarts: 0,
+    jitterMs: 40,
     setup: async () => {
       const dir = mkdtempSync(join(tmpdir(), 'reins-chaos-'));
       dirs.push(dir);
@@ -97,7 +104,7 @@ describe.skipIf(!canSpawnWorkers() || !hasRedisServer())('chaos: kills, a frozen
           ...resubmitted,
         ]);
       const spawn = async () => {
-        const w = spawnWorker({ store: env.store, effects: env.effects, leaseMs: LEASE_MS, seed: Math.floor(rand() * 2 ** 31), jitterMs: 40 });
+        const w = spawnWorker({ store: env.store, effects: env.effects, leaseMs: LEASE_MS, seed: Math.floor(rand() * 2 ** 31), jitterMs: c.jitterMs });
         spawned.push(w);
         workers.push(w);
         await w.ready;
