@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Snapshot } from 'xstate';
 import type { TerminalOutcome } from '../machines/outcome.js';
-import { CorruptRecordError, StaleLeaseError, UnknownRunError, VersionConflictError } from '../persistence/errors.js';
+import { CorruptRecordError, StaleLeaseError, StoreError, UnknownRunError, VersionConflictError } from '../persistence/errors.js';
 import type { Command, Lease, RunRecord } from '../persistence/records.js';
 import type { SnapshotStore } from '../persistence/store.js';
 import { AgentRun, type AgentRunOptions, type HostedRun, type RunIdentity, type RunOrigin } from './agent-run.js';
@@ -735,7 +735,7 @@ export class Supervisor {
     if (hosted.lost) return;
     hosted.lost = true;
     const runId = hosted.run.runId;
-    this.#logger.error({ runId, err: (error as Error).message, kind: error instanceof ReinsError || error instanceof VersionConflictError ? error.kind : undefined }, 'lost the run; stopping it here without writing');
+    this.#logger.error({ runId, err: (error as Error).message, kind: error instanceof ReinsError || error instanceof StoreError ? error.kind : undefined }, 'lost the run; stopping it here without writing');
     if (this.#hosted.get(runId) === hosted) this.#hosted.delete(runId);
     // Nothing more is written under this holding, before the actor stops: a stopped actor's snapshot has no children.
     hosted.writer.abandon(error);

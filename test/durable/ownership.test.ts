@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createLogger } from '../../agents/logger.js';
 import { Supervisor } from '../../agents/supervisor.js';
-import { defineAgent, scriptedModel, type Model } from '../../index.js';
+import { defineAgent, scriptedModel, type Model, type ToolContext } from '../../index.js';
 import type { SnapshotStore } from '../../persistence/store.js';
 import { faulty } from '../support/faulty-store.js';
 import { counted, sleep, until } from '../support/tools.js';
@@ -43,18 +43,22 @@ function capturedLogger() {
   return { logger, lines };
 }
 
-/** A payment provider that records each charge by idempotency key, with a model whose calls are counted. */
-function payments() {
+/**
+ * A payment provider that records each charge by idempotency key, with a model whose calls are counted. `before`
+ * runs ahead of each charge (by default a short wait), `timeoutMs` is the charge's timeout.
+ */
+function payments(options: { timeoutMs?: number; before?: (ctx: ToolContext) => Promise<void> } = {}) {
   const charges: Array<{ key: string; attempt: number }> = [];
+  const before = options.before ?? ((ctx: ToolContext) => sleep(20, ctx.signal));
   const charge = counted({
     name: 'charge',
     description: 'charges a card',
     input: z.object({ amount: z.number() }),
     sideEffect: 'non-idempotent',
-    timeoutMs: 400,
+    timeoutMs: options.timeoutMs ?? 400,
     retry: { maxAttempts: 3, baseDelayMs: 1 },
     run: async ({ amount }, ctx) => {
-      await sleep(20, ctx.signal);
+      await before(ctx);
       charges.push({ key: ctx.idempotencyKey, attempt: ctx.attempt });
       return { charged: amount };
     },
@@ -142,31 +146,21 @@ for (const storeCase of STORE_CASES) {
 
     it('renewals that stop answering: the run fences itself (its call aborted) before its lease runs out, and takes it back once the store answers', async () => {
       const handle = await open();
-      const charges: Array<{ key: string; attempt: number }> = [];
       const abortedBy: string[] = [];
       let entered!: () => void;
       const inCall = new Promise<void>((resolve) => (entered = resolve));
-      const charge = counted({
-        name: 'charge',
-        description: 'charges a card, slowly the first time',
-        input: z.object({ amount: z.number() }),
-        sideEffect: 'non-idempotent',
+      const { agent, charge, charges } = payments({
         // Longer than the time to fence (under the 1 s lease), so the first attempt is stopped by the fence, not its timeout.
         timeoutMs: 1_500,
-        run: async ({ amount }, ctx) => {
-          if (ctx.attempt === 1) {
-            ctx.signal.addEventListener('abort', () => abortedBy.push((ctx.signal.reason as Error).name), { once: true });
-            entered();
-            await sleep(10_000, ctx.signal);
-          }
-          charges.push({ key: ctx.idempotencyKey, attempt: ctx.attempt });
-          return { charged: amount };
+        before: async (ctx) => {
+          if (ctx.attempt > 1) return;
+          ctx.signal.addEventListener('abort', () => abortedBy.push((ctx.signal.reason as Error).name), { once: true });
+          entered();
+          await sleep(10_000, ctx.signal);
         },
-        reconcile: (key) => (charges.some((c) => c.key === key) ? { applied: true, result: { charged: 0 } } : { applied: false }),
       });
-      const agent = defineAgent({ id: 'payer', goal: 'pay once', model: scriptedModel([{ call: 'charge', args: { amount: 5 } }, { answer: 'paid' }]), tools: [charge.def], progress: false });
       const net = faulty(await handle());
-      const sup = await supervisor(net.store, agent as never, 'w', 1_000);
+      const sup = await supervisor(net.store, agent, 'w', 1_000);
       const runId = `fence-${storeCase.name}`;
       const first = await sup.start('payer', { runId });
       await inCall;
