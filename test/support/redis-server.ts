@@ -15,6 +15,8 @@ export interface RedisServerOptions {
   readonly password?: string;
   /** Serve TLS only (the plain port is closed); the files are PEM paths. */
   readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile: string };
+  /** A cluster node (`cluster-enabled yes`, its nodes.conf in its own directory): see redis-cluster.ts. */
+  readonly cluster?: boolean;
 }
 
 /** A private redis-server owned by the test run. */
@@ -114,6 +116,7 @@ function argsFor(port: number, dir: string, o: RedisServerOptions): string[] {
   if (o.appendonly) args.push('--appendonly', 'yes', '--appendfsync', o.appendfsync ?? 'everysec');
   else args.push('--appendonly', 'no');
   if (o.password !== undefined) args.push('--requirepass', o.password);
+  if (o.cluster) args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-node-timeout', '5000');
   return args;
 }
 
