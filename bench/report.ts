@@ -468,7 +468,7 @@ function fleetSection(f: FleetResult | null): string {
   const said = [rr('2 processes vs 1', f.twoVsOne), rr('4 vs 1', f.fourVsOne), rr('on the cluster, 2 vs 1', f.clusterTwoVsOne)].filter((x) => x !== null);
   if (said.length) lines.push(`  ratios of this run: ${said.join('; ')}`);
   lines.push(`  first turn: submit() called → the run's first model call in a worker, runs submitted one at a time (${p.latencyRuns} per round) after the batch; commands: INFO commandstats (inside scripts included) over the batch, ÷ its turns, API and workers together`);
-  lines.push('  worker CPU: user + system time of the worker processes over the round ÷ its turns (a busy machine stretches wall time, not this); Redis µs: commandstats time ÷ turns');
+  lines.push('  worker CPU: user + system time of the worker processes over the round ÷ its turns (a busy machine inflates it less than wall time, but does: caches and cores are shared); Redis µs: commandstats time ÷ turns');
   lines.push('  finished run: Redis used_memory after the batch less before, ÷ runs (record, journal, trace of a finished run; its jobs are removed on completion)');
   if (f.capacity) {
     const c = f.capacity;

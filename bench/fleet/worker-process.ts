@@ -6,14 +6,12 @@
  *
  *   node --import tsx bench/fleet/worker-process.ts   (IPC: FleetCommand in, FleetReport out)
  */
-import { Cluster } from 'ioredis';
-import type { FleetConnection } from '../../agents/fleet/connection.js';
 import { SliceQueue } from '../../agents/fleet/slice-queue.js';
 import { FleetWorker } from '../../agents/fleet/worker.js';
 import { Supervisor } from '../../agents/supervisor.js';
-import { RedisStore } from '../../persistence/redis-store.js';
 import { silent } from '../contenders/reins.js';
 import { fleetBenchAgents } from './agents.js';
+import { openOn } from './connect.js';
 import { epochMs, type FleetCommand, type FleetReport } from './protocol.js';
 
 const send = (m: FleetReport) => process.connected && process.send?.(m);
@@ -23,7 +21,7 @@ interface Round {
   close(): Promise<void>;
   slices: number;
   held: number;
-  /** CPU time of this process since the round started (user + system): a figure a busy machine does not inflate. */
+  /** CPU time of this process when the round started (user + system): a busy machine stretches it less than wall time. */
   readonly cpu: NodeJS.CpuUsage;
 }
 
@@ -48,9 +46,7 @@ const flusher = setInterval(() => {
 flusher.unref();
 
 async function start(c: Extract<FleetCommand, { type: 'start' }>): Promise<Round> {
-  const cluster = c.target.kind === 'cluster' ? new Cluster([...c.target.nodes], { redisOptions: { maxRetriesPerRequest: 3 } }) : null;
-  const connection: FleetConnection = cluster ? { redis: cluster, prefix: c.prefix } : { url: c.target.kind === 'redis' ? c.target.url : '', prefix: c.prefix };
-  const store = cluster ? new RedisStore({ redis: cluster, prefix: c.prefix }) : await RedisStore.connect(connection.url, { prefix: c.prefix });
+  const { store, connection, close } = await openOn(c.target, c.prefix);
   const queue = new SliceQueue(connection);
   seen.clear();
   const agents = fleetBenchAgents(c.turns, (runId, turn) => {
@@ -77,8 +73,7 @@ async function start(c: Extract<FleetCommand, { type: 'start' }>): Promise<Round
     await worker.close();
     await supervisor.close();
     await queue.close();
-    await store.close();
-    cluster?.disconnect();
+    await close();
   };
   return r;
 }

@@ -1,9 +1,8 @@
-import { Cluster } from 'ioredis';
 import { SliceQueue } from '../../agents/fleet/slice-queue.js';
 import { Supervisor } from '../../agents/supervisor.js';
-import { RedisStore } from '../../persistence/redis-store.js';
 import { silent } from '../contenders/reins.js';
 import { FLEET_BENCH_AGENT, FLEET_REST_AGENT, fleetBenchAgents } from '../fleet/agents.js';
+import { openOn } from '../fleet/connect.js';
 import { delta, RedisAdmins, type RedisCounters } from '../fleet/counters.js';
 import { FleetPool } from '../fleet/pool.js';
 import { epochMs, type FleetTarget } from '../fleet/protocol.js';
@@ -41,7 +40,7 @@ export interface FleetRow {
   readonly firstTurnP99Ms: number;
   /** Slice jobs run per turn (submit, continue, held-elsewhere re-runs). */
   readonly jobsPerTurn: number;
-  /** CPU time of the worker processes per turn, ms (user + system, summed over processes): what a turn costs a worker on any machine load. */
+  /** CPU time of the worker processes per turn, ms (user + system, summed over processes): less stretched by a busy machine than wall time. */
   readonly workerCpuMsPerTurn: number;
   /** Redis commands per turn (INFO commandstats, commands inside scripts included), server µs per turn, bytes read by Redis per turn. */
   readonly commandsPerTurn: number;
@@ -79,9 +78,7 @@ export interface FleetResult {
 
 /** The API server's side: submits runs on a prefix. */
 async function submitter(target: FleetTarget, prefix: string, turns: number) {
-  const cluster = target.kind === 'cluster' ? new Cluster([...target.nodes]) : null;
-  const connection = cluster ? { redis: cluster, prefix } : { url: target.kind === 'redis' ? target.url : '', prefix };
-  const store = cluster ? new RedisStore({ redis: cluster, prefix }) : await RedisStore.connect(connection.url, { prefix });
+  const { store, connection, close } = await openOn(target, prefix);
   const queue = new SliceQueue(connection);
   const supervisor = await Supervisor.open({ store, agents: fleetBenchAgents(turns, () => undefined), queue, logger: silent });
   return {
@@ -89,8 +86,7 @@ async function submitter(target: FleetTarget, prefix: string, turns: number) {
     async close() {
       await supervisor.close();
       await queue.close();
-      await store.close();
-      cluster?.disconnect();
+      await close();
     },
   };
 }
