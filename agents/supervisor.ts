@@ -595,8 +595,8 @@ export class Supervisor {
     const hosted = this.#host(def, { snapshot, runId, agentId }, { lease, version: record.version, createdAt: record.summary.createdAt, parentId: record.summary.parentId }, childHost);
     this.#checkChildren(hosted.run);
     if (plan.steps.length > 0) hosted.writer.trace({ at: Date.now(), kind: 'upgrade', steps: plan.steps });
-    // XState does not persist delayed events: timers are re-armed from the due times in context.
-    hosted.run.send({ type: 'reins.rearm' } as never);
+    // XState does not persist delayed events: timers are re-armed from the due times in context (a run a queued KILL ended has none).
+    if (hosted.run.actor.getSnapshot().status === 'active') hosted.run.send({ type: 'reins.rearm' } as never);
     for (const command of applied) await this.#cascade(hosted, command);
     return hosted;
   }

@@ -2,6 +2,8 @@ import { closeSync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSyn
 import { join } from 'node:path';
 import { z } from 'zod';
 import { defineAgent, type Agent } from '../../agents/define-agent.js';
+import { definePipeline, type Pipeline } from '../../agents/pipeline.js';
+import type { Hostable } from '../../agents/run-definition.js';
 import { scriptedModel } from '../../agents/scripted-model.js';
 import { tool } from '../../agents/tool.js';
 
@@ -120,4 +122,42 @@ export function fleetAgents(ledger: SyncedLedger, jitterMs = 4): Agent<any>[] {
     version: 'fleet-approval-1',
   });
   return [turns, approval];
+}
+
+/** The input of the fleet-test pipelines: how many children their fan-out stage starts. */
+export const FanInput = z.object({ children: z.number().int().min(1).max(64) });
+export type FanInput = z.infer<typeof FanInput>;
+
+/**
+ * The fleet-test pipelines, over the agents of fleetAgents (the same
+ * objects: one id names one definition): `fan` runs `children` runs of
+ * `turns` at once (policy all), then one more `turns` child in `close`;
+ * `fan-approval` runs `children` runs of `approval` at once, each waiting for
+ * a human.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function fleetPipelines(agents: readonly Agent<any>[]): Pipeline<FanInput>[] {
+  const [turns, approval] = agents as [Agent<unknown>, Agent<unknown>];
+  const fan = definePipeline<FanInput, unknown, 'work' | 'close'>({
+    id: 'fan',
+    input: FanInput,
+    stages: {
+      work: { agent: turns, children: ({ input }) => Array.from({ length: input.children }, (_, i) => ({ key: `c${i}`, input: { i } })), concurrency: 64, next: 'close' },
+      close: { agent: turns, input: () => ({ close: true }), next: 'complete' },
+    },
+    version: 'fleet-fan-1',
+  });
+  const fanApproval = definePipeline<FanInput, unknown, 'charge'>({
+    id: 'fan-approval',
+    input: FanInput,
+    stages: { charge: { agent: approval, children: ({ input }) => Array.from({ length: input.children }, (_, i) => ({ key: `a${i}`, input: { i } })), concurrency: 64, next: 'complete' } },
+    version: 'fleet-fan-approval-1',
+  });
+  return [fan, fanApproval];
+}
+
+/** What a fleet-test worker hosts: the agents and the pipelines over them. */
+export function fleetHostables(ledger: SyncedLedger, jitterMs?: number): Hostable[] {
+  const agents = fleetAgents(ledger, jitterMs);
+  return [...agents, ...fleetPipelines(agents)];
 }

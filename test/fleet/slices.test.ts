@@ -6,9 +6,11 @@ import { FleetWorker } from '../../agents/fleet/worker.js';
 import { SliceQueue } from '../../agents/fleet/slice-queue.js';
 import type { SliceEnd } from '../../agents/fleet/slice.js';
 import { Supervisor } from '../../agents/supervisor.js';
+import { fleetKeys } from '../../persistence/redis/keys.js';
 import { RedisStore } from '../../persistence/redis-store.js';
 import { freshPrefix, waitUntil } from '../crash/harness.js';
-import { FLEET_TURNS, fleetAgents, readLedger, SyncedLedger } from './agents.js';
+import { FLEET_TURNS, fleetHostables, readLedger, SyncedLedger } from './agents.js';
+import { auditTurns } from './audit.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -27,18 +29,20 @@ async function fleet(workers: number, slice = {}) {
   cleanups.push(() => store.close());
   const queue = new SliceQueue({ url, prefix });
   cleanups.push(() => queue.close());
-  const client = await Supervisor.open({ store, agents: fleetAgents(ledger), queue, workerId: 'client' });
+  const client = await Supervisor.open({ store, agents: fleetHostables(ledger), queue, workerId: 'client' });
   cleanups.push(() => client.close());
   const ends: Array<{ runId: string; end: SliceEnd }> = [];
   const started: FleetWorker[] = [];
+  const supervisors: Supervisor[] = [];
   for (let i = 0; i < workers; i++) {
-    const supervisor = await Supervisor.open({ store, agents: fleetAgents(ledger), queue, workerId: `w${i}`, leaseMs: 3_000 });
+    const supervisor = await Supervisor.open({ store, agents: fleetHostables(ledger), queue, workerId: `w${i}`, leaseMs: 3_000 });
     const worker = await FleetWorker.start({ supervisor, connection: { url, prefix }, concurrency: 4, slice, sweepEveryMs: 0, onSlice: (runId, end) => ends.push({ runId, end }) });
     cleanups.push(() => supervisor.close());
     cleanups.push(() => worker.close());
     started.push(worker);
+    supervisors.push(supervisor);
   }
-  return { store, queue, client, workers: started, ends, dir };
+  return { store, queue, client, workers: started, supervisors, ends, dir, prefix };
 }
 
 describe('slices of runs on BullMQ', () => {
@@ -74,5 +78,64 @@ describe('slices of runs on BullMQ', () => {
     await waitUntil(async () => (await f.store.list({ status: 'done' })).length === ids.length, 30_000, 'every run to end');
     for (const id of ids) expect((await f.store.load(id))?.outcome).toMatchObject({ reason: 'COMPLETED' });
     expect([...readLedger(f.dir).values()].map((c) => c.apply)).toEqual(ids.map(() => 1));
+  });
+});
+
+describe('pipelines on the fleet: children are runs of their own, a parent rests while they run', () => {
+  const children = (parentId: string, stage: string, n: number) => Array.from({ length: n }, (_, i) => `${parentId}.${stage}.${i}`);
+
+  it('a fan-out of approval children: the parent and its children hold no slot while they wait; approving them all at once wakes the parent, which completes', async () => {
+    const f = await fleet(2);
+    const parentId = await f.client.submit('fan-approval', { runId: 'p1', input: { children: 3 }, tenant: 'acme' });
+    const kids = children(parentId, 'charge', 3);
+    const waiting = async () => (await f.store.list({ parentId, status: 'running' })).filter((s) => s.state === 'awaitingApproval').length;
+    await waitUntil(async () => (await waiting()) === kids.length, 30_000, 'every child to wait for its approval');
+    await waitUntil(() => f.ends.some((e) => e.runId === parentId && e.end.kind === 'resting' && e.end.why === 'children'), 30_000, 'the parent to rest on its children');
+    // A job stays active a moment after its slice let go of its run (it enqueues what the slice asks for first).
+    await waitUntil(async () => f.workers.every((w) => w.inHand === 0) && (await f.queue.depth()).active === 0, 10_000, 'the workers to let go of their last slices');
+    expect(f.supervisors.flatMap((s) => s.runs())).toEqual([]);
+    expect(await f.queue.depth()).toMatchObject({ waiting: 0, active: 0, prioritized: 0, failed: 0 });
+    // Each child is a run of its own: unowned, linked to its parent, of its parent's tenant.
+    for (const kid of kids) {
+      const record = await f.store.load(kid);
+      expect(record?.summary).toMatchObject({ parentId, agentId: 'approval', status: 'running' });
+      expect((await f.store.readLease(kid))?.expiresAt ?? 0).toBeLessThan(Date.now());
+      expect(await f.queue.client.hget(fleetKeys(f.prefix).run(kid), 'tenant')).toBe('acme');
+    }
+    expect((await f.store.load(parentId))?.summary.status).toBe('running');
+    // Several children ending at once: every end wakes the parent, which ends once.
+    await Promise.all(kids.map((kid) => f.client.approve(kid, 'alice')));
+    await waitUntil(async () => (await f.store.load(parentId))?.summary.status === 'done', 30_000, 'the parent to end');
+    expect((await f.store.load(parentId))?.outcome).toMatchObject({ reason: 'COMPLETED', stage: 'charge' });
+    for (const kid of kids) expect((await f.store.load(kid))?.outcome).toMatchObject({ reason: 'COMPLETED', runId: kid });
+    expect([...readLedger(f.dir).entries()].sort()).toEqual(kids.map((kid) => [`${kid}|a1`, { apply: 1, once: 0 }]));
+    expect(f.ends.filter((e) => e.runId === parentId && e.end.kind === 'ended')).toHaveLength(1);
+  });
+
+  it('a fan-out of 20-turn children cut in slices completes with every child stored with its own outcome and each effect once', async () => {
+    const f = await fleet(2, { maxTurns: 7 });
+    const parentId = await f.client.submit('fan', { runId: 'p2', input: { children: 4 } });
+    await waitUntil(async () => (await f.store.load(parentId))?.summary.status === 'done', 60_000, 'the parent to end');
+    expect((await f.store.load(parentId))?.outcome).toMatchObject({ reason: 'COMPLETED', stage: 'close', childRunId: `${parentId}.close.0` });
+    const kids = [...children(parentId, 'work', 4), `${parentId}.close.0`];
+    expect((await f.store.list({ parentId })).map((s) => s.runId).sort()).toEqual([...kids].sort());
+    const audit = await auditTurns(f.store, kids, f.dir);
+    expect(audit).toMatchObject({ byReason: { COMPLETED: kids.length }, unfinished: [], wrongEffects: [], fencingViolations: [] });
+    // The parent is hosted only to start children and to read their ends: it never reaches a slice limit.
+    const parentEnds = f.ends.filter((e) => e.runId === parentId).map((e) => e.end.kind);
+    expect(parentEnds).not.toContain('limit');
+    expect(parentEnds.filter((k) => k === 'ended')).toHaveLength(1);
+  });
+
+  it('a parent killed while it rests on its children kills them', async () => {
+    const f = await fleet(1);
+    const parentId = await f.client.submit('fan-approval', { runId: 'p3', input: { children: 2 } });
+    const kids = children(parentId, 'charge', 2);
+    await waitUntil(() => f.ends.some((e) => e.runId === parentId && e.end.kind === 'resting'), 30_000, 'the parent to rest on its children');
+    await f.client.kill(parentId, 'alice', 'wrong batch');
+    await waitUntil(async () => (await f.store.list({ parentId, status: 'done' })).length === kids.length && (await f.store.load(parentId))?.summary.status === 'done', 30_000, 'parent and children to end');
+    expect((await f.store.load(parentId))?.outcome).toMatchObject({ reason: 'USER_KILLED', by: 'alice' });
+    for (const kid of kids) expect((await f.store.load(kid))?.outcome).toMatchObject({ reason: 'USER_KILLED', by: 'reins', why: expect.stringContaining(parentId) });
+    expect(readLedger(f.dir).size).toBe(0);
   });
 });
