@@ -8,6 +8,7 @@ import type { SliceEnd } from '../../agents/fleet/slice.js';
 import { Supervisor } from '../../agents/supervisor.js';
 import { fleetKeys } from '../../persistence/redis/keys.js';
 import { RedisStore } from '../../persistence/redis-store.js';
+import type { SnapshotStore } from '../../persistence/store.js';
 import { freshPrefix, waitUntil } from '../crash/harness.js';
 import { FLEET_TURNS, fleetHostables, readLedger, SyncedLedger } from './agents.js';
 import { auditTurns } from './audit.js';
@@ -17,8 +18,12 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-/** A store, a ledger, a submitting supervisor and `workers` in-process fleet workers on one prefix of the suite's Redis. */
-async function fleet(workers: number, slice = {}) {
+/**
+ * A store, a ledger, a submitting supervisor and `workers` in-process fleet
+ * workers on one prefix of the suite's Redis; `workerStore` wraps the store
+ * the workers see.
+ */
+async function fleet(workers: number, slice = {}, workerStore = (store: SnapshotStore) => store) {
   const url = inject('redisUrl');
   const prefix = freshPrefix('fleet');
   const dir = mkdtempSync(join(tmpdir(), 'reins-fleet-'));
@@ -35,7 +40,7 @@ async function fleet(workers: number, slice = {}) {
   const started: FleetWorker[] = [];
   const supervisors: Supervisor[] = [];
   for (let i = 0; i < workers; i++) {
-    const supervisor = await Supervisor.open({ store, agents: fleetHostables(ledger), queue, workerId: `w${i}`, leaseMs: 3_000 });
+    const supervisor = await Supervisor.open({ store: workerStore(store), agents: fleetHostables(ledger), queue, workerId: `w${i}`, leaseMs: 3_000 });
     const worker = await FleetWorker.start({ supervisor, connection: { url, prefix }, concurrency: 4, slice, sweepEveryMs: 0, onSlice: (runId, end) => ends.push({ runId, end }) });
     cleanups.push(() => supervisor.close());
     cleanups.push(() => worker.close());
@@ -71,8 +76,7 @@ describe('slices of runs on BullMQ', () => {
     const ids = await Promise.all(Array.from({ length: 5 }, (_, i) => f.client.submit('approval', { runId: `a${i}` })));
     await waitUntil(() => f.ends.filter((e) => e.end.kind === 'resting').length >= ids.length, 30_000, 'every run to rest');
     // A slice is told it ended a moment before its worker lets go of it: then nothing is in hand while every run waits.
-    await waitUntil(() => f.workers[0]!.inHand === 0, 10_000, 'the worker to let go of its last slice');
-    expect((await f.queue.depth()).active).toBe(0);
+    await waitUntil(async () => f.workers[0]!.inHand === 0 && (await f.queue.depth()).active === 0, 10_000, 'the worker to let go of its last slice');
     expect((await f.store.list({ status: 'done' })).length).toBe(0);
     for (const id of ids) await f.client.approve(id, 'alice');
     await waitUntil(async () => (await f.store.list({ status: 'done' })).length === ids.length, 30_000, 'every run to end');
@@ -125,6 +129,56 @@ describe('pipelines on the fleet: children are runs of their own, a parent rests
     const parentEnds = f.ends.filter((e) => e.runId === parentId).map((e) => e.end.kind);
     expect(parentEnds).not.toContain('limit');
     expect(parentEnds.filter((k) => k === 'ended')).toHaveLength(1);
+  });
+
+  it('a child that ends while its parent is still letting go of its slice wakes it all the same: the wake waits for the lease', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let gated = false;
+    // The parent's first lease release (its rest on its children) waits at the gate: the parent is still holding its lease.
+    const slowRelease = (store: SnapshotStore): SnapshotStore =>
+      new Proxy(store, {
+        get(target, prop) {
+          const value = Reflect.get(target, prop) as unknown;
+          if (typeof value !== 'function') return value;
+          if (prop !== 'releaseLease') return (value as (...a: unknown[]) => unknown).bind(target);
+          const release: SnapshotStore['releaseLease'] = async (runId, lease) => {
+            if (runId === 'p4' && !gated) {
+              gated = true;
+              await gate;
+            }
+            return target.releaseLease(runId, lease);
+          };
+          return release;
+        },
+      });
+    const f = await fleet(2, {}, slowRelease);
+    const parentId = await f.client.submit('fan-approval', { runId: 'p4', input: { children: 1 } });
+    const kid = `${parentId}.charge.0`;
+    await waitUntil(async () => gated && (await f.store.load(kid))?.summary.state === 'awaitingApproval', 30_000, 'the child to wait while its parent lets go');
+    await f.client.approve(kid, 'alice');
+    await waitUntil(async () => (await f.store.load(kid))?.summary.status === 'done', 30_000, 'the child to end');
+    // Its end woke the parent, whose lease is still held: that slice is put back for later, not dropped.
+    await waitUntil(() => f.ends.some((e) => e.runId === parentId && e.end.kind === 'held'), 30_000, 'the wake to find the parent held');
+    open();
+    await waitUntil(async () => (await f.store.load(parentId))?.summary.status === 'done', 30_000, 'the parent to end');
+    expect((await f.store.load(parentId))?.outcome).toMatchObject({ reason: 'COMPLETED', stage: 'charge' });
+    expect(f.ends.filter((e) => e.runId === parentId && e.end.kind === 'ended')).toHaveLength(1);
+    expect([...readLedger(f.dir).entries()]).toEqual([[`${kid}|a1`, { apply: 1, once: 0 }]]);
+  });
+
+  it('a parent that died after creating a child but before enqueueing it: its next slice creates the others and gives that one its first job', async () => {
+    const f = await fleet(2);
+    const kids = children('p5', 'charge', 3);
+    // As its dead first host left it: child 0 created (unowned, linked), no job for it.
+    await f.client.createRun('approval', { runId: kids[0]!, parentId: 'p5', input: { i: 0 } });
+    await f.client.submit('fan-approval', { runId: 'p5', input: { children: 3 } });
+    await waitUntil(async () => (await f.store.list({ parentId: 'p5', status: 'running' })).filter((s) => s.state === 'awaitingApproval').length === 3, 30_000, 'every child to wait');
+    await Promise.all(kids.map((kid) => f.client.approve(kid, 'alice')));
+    await waitUntil(async () => (await f.store.load('p5'))?.summary.status === 'done', 30_000, 'the parent to end');
+    expect((await f.store.load('p5'))?.outcome).toMatchObject({ reason: 'COMPLETED' });
+    expect((await f.store.list({ parentId: 'p5' })).map((s) => s.runId).sort()).toEqual(kids);
+    expect([...readLedger(f.dir).entries()].sort()).toEqual(kids.map((kid) => [`${kid}|a1`, { apply: 1, once: 0 }]));
   });
 
   it('a parent killed while it rests on its children kills them', async () => {
