@@ -40,7 +40,7 @@ const store = fenceTracing(new RedisStore(connection), () => workerId);
 const queue = new SliceQueue(connection);
 const supervisor = await Supervisor.open({ store, agents: fleetHostables(ledger), queue, leaseMs: config.leaseMs });
 workerId = supervisor.workerId;
-const worker = await FleetWorker.start({ supervisor, connection, concurrency: config.concurrency, slice: { maxTurns: config.sliceTurns }, sweepEveryMs: 0 });
+const worker = await FleetWorker.start({ supervisor, connection, concurrency: config.concurrency, slice: { maxTurns: config.sliceTurns }, sweepEveryMs: 0, ...(config.heartbeatMs ? { heartbeatMs: config.heartbeatMs } : {}) });
 
 process.on('message', (m: HoldingsRequest) => {
   if (m.type === 'holdings') send({ type: 'holdings', id: m.id, inHand: worker.inHand, hosted: supervisor.runs().length });
