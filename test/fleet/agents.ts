@@ -5,6 +5,7 @@ import { defineAgent, type Agent } from '../../agents/define-agent.js';
 import { definePipeline, type Pipeline } from '../../agents/pipeline.js';
 import type { Hostable } from '../../agents/run-definition.js';
 import { scriptedModel } from '../../agents/scripted-model.js';
+import { subAgentTool } from '../../agents/sub-agent.js';
 import { tool } from '../../agents/tool.js';
 
 /** Tool turns of a fleet-test run before its answer. */
@@ -67,7 +68,7 @@ const jitter = (ms: number) => new Promise((r) => setTimeout(r, Math.floor(Math.
 /**
  * The fleet-test agents: `turns` runs FLEET_TURNS tool calls cycling through
  * CYCLE, then answers; `approval` asks for approval of one charge, then
- * answers.
+ * answers; `delegate` hands that charge to a sub-agent run of `approval`.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function fleetAgents(ledger: SyncedLedger, jitterMs = 4): Agent<any>[] {
@@ -121,7 +122,15 @@ export function fleetAgents(ledger: SyncedLedger, jitterMs = 4): Agent<any>[] {
     approval: { timeoutMs: 24 * 3_600_000 },
     version: 'fleet-approval-1',
   });
-  return [turns, approval];
+  const delegate = defineAgent({
+    id: 'delegate',
+    goal: 'have a sub-agent charge once',
+    model: scriptedModel([{ call: 'delegate_charge', args: { item: 'a1' } }, { answer: 'delegated' }]),
+    tools: [subAgentTool({ name: 'delegate_charge', description: 'a sub-agent charges, once approved', input: Item, agent: approval })],
+    progress: false,
+    version: 'fleet-delegate-1',
+  });
+  return [turns, approval, delegate];
 }
 
 /** The input of the fleet-test pipelines: how many children their fan-out stage starts. */

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it, inject } from 'vitest';
 import { FleetWorker } from '../../agents/fleet/worker.js';
 import { SliceQueue } from '../../agents/fleet/slice-queue.js';
 import type { SliceEnd } from '../../agents/fleet/slice.js';
+import { subRunId } from '../../agents/sub-agent.js';
 import { Supervisor } from '../../agents/supervisor.js';
 import { fleetKeys } from '../../persistence/redis/keys.js';
 import { RedisStore } from '../../persistence/redis-store.js';
@@ -113,22 +114,24 @@ describe('pipelines on the fleet: children are runs of their own, a parent rests
     expect((await f.store.load(parentId))?.outcome).toMatchObject({ reason: 'COMPLETED', stage: 'charge' });
     for (const kid of kids) expect((await f.store.load(kid))?.outcome).toMatchObject({ reason: 'COMPLETED', runId: kid });
     expect([...readLedger(f.dir).entries()].sort()).toEqual(kids.map((kid) => [`${kid}|a1`, { apply: 1, once: 0 }]));
-    expect(f.ends.filter((e) => e.runId === parentId && e.end.kind === 'ended')).toHaveLength(1);
+    // Its slice reports the end a moment after the end is durable; then no other slice of it ends it again.
+    await waitUntil(async () => f.ends.some((e) => e.runId === parentId && e.end.kind === 'ended') && (await f.queue.depth()).active === 0, 10_000, 'the last slice of the parent');
+    expect(f.ends.filter((e) => e.runId === parentId && e.end.kind === 'ended' && e.end.outcome !== null)).toHaveLength(1);
   });
 
   it('a fan-out of 20-turn children cut in slices completes with every child stored with its own outcome and each effect once', async () => {
     const f = await fleet(2, { maxTurns: 7 });
     const parentId = await f.client.submit('fan', { runId: 'p2', input: { children: 4 } });
-    await waitUntil(async () => (await f.store.load(parentId))?.summary.status === 'done', 60_000, 'the parent to end');
+    await waitUntil(() => f.ends.some((e) => e.runId === parentId && e.end.kind === 'ended'), 60_000, 'the parent to end');
     expect((await f.store.load(parentId))?.outcome).toMatchObject({ reason: 'COMPLETED', stage: 'close', childRunId: `${parentId}.close.0` });
     const kids = [...children(parentId, 'work', 4), `${parentId}.close.0`];
     expect((await f.store.list({ parentId })).map((s) => s.runId).sort()).toEqual([...kids].sort());
     const audit = await auditTurns(f.store, kids, f.dir);
     expect(audit).toMatchObject({ byReason: { COMPLETED: kids.length }, unfinished: [], wrongEffects: [], fencingViolations: [] });
     // The parent is hosted only to start children and to read their ends: it never reaches a slice limit.
-    const parentEnds = f.ends.filter((e) => e.runId === parentId).map((e) => e.end.kind);
-    expect(parentEnds).not.toContain('limit');
-    expect(parentEnds.filter((k) => k === 'ended')).toHaveLength(1);
+    const parentEnds = f.ends.filter((e) => e.runId === parentId).map((e) => e.end);
+    expect(parentEnds.map((e) => e.kind)).not.toContain('limit');
+    expect(parentEnds.filter((e) => e.kind === 'ended' && e.outcome !== null)).toHaveLength(1);
   });
 
   it('a child that ends while its parent is still letting go of its slice wakes it all the same: the wake waits for the lease', async () => {
@@ -163,7 +166,9 @@ describe('pipelines on the fleet: children are runs of their own, a parent rests
     open();
     await waitUntil(async () => (await f.store.load(parentId))?.summary.status === 'done', 30_000, 'the parent to end');
     expect((await f.store.load(parentId))?.outcome).toMatchObject({ reason: 'COMPLETED', stage: 'charge' });
-    expect(f.ends.filter((e) => e.runId === parentId && e.end.kind === 'ended')).toHaveLength(1);
+    // Its slice reports the end a moment after the end is durable; then no other slice of it ends it again.
+    await waitUntil(async () => f.ends.some((e) => e.runId === parentId && e.end.kind === 'ended') && (await f.queue.depth()).active === 0, 10_000, 'the last slice of the parent');
+    expect(f.ends.filter((e) => e.runId === parentId && e.end.kind === 'ended' && e.end.outcome !== null)).toHaveLength(1);
     expect([...readLedger(f.dir).entries()]).toEqual([[`${kid}|a1`, { apply: 1, once: 0 }]]);
   });
 
@@ -179,6 +184,22 @@ describe('pipelines on the fleet: children are runs of their own, a parent rests
     expect((await f.store.load('p5'))?.outcome).toMatchObject({ reason: 'COMPLETED' });
     expect((await f.store.list({ parentId: 'p5' })).map((s) => s.runId).sort()).toEqual(kids);
     expect([...readLedger(f.dir).entries()].sort()).toEqual(kids.map((kid) => [`${kid}|a1`, { apply: 1, once: 0 }]));
+  });
+
+  it('a sub-agent on the fleet: the calling agent rests while its child waits, and the end of its child brings the call its outcome', async () => {
+    const f = await fleet(2);
+    const parentId = await f.client.submit('delegate', { runId: 'd1' });
+    // Named for its parent and the calling step (the first tool call is step 2): a repeated call attaches to it.
+    const kid = subRunId(parentId, 2);
+    await waitUntil(async () => (await f.store.load(kid))?.summary.state === 'awaitingApproval', 30_000, 'the sub-agent to wait for its approval');
+    await waitUntil(() => f.ends.some((e) => e.runId === parentId && e.end.kind === 'resting' && e.end.why === 'children'), 30_000, 'the caller to rest on its child');
+    await waitUntil(async () => f.workers.every((w) => w.inHand === 0) && (await f.queue.depth()).active === 0, 10_000, 'the workers to let go');
+    expect((await f.store.load(kid))?.summary.parentId).toBe(parentId);
+    await f.client.approve(kid, 'alice');
+    await waitUntil(async () => (await f.store.load(parentId))?.summary.status === 'done', 30_000, 'the caller to end');
+    expect((await f.store.load(parentId))?.outcome).toMatchObject({ reason: 'COMPLETED', result: 'delegated' });
+    expect((await f.store.load(kid))?.outcome).toMatchObject({ reason: 'COMPLETED', runId: kid });
+    expect([...readLedger(f.dir).entries()]).toEqual([[`${kid}|a1`, { apply: 1, once: 0 }]]);
   });
 
   it('a parent killed while it rests on its children kills them', async () => {
