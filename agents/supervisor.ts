@@ -977,13 +977,7 @@ export class Supervisor {
       load: (runId) => this.store.load(runId),
       start: async (spec: ChildSpec, parentId: string) => {
         if (this.#closed) throw new ReinsError('supervisor-closed', 'the supervisor is closed');
-        await this.#launch(this.#definition(spec.agentId), {
-          runId: spec.runId,
-          parentId,
-          ...(spec.input !== undefined ? { input: spec.input } : {}),
-          ...(spec.limits ? { limits: spec.limits } : {}),
-          ...(spec.seed !== undefined ? { seed: spec.seed } : {}),
-        });
+        await this.#launch(this.#definition(spec.agentId), childStart(spec, parentId));
       },
       adopt: ({ summary: { runId } }) =>
         this.#exclusive(runId, async () => {
@@ -1012,13 +1006,7 @@ export class Supervisor {
       ...local,
       start: async (spec: ChildSpec, parentId: string) => {
         if (this.#closed) throw new ReinsError('supervisor-closed', 'the supervisor is closed');
-        await this.createRun(spec.agentId, {
-          runId: spec.runId,
-          parentId,
-          ...(spec.input !== undefined ? { input: spec.input } : {}),
-          ...(spec.limits ? { limits: spec.limits } : {}),
-          ...(spec.seed !== undefined ? { seed: spec.seed } : {}),
-        });
+        await this.createRun(spec.agentId, childStart(spec, parentId));
         await queue.child(spec.runId, parentId);
       },
       adopt: async (record) => {
@@ -1028,6 +1016,17 @@ export class Supervisor {
       },
     };
   }
+}
+
+/** How a child run is started, wherever it is hosted. */
+function childStart(spec: ChildSpec, parentId: string): StartRunOptions {
+  return {
+    runId: spec.runId,
+    parentId,
+    ...(spec.input !== undefined ? { input: spec.input } : {}),
+    ...(spec.limits ? { limits: spec.limits } : {}),
+    ...(spec.seed !== undefined ? { seed: spec.seed } : {}),
+  };
 }
 
 /** Why a parent left, for the children it cancels: "was killed by alice: runaway", "timed out …", "ended …". */

@@ -163,9 +163,10 @@ export class FleetWorker {
   }
 
   /**
-   * Whether a child a parent rested on ended while the parent was deciding to
-   * rest: its wake may have found the parent still hosted and been taken
-   * as its last look; a parent looks again once its lease is released.
+   * Whether a child the parent rested on has ended: looked at once the
+   * parent's lease is released, so that a child that ended while the parent
+   * was on its way to rest wakes it even if that child's own wake was lost
+   * (a Redis failover), without waiting for the sweeper.
    */
   async #anyEnded(children: readonly string[]): Promise<boolean> {
     for (const childId of children) {
