@@ -1,7 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SliceQueue } from '../../agents/fleet/slice-queue.js';
 import { readWorkerBeats } from '../../agents/fleet/worker-beat.js';
 import { Supervisor } from '../../agents/supervisor.js';
@@ -9,10 +6,9 @@ import { TerminalOutcome } from '../../machines/outcome.js';
 import { RedisStore } from '../../persistence/redis-store.js';
 import { prng } from '../crash/agents.js';
 import { canSpawnWorkers, delay, waitUntil } from '../crash/harness.js';
-import { startRedis, type RedisServer } from '../support/redis-server.js';
 import { fleetHostables, readLedger, SyncedLedger } from './agents.js';
 import { auditTurns, fenceAudit } from './audit.js';
-import { spawnFleetWorker, type FleetProcess } from './processes.js';
+import { processFleet } from './processes.js';
 
 /**
  * Pipelines on a fleet of worker processes: a parent's children are runs of
@@ -35,31 +31,13 @@ const WORKERS = 2;
 const LEASE_MS = 3_000;
 
 describe.skipIf(!canSpawnWorkers())('pipelines on a fleet of worker processes', () => {
-  let redis: RedisServer;
-  let dir: string;
-  const workers: FleetProcess[] = [];
-  const spawnOne = (prefix: string) => {
-    const w = spawnFleetWorker({ url: redis.url, prefix, ledgerDir: join(dir, prefix), concurrency: 8, leaseMs: LEASE_MS, sliceTurns: 8, heartbeatMs: 200 });
-    workers.push(w);
-    return w;
-  };
-  const alive = () => workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
-
-  beforeAll(async () => {
-    redis = await startRedis();
-    dir = mkdtempSync(join(tmpdir(), 'reins-fleet-children-'));
-  });
-  afterAll(async () => {
-    await Promise.all(workers.map((w) => w.kill9()));
-    await redis?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const fleet = processFleet('children', { concurrency: 8, leaseMs: LEASE_MS, sliceTurns: 8, heartbeatMs: 200 });
 
   /** A submitting (and approving) client in this process, hosting nothing. */
   async function client(prefix: string) {
-    const store = new RedisStore({ url: redis.url, prefix });
-    const queue = new SliceQueue({ url: redis.url, prefix });
-    const ledger = new SyncedLedger(join(dir, prefix));
+    const store = new RedisStore({ url: fleet.url, prefix });
+    const queue = new SliceQueue({ url: fleet.url, prefix });
+    const ledger = new SyncedLedger(fleet.ledgerDir(prefix));
     const supervisor = await Supervisor.open({ store, agents: fleetHostables(ledger), queue, workerId: 'client' });
     return {
       store,
@@ -78,8 +56,8 @@ describe.skipIf(!canSpawnWorkers())('pipelines on a fleet of worker processes', 
   it(`a fan-out of ${CHILDREN} approval children: while they wait, neither they nor their parent hold a worker slot; approving them all at once completes the parent`, async () => {
     const prefix = 'approve';
     const c = await client(prefix);
-    const fleet = Array.from({ length: WORKERS }, () => spawnOne(prefix));
-    await Promise.all(fleet.map((w) => w.ready));
+    const started = Array.from({ length: WORKERS }, () => fleet.spawn(prefix));
+    await Promise.all(started.map((w) => w.ready));
     const parentId = await c.supervisor.submit('fan-approval', { runId: 'batch', input: { children: CHILDREN } });
     const kids = Array.from({ length: CHILDREN }, (_, i) => `${parentId}.charge.${i}`);
     const waiting = async () => (await c.store.list({ parentId, status: 'running' })).filter((s) => s.state === 'awaitingApproval').length;
@@ -87,9 +65,9 @@ describe.skipIf(!canSpawnWorkers())('pipelines on a fleet of worker processes', 
     // The heartbeats say so too (written every 200 ms): nothing in hand anywhere while the whole tree waits.
     await waitUntil(async () => (await readWorkerBeats(c.queue.client, c.queue.workersKey)).every((b) => b.inHand === 0 && b.heartbeatAt > Date.now() - 150), 10_000, 'fresh heartbeats');
     const beats = await readWorkerBeats(c.queue.client, c.queue.workersKey);
-    const holdings = await Promise.all(fleet.map((w) => w.holdings()));
-    expect(beats.map((b) => b.inHand)).toEqual(fleet.map(() => 0));
-    expect(holdings).toEqual(fleet.map(() => ({ inHand: 0, hosted: 0 })));
+    const holdings = await Promise.all(started.map((w) => w.holdings()));
+    expect(beats.map((b) => b.inHand)).toEqual(started.map(() => 0));
+    expect(holdings).toEqual(started.map(() => ({ inHand: 0, hosted: 0 })));
     expect(await c.queue.depth()).toMatchObject({ waiting: 0, active: 0, prioritized: 0, failed: 0 });
     expect((await c.store.load(parentId))?.summary).toMatchObject({ status: 'running', state: 'charge' });
     expect((await c.store.readLease(parentId))?.expiresAt ?? 0).toBeLessThan(Date.now());
@@ -99,7 +77,7 @@ describe.skipIf(!canSpawnWorkers())('pipelines on a fleet of worker processes', 
     expect(await c.outcome(parentId)).toMatchObject({ reason: 'COMPLETED', stage: 'charge' });
     for (const kid of kids) expect(await c.outcome(kid)).toMatchObject({ reason: 'COMPLETED', runId: kid, agentId: 'approval' });
     expect((await c.store.list({ parentId })).map((s) => s.runId).sort()).toEqual([...kids].sort());
-    expect([...readLedger(join(dir, prefix)).entries()].sort()).toEqual(kids.map((kid) => [`${kid}|a1`, { apply: 1, once: 0 }]).sort());
+    expect([...readLedger(fleet.ledgerDir(prefix)).entries()].sort()).toEqual(kids.map((kid) => [`${kid}|a1`, { apply: 1, once: 0 }]).sort());
     await c.close();
   }, 300_000);
 
@@ -107,8 +85,8 @@ describe.skipIf(!canSpawnWorkers())('pipelines on a fleet of worker processes', 
     const prefix = 'kill';
     const c = await client(prefix);
     const rand = prng(SEED);
-    for (let i = 0; i < WORKERS; i++) spawnOne(prefix);
-    await Promise.all(alive().map((w) => w.ready));
+    for (let i = 0; i < WORKERS; i++) fleet.spawn(prefix);
+    await Promise.all(fleet.alive().map((w) => w.ready));
     const parents = Array.from({ length: PIPELINES }, (_, i) => `fan${i}`);
     await Promise.all(parents.map((runId) => c.supervisor.submit('fan', { runId, input: { children: FAN } })));
     const kids = parents.flatMap((p) => [...Array.from({ length: FAN }, (_, i) => `${p}.work.${i}`), `${p}.close.0`]);
@@ -119,14 +97,14 @@ describe.skipIf(!canSpawnWorkers())('pipelines on a fleet of worker processes', 
       if (parentsDone) break;
       if (kills < KILLS && (await ended()) >= ((kills + 1) * kids.length) / (KILLS + 2)) {
         await delay(Math.floor(rand() * 400));
-        const live = alive();
+        const live = fleet.alive();
         await live[Math.floor(rand() * live.length)]!.kill9();
         kills++;
-        spawnOne(prefix);
+        fleet.spawn(prefix);
       }
       await delay(100);
     }
-    const audit = await auditTurns(c.store, kids, join(dir, prefix));
+    const audit = await auditTurns(c.store, kids, fleet.ledgerDir(prefix));
     const parentFences = (await Promise.all(parents.map((p) => fenceAudit(c.store, p)))).flatMap((f) => f.violations);
     console.log(
       `[fleet children] seed=${SEED} pipelines=${PIPELINES} children=${kids.length} kills=${kills} reasons=${JSON.stringify(audit.byReason)} unfinished=${audit.unfinished.length} ` +
