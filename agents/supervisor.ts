@@ -152,6 +152,8 @@ export class Supervisor {
   readonly #logger: Logger;
   readonly #options: SupervisorOptions;
   readonly #childHost: ChildHost;
+  /** Where the children of a run hosted in a fleet slice go: their own durable runs, hosted by their own slice jobs. */
+  readonly #fleetChildHost: ChildHost | null;
   readonly #rateLimiter: RateLimiter;
   /** Runs not hosted here that were sent commands: a dead owner's run is picked up (and its commands applied) by recover. */
   readonly #queued = new Set<string>();
@@ -179,6 +181,7 @@ export class Supervisor {
     for (const def of listed) this.#definitions.set(def.id, def);
     for (const def of listed) for (const used of def.uses) this.#register(used);
     this.#childHost = this.#makeChildHost();
+    this.#fleetChildHost = options.queue ? this.#makeFleetChildHost(options.queue) : null;
   }
 
   /** How long this supervisor's leases last without renewal. */
@@ -248,16 +251,18 @@ export class Supervisor {
    * worker), through the same gate as every other take-over. Null when
    * another owner holds its lease or this process hosts it already;
    * RunEndedError or RunNotFoundError when there is nothing to host. `gone`
-   * resolves if the run stops being hosted here without an outcome.
+   * resolves if the run stops being hosted here without an outcome. With a
+   * queue, the run's children are submitted to the fleet like any run, and
+   * `children` says when the run only waits on them (it can then rest).
    */
-  async hostRun(runId: string): Promise<{ run: HostedRun; gone: Promise<'gone'> } | null> {
+  async hostRun(runId: string): Promise<{ run: HostedRun; gone: Promise<'gone'>; children: ChildScope } | null> {
     if (this.#hosted.has(runId)) return null;
     return this.#exclusive(runId, async () => {
       if (this.#hosted.has(runId) || this.#closed) return null;
       const { record, lease } = await this.#takeOver(runId);
       if (!lease) return null;
-      const hosted = await this.#rehydrate(record, lease);
-      return { run: hosted.run, gone: hosted.gone };
+      const hosted = await this.#rehydrate(record, lease, null, this.#fleetChildHost ?? this.#childHost);
+      return { run: hosted.run, gone: hosted.gone, children: hosted.children };
     });
   }
 
@@ -573,7 +578,7 @@ export class Supervisor {
     return (origin: { snapshot: Snapshot<unknown>; runId: string; agentId: string }) => def.handle(null, origin, { logger: this.#logger, now: Date.now, redactArgs: (v) => v });
   }
 
-  async #rehydrate(record: RunRecord, lease: Lease, taken: readonly Command[] | null = null): Promise<Hosted> {
+  async #rehydrate(record: RunRecord, lease: Lease, taken: readonly Command[] | null = null, childHost = this.#childHost): Promise<Hosted> {
     const { def, plan } = await this.#checkedDefinition(record, lease);
     const { runId, agentId } = record.summary;
     let snapshot = plan.snapshot as unknown as Snapshot<unknown>;
@@ -587,11 +592,11 @@ export class Supervisor {
       snapshot = applyOffline(this.#inert(def), snapshot, runId, agentId, toEvent(command));
       applied.push(command);
     }
-    const hosted = this.#host(def, { snapshot, runId, agentId }, { lease, version: record.version, createdAt: record.summary.createdAt, parentId: record.summary.parentId });
+    const hosted = this.#host(def, { snapshot, runId, agentId }, { lease, version: record.version, createdAt: record.summary.createdAt, parentId: record.summary.parentId }, childHost);
     this.#checkChildren(hosted.run);
     if (plan.steps.length > 0) hosted.writer.trace({ at: Date.now(), kind: 'upgrade', steps: plan.steps });
-    // XState does not persist delayed events: timers are re-armed from the due times in context.
-    hosted.run.send({ type: 'reins.rearm' } as never);
+    // XState does not persist delayed events: timers are re-armed from the due times in context (a run a queued KILL ended has none).
+    if (hosted.run.actor.getSnapshot().status === 'active') hosted.run.send({ type: 'reins.rearm' } as never);
     for (const command of applied) await this.#cascade(hosted, command);
     return hosted;
   }
@@ -604,7 +609,7 @@ export class Supervisor {
     if (missing.length > 0) throw new DeadChildError(run.runId, missing);
   }
 
-  #host(def: RunDefinition, origin: RunOrigin<RunIdentity>, at: { lease: Lease; version: number; createdAt: number; parentId: string | null }): Hosted {
+  #host(def: RunDefinition, origin: RunOrigin<RunIdentity>, at: { lease: Lease; version: number; createdAt: number; parentId: string | null }, childHost = this.#childHost): Hosted {
     const runId = 'input' in origin ? origin.input.runId : origin.runId;
     const logger = this.#logger;
     let hosted!: Hosted;
@@ -615,7 +620,7 @@ export class Supervisor {
     };
     const children = new ChildScope({
       parentId: runId,
-      host: this.#childHost,
+      host: childHost,
       flushed: () => hosted.writer.flushed(),
       exit: () => describeExit(hosted.run),
       logger,
@@ -972,15 +977,9 @@ export class Supervisor {
       load: (runId) => this.store.load(runId),
       start: async (spec: ChildSpec, parentId: string) => {
         if (this.#closed) throw new ReinsError('supervisor-closed', 'the supervisor is closed');
-        await this.#launch(this.#definition(spec.agentId), {
-          runId: spec.runId,
-          parentId,
-          ...(spec.input !== undefined ? { input: spec.input } : {}),
-          ...(spec.limits ? { limits: spec.limits } : {}),
-          ...(spec.seed !== undefined ? { seed: spec.seed } : {}),
-        });
+        await this.#launch(this.#definition(spec.agentId), childStart(spec, parentId));
       },
-      adopt: (runId) =>
+      adopt: ({ summary: { runId } }) =>
         this.#exclusive(runId, async () => {
           if (this.#hosted.has(runId)) return true;
           if (this.#closed) return false;
@@ -993,6 +992,41 @@ export class Supervisor {
       leaseFree: async (runId) => ((await this.store.readLease(runId))?.expiresAt ?? 0) < Date.now(),
     };
   }
+
+  /**
+   * Children of a run hosted in a fleet slice: each is created unowned, with
+   * its parent link, and its first slice enqueued under the parent's tenant
+   * (job id `<childId>@0`: a parent step repeated after a crash creates and
+   * enqueues each child once). The parent never hosts them; it waits, rests,
+   * and is woken by a child's end.
+   */
+  #makeFleetChildHost(queue: RunQueue): ChildHost {
+    const local = this.#childHost;
+    return {
+      ...local,
+      start: async (spec: ChildSpec, parentId: string) => {
+        if (this.#closed) throw new ReinsError('supervisor-closed', 'the supervisor is closed');
+        await this.createRun(spec.agentId, childStart(spec, parentId));
+        await queue.child(spec.runId, parentId);
+      },
+      adopt: async (record) => {
+        // Never written since its creation: its parent may have died between creating it and enqueueing it.
+        if (record.version === 1 && record.summary.parentId) await queue.child(record.summary.runId, record.summary.parentId);
+        return false;
+      },
+    };
+  }
+}
+
+/** How a child run is started, wherever it is hosted. */
+function childStart(spec: ChildSpec, parentId: string): StartRunOptions {
+  return {
+    runId: spec.runId,
+    parentId,
+    ...(spec.input !== undefined ? { input: spec.input } : {}),
+    ...(spec.limits ? { limits: spec.limits } : {}),
+    ...(spec.seed !== undefined ? { seed: spec.seed } : {}),
+  };
 }
 
 /** Why a parent left, for the children it cancels: "was killed by alice: runaway", "timed out …", "ended …". */

@@ -63,6 +63,12 @@ export class SliceQueue {
     await this.queue.add(SLICE_QUEUE, { runId, why: 'submit', tenant: options.tenant }, { jobId: sliceJobId(runId, FIRST_SLICE), ...(options.priority > 0 ? { priority: options.priority } : {}) });
   }
 
+  /** Enqueues a child run's first slice with its parent's tenant and priority (a child is its parent's work). */
+  async child(runId: string, parentId: string): Promise<void> {
+    const [tenant, priority] = await this.#client.hmget(this.#keys.run(parentId), 'tenant', 'priority');
+    await this.first(runId, { tenant: tenant ?? DEFAULT_TENANT, priority: Number(priority ?? 0) });
+  }
+
   /**
    * Asks for the run's next slice, now or after `delayMs` (a timer coming
    * due). Every wake is a new job (the run's slice counter numbers it): a

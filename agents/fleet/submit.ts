@@ -8,6 +8,8 @@ import type { WakeReason } from './queue-keys.js';
 export interface RunQueue {
   /** Enqueues a new run's first slice (one job per run id, however often it is called). */
   first(runId: string, options: { tenant: string; priority: number }): Promise<void>;
+  /** Enqueues a child run's first slice under its parent's tenant and priority (one job per child, however often it is called). */
+  child(runId: string, parentId: string): Promise<void>;
   /** Asks for a run's next slice, now or after `delayMs`. */
   wake(runId: string, why: WakeReason, delayMs?: number): Promise<void>;
 }

@@ -131,6 +131,7 @@ export class FleetWorker {
       }
       case 'resting':
         if (end.dueAt !== null) await this.queue.wake(runId, 'timer', end.dueAt - Date.now());
+        if (end.children && (await this.#anyEnded(end.children))) await this.queue.wake(runId, 'child');
         break;
       case 'limit':
         await this.queue.wake(runId, 'continue');
@@ -141,10 +142,37 @@ export class FleetWorker {
         await this.queue.wake(runId, 'retry', supervisor.leaseMs);
         break;
       case 'ended':
+        await this.#wakeParent(runId);
+        break;
       case 'missing':
         break;
     }
     return end.kind;
+  }
+
+  /**
+   * A child's end wakes its parent. Done here, after the end is durable and
+   * before the job completes: a worker that dies in between leaves the job to
+   * be redelivered, and the redelivered slice finds the run ended and wakes the
+   * parent then. A parent still hosted gets the wake as a job that waits for
+   * its lease ('held'), so a wake is never lost to a parent on its way to rest.
+   */
+  async #wakeParent(runId: string): Promise<void> {
+    const parentId = (await this.#options.supervisor.store.load(runId))?.summary.parentId;
+    if (parentId) await this.queue.wake(parentId, 'child');
+  }
+
+  /**
+   * Whether a child the parent rested on has ended: looked at once the
+   * parent's lease is released, so that a child that ended while the parent
+   * was on its way to rest wakes it even if that child's own wake was lost
+   * (a Redis failover), without waiting for the sweeper.
+   */
+  async #anyEnded(children: readonly string[]): Promise<boolean> {
+    for (const childId of children) {
+      if ((await this.#options.supervisor.store.load(childId))?.summary.status === 'done') return true;
+    }
+    return false;
   }
 
   /** Puts the job back, to be looked at again after `ms` (bounded): its run is held elsewhere or its tenant is at its cap. */

@@ -2,7 +2,10 @@ import { closeSync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSyn
 import { join } from 'node:path';
 import { z } from 'zod';
 import { defineAgent, type Agent } from '../../agents/define-agent.js';
+import { definePipeline, type Pipeline } from '../../agents/pipeline.js';
+import type { Hostable } from '../../agents/run-definition.js';
 import { scriptedModel } from '../../agents/scripted-model.js';
+import { subAgentTool } from '../../agents/sub-agent.js';
 import { tool } from '../../agents/tool.js';
 
 /** Tool turns of a fleet-test run before its answer. */
@@ -65,7 +68,7 @@ const jitter = (ms: number) => new Promise((r) => setTimeout(r, Math.floor(Math.
 /**
  * The fleet-test agents: `turns` runs FLEET_TURNS tool calls cycling through
  * CYCLE, then answers; `approval` asks for approval of one charge, then
- * answers.
+ * answers; `delegate` hands that charge to a sub-agent run of `approval`.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function fleetAgents(ledger: SyncedLedger, jitterMs = 4): Agent<any>[] {
@@ -119,5 +122,51 @@ export function fleetAgents(ledger: SyncedLedger, jitterMs = 4): Agent<any>[] {
     approval: { timeoutMs: 24 * 3_600_000 },
     version: 'fleet-approval-1',
   });
-  return [turns, approval];
+  const delegate = defineAgent({
+    id: 'delegate',
+    goal: 'have a sub-agent charge once',
+    model: scriptedModel([{ call: 'delegate_charge', args: { item: 'a1' } }, { answer: 'delegated' }]),
+    tools: [subAgentTool({ name: 'delegate_charge', description: 'a sub-agent charges, once approved', input: Item, agent: approval })],
+    progress: false,
+    version: 'fleet-delegate-1',
+  });
+  return [turns, approval, delegate];
+}
+
+/** The input of the fleet-test pipelines: how many children their fan-out stage starts. */
+export const FanInput = z.object({ children: z.number().int().min(1).max(64) });
+export type FanInput = z.infer<typeof FanInput>;
+
+/**
+ * The fleet-test pipelines, over the agents of fleetAgents (the same
+ * objects: one id names one definition): `fan` runs `children` runs of
+ * `turns` at once (policy all), then one more `turns` child in `close`;
+ * `fan-approval` runs `children` runs of `approval` at once, each waiting for
+ * a human.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function fleetPipelines(agents: readonly Agent<any>[]): Pipeline<FanInput>[] {
+  const [turns, approval] = agents as [Agent<unknown>, Agent<unknown>];
+  const fan = definePipeline<FanInput, unknown, 'work' | 'close'>({
+    id: 'fan',
+    input: FanInput,
+    stages: {
+      work: { agent: turns, children: ({ input }) => Array.from({ length: input.children }, (_, i) => ({ key: `c${i}`, input: { i } })), concurrency: 64, next: 'close' },
+      close: { agent: turns, input: () => ({ close: true }), next: 'complete' },
+    },
+    version: 'fleet-fan-1',
+  });
+  const fanApproval = definePipeline<FanInput, unknown, 'charge'>({
+    id: 'fan-approval',
+    input: FanInput,
+    stages: { charge: { agent: approval, children: ({ input }) => Array.from({ length: input.children }, (_, i) => ({ key: `a${i}`, input: { i } })), concurrency: 64, next: 'complete' } },
+    version: 'fleet-fan-approval-1',
+  });
+  return [fan, fanApproval];
+}
+
+/** What a fleet-test worker hosts: the agents and the pipelines over them. */
+export function fleetHostables(ledger: SyncedLedger, jitterMs?: number): Hostable[] {
+  const agents = fleetAgents(ledger, jitterMs);
+  return [...agents, ...fleetPipelines(agents)];
 }

@@ -1,5 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
+import { startRedis, type RedisServer } from '../support/redis-server.js';
 import type { FleetWorkerConfig, FleetWorkerMessage } from './protocol.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -59,5 +64,41 @@ export function spawnFleetWorker(config: FleetWorkerConfig): FleetProcess {
       await exited;
     },
     stderr: () => err,
+  };
+}
+
+/**
+ * The private redis-server, scratch folder and worker processes of one test
+ * file: started before its tests, all gone (SIGKILLed, stopped, deleted)
+ * after them. `spawn(prefix)` starts one more worker on that key prefix.
+ */
+export function processFleet(tag: string, worker: Omit<FleetWorkerConfig, 'url' | 'prefix' | 'ledgerDir'>) {
+  let redis: RedisServer | undefined;
+  let dir = '';
+  const workers: FleetProcess[] = [];
+  beforeAll(async () => {
+    redis = await startRedis();
+    dir = mkdtempSync(join(tmpdir(), `reins-fleet-${tag}-`));
+  });
+  afterAll(async () => {
+    await Promise.all(workers.map((w) => w.kill9()));
+    await redis?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  const ledgerDir = (prefix: string) => join(dir, prefix);
+  return {
+    get url(): string {
+      return redis!.url;
+    },
+    /** Where the workers of `prefix` (and the test's client) write their effect ledgers. */
+    ledgerDir,
+    workers,
+    spawn(prefix: string): FleetProcess {
+      const w = spawnFleetWorker({ ...worker, url: redis!.url, prefix, ledgerDir: ledgerDir(prefix) });
+      workers.push(w);
+      return w;
+    },
+    /** Workers not killed (yet). */
+    alive: () => workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null),
   };
 }

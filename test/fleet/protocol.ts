@@ -7,6 +7,8 @@ export interface FleetWorkerConfig {
   readonly concurrency: number;
   readonly leaseMs: number;
   readonly sliceTurns: number;
+  /** How often its heartbeat is written (default the worker's). */
+  readonly heartbeatMs?: number;
 }
 
 /** What the test asks a worker: how many slices it has in hand and runs it hosts. */

@@ -13,7 +13,7 @@ import { SliceQueue } from '../../agents/fleet/slice-queue.js';
 import { Supervisor } from '../../agents/supervisor.js';
 import { RedisStore } from '../../persistence/redis-store.js';
 import type { SnapshotStore } from '../../persistence/store.js';
-import { fleetAgents, SyncedLedger } from './agents.js';
+import { fleetHostables, SyncedLedger } from './agents.js';
 import type { FleetWorkerConfig, FleetWorkerMessage, HoldingsRequest } from './protocol.js';
 
 const config = JSON.parse(process.argv[2] ?? '{}') as FleetWorkerConfig;
@@ -38,9 +38,9 @@ const ledger = new SyncedLedger(config.ledgerDir);
 let workerId = '';
 const store = fenceTracing(new RedisStore(connection), () => workerId);
 const queue = new SliceQueue(connection);
-const supervisor = await Supervisor.open({ store, agents: fleetAgents(ledger), queue, leaseMs: config.leaseMs });
+const supervisor = await Supervisor.open({ store, agents: fleetHostables(ledger), queue, leaseMs: config.leaseMs });
 workerId = supervisor.workerId;
-const worker = await FleetWorker.start({ supervisor, connection, concurrency: config.concurrency, slice: { maxTurns: config.sliceTurns }, sweepEveryMs: 0 });
+const worker = await FleetWorker.start({ supervisor, connection, concurrency: config.concurrency, slice: { maxTurns: config.sliceTurns }, sweepEveryMs: 0, ...(config.heartbeatMs ? { heartbeatMs: config.heartbeatMs } : {}) });
 
 process.on('message', (m: HoldingsRequest) => {
   if (m.type === 'holdings') send({ type: 'holdings', id: m.id, inHand: worker.inHand, hosted: supervisor.runs().length });
