@@ -413,6 +413,11 @@ export class Supervisor {
     return this.runs().filter((run): run is AgentRun => run instanceof AgentRun);
   }
 
+  /** Every definition this supervisor hosts runs of: those it was given and those they start as children. */
+  definitions(): RunDefinition[] {
+    return [...this.#definitions.values()];
+  }
+
   /** Runs of every kind hosted by this process. */
   runs(): HostedRun[] {
     return [...this.#hosted.values()].map((h) => h.run);
