@@ -1,3 +1,5 @@
+import type { FleetRelease } from './agents.js';
+
 /** How a fleet-test worker process is started (argv[2], JSON). */
 export interface FleetWorkerConfig {
   readonly url: string;
@@ -7,6 +9,8 @@ export interface FleetWorkerConfig {
   readonly concurrency: number;
   readonly leaseMs: number;
   readonly sliceTurns: number;
+  /** Which release of the agents it hosts (default `fixed`). */
+  readonly release?: FleetRelease;
 }
 
 /** What the test asks a worker: how many slices it has in hand and runs it hosts. */
