@@ -19,8 +19,8 @@ import { spawnFleetWorker, type FleetProcess } from './processes.js';
  * A rolling deploy on the fleet, with worker processes: two workers on
  * release v1 of the agents host runs (some waiting for approval, some mid
  * flight), two workers on v2 (one tool added: another computed version)
- * start, old clients keep submitting to v1 while new ones submit to v2, the
- * approvals arrive, and the old workers are stopped: gracefully once their
+ * start, new clients submit to v2, the approvals arrive while old clients
+ * still submit to v1, and the old workers are stopped: gracefully once their
  * version's runs have drained, or SIGKILLed with runs in hand (those wait in
  * their version's queue, hosted by no one and refused by no one, until a v1
  * worker is back). Every run ends in its typed final state, every slice of a
@@ -105,16 +105,14 @@ describe.skipIf(!canSpawnWorkers())('a rolling deploy from v1 to v2 on a fleet o
     const turnsV1 = ids(prefix, 'v1', 'turns', TURNS);
     const approvalsV2 = ids(prefix, 'v2', 'approval', APPROVALS);
     const turnsV2 = ids(prefix, 'v2', 'turns', TURNS);
-    await Promise.all([
-      ...turnsV1.map((runId) => v1.supervisor.submit('turns', { runId })),
-      ...approvalsV2.map((runId) => v2.supervisor.submit('approval', { runId })),
-      ...turnsV2.map((runId) => v2.supervisor.submit('turns', { runId })),
-    ]);
+    await Promise.all([...approvalsV2.map((runId) => v2.supervisor.submit('approval', { runId })), ...turnsV2.map((runId) => v2.supervisor.submit('turns', { runId }))]);
     await waitUntil(() => awaiting(approvalsV2), WAIT_MS, 'every v2 run to wait for its approval', 100);
 
-    // The approvals arrive, through the new release's client, for runs of both versions.
-    for (const runId of [...approvalsV1, ...approvalsV2]) await v2.supervisor.approve(runId, 'ops');
-
+    // The approvals arrive, through the new release's client, for runs of both versions, while old clients still submit (to v1).
+    await Promise.all([
+      ...[...approvalsV1, ...approvalsV2].map((runId) => v2.supervisor.approve(runId, 'ops')),
+      ...turnsV1.map((runId) => v1.supervisor.submit('turns', { runId })),
+    ]);
     const v1Runs = [...approvalsV1, ...turnsV1];
     const unfinished = async (runIds: readonly string[]) => (await Promise.all(runIds.map((id) => v1.store.load(id)))).filter((r) => r?.summary.status !== 'done').length;
     let stranded = 0;
@@ -123,7 +121,8 @@ describe.skipIf(!canSpawnWorkers())('a rolling deploy from v1 to v2 on a fleet o
       await waitUntil(async () => (await unfinished(v1Runs)) === 0, WAIT_MS, 'the v1 runs to drain on the v1 workers', 100);
       expect(await Promise.all(old.map((w) => w.process.term()))).toEqual([0, 0]);
     } else {
-      // A crash mid-deploy, as the approvals land: both old workers die with v1 runs in hand or queued.
+      // A crash mid-deploy: once the v1 approvals are taken (the decision committed), both old workers die with v1 runs in hand or queued.
+      await waitUntil(async () => (await Promise.all(approvalsV1.map((id) => v1.store.load(id)))).every((r) => r?.summary.state !== 'awaitingApproval'), WAIT_MS, 'the v1 approvals to be taken', 20);
       await Promise.all(old.map((w) => w.process.kill9()));
       stranded = await unfinished(v1Runs);
       expect(stranded).toBeGreaterThan(0);
