@@ -22,6 +22,7 @@ import { recordFrom } from './run-record.js';
 import { RunWriter, type WriteRetryPolicy } from './run-writer.js';
 import { StoreJournal, StoreTranscript } from './store-journal.js';
 import { machineOf, planStoredRun, type StoredRunPlan } from './stored-version.js';
+import { routeOf, routesOf } from './fleet/route.js';
 import { submitRun, type RunQueue, type SubmitOptions } from './fleet/submit.js';
 
 /** Every journal step is below this: trimming below it clears the journal. */
@@ -416,6 +417,11 @@ export class Supervisor {
   /** Agent runs hosted by this process. */
   hosted(): AgentRun[] {
     return this.runs().filter((run): run is AgentRun => run instanceof AgentRun);
+  }
+
+  /** Every definition this supervisor hosts runs of: those it was given and those they start as children. */
+  definitions(): RunDefinition[] {
+    return [...this.#definitions.values()];
   }
 
   /** Runs of every kind hosted by this process. */
@@ -1007,11 +1013,12 @@ export class Supervisor {
       start: async (spec: ChildSpec, parentId: string) => {
         if (this.#closed) throw new ReinsError('supervisor-closed', 'the supervisor is closed');
         await this.createRun(spec.agentId, childStart(spec, parentId));
-        await queue.child(spec.runId, parentId);
+        // The route of the version creating it; a child stored earlier by another version is forwarded by the worker.
+        await queue.child(spec.runId, parentId, routesOf(this.#definition(spec.agentId)).native);
       },
       adopt: async (record) => {
         // Never written since its creation: its parent may have died between creating it and enqueueing it.
-        if (record.version === 1 && record.summary.parentId) await queue.child(record.summary.runId, record.summary.parentId);
+        if (record.version === 1 && record.summary.parentId) await queue.child(record.summary.runId, record.summary.parentId, routeOf(record));
         return false;
       },
     };

@@ -66,12 +66,19 @@ const runOf = (key: string) => key.slice(0, key.indexOf(':'));
 const jitter = (ms: number) => new Promise((r) => setTimeout(r, Math.floor(Math.random() * ms)));
 
 /**
+ * Which release of the fleet-test agents a process runs: `fixed` (explicit
+ * versions), or a rolling deploy's `v1` and `v2`, both with computed
+ * versions, v2 with one tool more (so its version differs).
+ */
+export type FleetRelease = 'fixed' | 'v1' | 'v2';
+
+/**
  * The fleet-test agents: `turns` runs FLEET_TURNS tool calls cycling through
  * CYCLE, then answers; `approval` asks for approval of one charge, then
  * answers; `delegate` hands that charge to a sub-agent run of `approval`.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function fleetAgents(ledger: SyncedLedger, jitterMs = 4): Agent<any>[] {
+export function fleetAgents(ledger: SyncedLedger, jitterMs = 4, release: FleetRelease = 'fixed'): Agent<any>[] {
   const logical = (key: string, item: string) => `${runOf(key)}|${item}`;
   const lookup = tool({ name: 'lookup', description: 'reads an item', input: Item, sideEffect: 'none', run: async ({ item }) => (await jitter(jitterMs), { item }) });
   const put = tool({
@@ -103,7 +110,8 @@ export function fleetAgents(ledger: SyncedLedger, jitterMs = 4): Agent<any>[] {
     run: async ({ item }, ctx) => (ledger.append('apply', logical(ctx.idempotencyKey, item)), { item, charged: true }),
     reconcile: async (key, { item }) => (ledger.has(logical(key, item)) ? { applied: true, result: { item, charged: true } } : { applied: false }),
   });
-  const tools = [lookup, put, charge, approvedCharge];
+  const note = tool({ name: 'note', description: 'writes a note (added in v2)', input: Item, sideEffect: 'none', run: async ({ item }) => ({ item }) });
+  const tools = release === 'v2' ? [lookup, put, charge, approvedCharge, note] : [lookup, put, charge, approvedCharge];
   const turns = defineAgent({
     id: 'turns',
     goal: 'make twenty calls',
@@ -111,7 +119,7 @@ export function fleetAgents(ledger: SyncedLedger, jitterMs = 4): Agent<any>[] {
     tools,
     progress: false,
     limits: { maxTurns: FLEET_TURNS + 5 },
-    version: 'fleet-turns-1',
+    ...(release === 'fixed' ? { version: 'fleet-turns-1' } : {}),
   });
   const approval = defineAgent({
     id: 'approval',
@@ -120,7 +128,7 @@ export function fleetAgents(ledger: SyncedLedger, jitterMs = 4): Agent<any>[] {
     tools,
     progress: false,
     approval: { timeoutMs: 24 * 3_600_000 },
-    version: 'fleet-approval-1',
+    ...(release === 'fixed' ? { version: 'fleet-approval-1' } : {}),
   });
   const delegate = defineAgent({
     id: 'delegate',
@@ -166,7 +174,7 @@ export function fleetPipelines(agents: readonly Agent<any>[]): Pipeline<FanInput
 }
 
 /** What a fleet-test worker hosts: the agents and the pipelines over them. */
-export function fleetHostables(ledger: SyncedLedger, jitterMs?: number): Hostable[] {
-  const agents = fleetAgents(ledger, jitterMs);
+export function fleetHostables(ledger: SyncedLedger, jitterMs?: number, release?: FleetRelease): Hostable[] {
+  const agents = fleetAgents(ledger, jitterMs, release);
   return [...agents, ...fleetPipelines(agents)];
 }

@@ -20,6 +20,8 @@ export interface FleetProcess {
   holdings(): Promise<{ inHand: number; hosted: number }>;
   /** SIGKILL, and wait for the exit. */
   kill9(): Promise<void>;
+  /** SIGTERM (finish the slices in hand, then exit), and wait for the exit. */
+  term(): Promise<NodeJS.Signals | number | null>;
   stderr(): string;
 }
 
@@ -62,6 +64,10 @@ export function spawnFleetWorker(config: FleetWorkerConfig): FleetProcess {
     kill9: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
+    },
+    term: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
     },
     stderr: () => err,
   };

@@ -1,3 +1,5 @@
+import type { FleetRelease } from './agents.js';
+
 /** How a fleet-test worker process is started (argv[2], JSON). */
 export interface FleetWorkerConfig {
   readonly url: string;
@@ -9,6 +11,8 @@ export interface FleetWorkerConfig {
   readonly sliceTurns: number;
   /** How often its heartbeat is written (default the worker's). */
   readonly heartbeatMs?: number;
+  /** Which release of the agents it hosts (default `fixed`). */
+  readonly release?: FleetRelease;
 }
 
 /** What the test asks a worker: how many slices it has in hand and runs it hosts. */

@@ -3,8 +3,9 @@
  * (JSON FleetWorkerConfig), hosting the agents of test/fleet/agents.ts. Every
  * commit it makes carries a `fence` trace entry with its lease token, in the
  * same atomic write, so the test can check from the store alone that no run
- * was ever written by two hosts at once. It is SIGKILLed at will and never
- * cleans up.
+ * was ever written by two hosts at once, and which worker wrote each slice.
+ * It is SIGKILLed at will and never cleans up; on SIGTERM it stops the way a
+ * deploy stops a worker: it finishes the slices in hand, then exits.
  *
  *   node --import tsx test/fleet/worker-process.ts '<FleetWorkerConfig JSON>'
  */
@@ -38,10 +39,17 @@ const ledger = new SyncedLedger(config.ledgerDir);
 let workerId = '';
 const store = fenceTracing(new RedisStore(connection), () => workerId);
 const queue = new SliceQueue(connection);
-const supervisor = await Supervisor.open({ store, agents: fleetHostables(ledger), queue, leaseMs: config.leaseMs });
+const supervisor = await Supervisor.open({ store, agents: fleetHostables(ledger, 4, config.release), queue, leaseMs: config.leaseMs });
 workerId = supervisor.workerId;
 const worker = await FleetWorker.start({ supervisor, connection, concurrency: config.concurrency, slice: { maxTurns: config.sliceTurns }, sweepEveryMs: 0, ...(config.heartbeatMs ? { heartbeatMs: config.heartbeatMs } : {}) });
 
+process.once('SIGTERM', () => {
+  void (async () => {
+    await worker.close();
+    await supervisor.close();
+    process.exit(0);
+  })();
+});
 process.on('message', (m: HoldingsRequest) => {
   if (m.type === 'holdings') send({ type: 'holdings', id: m.id, inHand: worker.inHand, hosted: supervisor.runs().length });
 });
