@@ -1,4 +1,4 @@
-import { Redis, type Cluster, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { z } from 'zod';
 import { RatePolicy, type RateDecision } from '../guards/rate-limit.js';
 import { approvalOrder, checkDecision } from './approval-rules.js';
@@ -62,7 +62,9 @@ export interface RedisStoreOptions {
   readonly url?: string;
   /** Bring your own client (Redis or Cluster); the store then does not close it. */
   readonly redis?: Redis | Cluster;
-  /** More ioredis options for the client the store creates, e.g. `{ tls: { ca } }` for a private CA. */
+  /** The start nodes of a Redis Cluster: the store opens (and closes) a Cluster client on them; `url` is then ignored. */
+  readonly cluster?: readonly { readonly host: string; readonly port: number }[];
+  /** More ioredis options for the client the store creates (each cluster node's), e.g. `{ tls: { ca } }` for a private CA. */
   readonly redisOptions?: RedisOptions;
   /** How many trace entries a run keeps (approximately: XADD MAXLEN ~); default 1000. */
   readonly traceCap?: number;
@@ -109,6 +111,10 @@ export class RedisStore implements SnapshotStore {
       this.#redis = options.redis;
       this.#owned = false;
       this.#secret = null;
+    } else if (options.cluster) {
+      this.#redis = new Cluster([...options.cluster], { redisOptions: { ...CONNECTION_DEFAULTS, ...options.redisOptions } });
+      this.#owned = true;
+      this.#secret = options.redisOptions?.password ?? null;
     } else {
       // The URL goes to ioredis untouched (it parses password, db and rediss:// itself) and is never logged.
       const url = options.url ?? process.env.REDIS_URL ?? DEFAULT_URL;

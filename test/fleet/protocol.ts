@@ -1,12 +1,17 @@
 /** How a fleet-test worker process is started (argv[2], JSON). */
 export interface FleetWorkerConfig {
-  readonly url: string;
+  /** A standalone Redis; or */
+  readonly url?: string;
+  /** the start nodes of a Redis Cluster. */
+  readonly cluster?: readonly { readonly host: string; readonly port: number }[];
   readonly prefix: string;
   /** Where its fsynced effect ledger file goes. */
   readonly ledgerDir: string;
   readonly concurrency: number;
   readonly leaseMs: number;
   readonly sliceTurns: number;
+  /** Concurrent slices per tenant across the fleet (FleetWorker's tenantCap); default unlimited. */
+  readonly tenantCap?: number;
 }
 
 /** What the test asks a worker: how many slices it has in hand and runs it hosts. */

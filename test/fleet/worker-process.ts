@@ -1,5 +1,5 @@
 /**
- * A fleet-test worker process: a FleetWorker on the Redis named in argv[2]
+ * A fleet-test worker process: a FleetWorker on the Redis (or Redis Cluster) named in argv[2]
  * (JSON FleetWorkerConfig), hosting the agents of test/fleet/agents.ts. Every
  * commit it makes carries a `fence` trace entry with its lease token, in the
  * same atomic write, so the test can check from the store alone that no run
@@ -8,6 +8,7 @@
  *
  *   node --import tsx test/fleet/worker-process.ts '<FleetWorkerConfig JSON>'
  */
+import { Cluster } from 'ioredis';
 import { FleetWorker } from '../../agents/fleet/worker.js';
 import { SliceQueue } from '../../agents/fleet/slice-queue.js';
 import { Supervisor } from '../../agents/supervisor.js';
@@ -33,14 +34,22 @@ function fenceTracing(store: SnapshotStore, worker: () => string): SnapshotStore
   });
 }
 
-const connection = { url: config.url, prefix: config.prefix };
+const redis = config.cluster ? new Cluster([...config.cluster]) : undefined;
+const connection = redis ? { redis, prefix: config.prefix } : { url: config.url, prefix: config.prefix };
 const ledger = new SyncedLedger(config.ledgerDir);
 let workerId = '';
 const store = fenceTracing(new RedisStore(connection), () => workerId);
 const queue = new SliceQueue(connection);
 const supervisor = await Supervisor.open({ store, agents: fleetAgents(ledger), queue, leaseMs: config.leaseMs });
 workerId = supervisor.workerId;
-const worker = await FleetWorker.start({ supervisor, connection, concurrency: config.concurrency, slice: { maxTurns: config.sliceTurns }, sweepEveryMs: 0 });
+const worker = await FleetWorker.start({
+  supervisor,
+  connection,
+  concurrency: config.concurrency,
+  slice: { maxTurns: config.sliceTurns },
+  sweepEveryMs: 0,
+  ...(config.tenantCap !== undefined ? { tenantCap: config.tenantCap } : {}),
+});
 
 process.on('message', (m: HoldingsRequest) => {
   if (m.type === 'holdings') send({ type: 'holdings', id: m.id, inHand: worker.inHand, hosted: supervisor.runs().length });
