@@ -1,6 +1,6 @@
 /** reins/fleet: submit runs to a BullMQ queue and take them, one slice at a time, in any number of worker processes. */
 export type { FleetConnection } from './connection.js';
-export { FIRST_SLICE, SLICE_QUEUE, sliceJobId, type SliceJobData, type WakeReason } from './queue-keys.js';
+export { FIRST_SLICE, SLICE_QUEUE, sliceJobId, timerJobId, type SliceJobData, type WakeReason } from './queue-keys.js';
 export { restingPoint, type RestingPoint } from './rest.js';
 export { runSlice, type SliceEnd, type SliceLimits } from './slice.js';
 export { DEFAULT_TENANT, SliceQueue, type QueueDepth } from './slice-queue.js';

@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import { fleetKeys } from '../../persistence/redis/keys.js';
 import { fleetClient, prefixOf, type FleetConnection } from './connection.js';
-import { FIRST_SLICE, SLICE_QUEUE, sliceJobId, type SliceJobData, type WakeReason } from './queue-keys.js';
+import { FIRST_SLICE, SLICE_QUEUE, sliceJobId, timerJobId, type SliceJobData, type WakeReason } from './queue-keys.js';
 
 /** The tenant of a run submitted without one. */
 export const DEFAULT_TENANT = 'default';
@@ -71,12 +71,26 @@ export class SliceQueue {
   async wake(runId: string, why: WakeReason, delayMs = 0): Promise<void> {
     const key = this.#keys.run(runId);
     const [[, slice], [, fields]] = (await this.#client.multi().hincrby(key, 'slices', 1).hmget(key, 'tenant', 'priority').exec()) as [[null, number], [null, [string | null, string | null]]];
-    const priority = Number(fields[1] ?? 0);
-    await this.queue.add(
-      SLICE_QUEUE,
-      { runId, why, tenant: fields[0] ?? DEFAULT_TENANT },
-      { jobId: sliceJobId(runId, slice), ...(delayMs > 0 ? { delay: Math.ceil(delayMs) } : {}), ...(priority > 0 ? { priority } : {}) },
-    );
+    await this.#add(runId, why, sliceJobId(runId, slice), fields, delayMs);
+  }
+
+  /**
+   * Asks for the run's next slice when its timer comes due (`dueAt`), as one
+   * delayed job per due time (timerJobId): resting again on a timer already
+   * asked for adds nothing. `current` is the job of the slice asking: should
+   * it carry that very id (a clock ahead of the one that queued it), the
+   * timer becomes a numbered wake, since BullMQ would drop an id in flight.
+   */
+  async timer(runId: string, dueAt: number, current?: string): Promise<void> {
+    const jobId = timerJobId(runId, dueAt);
+    if (jobId === current) return this.wake(runId, 'timer', dueAt - Date.now());
+    const fields = (await this.#client.hmget(this.#keys.run(runId), 'tenant', 'priority')) as [string | null, string | null];
+    await this.#add(runId, 'timer', jobId, fields, dueAt - Date.now());
+  }
+
+  async #add(runId: string, why: WakeReason, jobId: string, [tenant, priority]: [string | null, string | null], delayMs: number): Promise<void> {
+    const rank = Number(priority ?? 0);
+    await this.queue.add(SLICE_QUEUE, { runId, why, tenant: tenant ?? DEFAULT_TENANT }, { jobId, ...(delayMs > 0 ? { delay: Math.ceil(delayMs) } : {}), ...(rank > 0 ? { priority: rank } : {}) });
   }
 
   /** Jobs by state. */

@@ -130,7 +130,7 @@ export class FleetWorker {
         return this.#later(job, token, (lease?.expiresAt ?? 0) - Date.now() + 10);
       }
       case 'resting':
-        if (end.dueAt !== null) await this.queue.wake(runId, 'timer', end.dueAt - Date.now());
+        if (end.dueAt !== null) await this.queue.timer(runId, end.dueAt, job.id);
         break;
       case 'limit':
         await this.queue.wake(runId, 'continue');

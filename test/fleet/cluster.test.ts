@@ -26,8 +26,8 @@ import { spawnFleetWorker, type FleetProcess } from './processes.js';
  *
  * Sizes: CLUSTER_RUNS (20-turn runs), CLUSTER_APPROVALS.
  */
-const RUNS = Number(process.env.CLUSTER_RUNS ?? 30);
-const APPROVALS = Number(process.env.CLUSTER_APPROVALS ?? 10);
+const RUNS = Number(process.env.CLUSTER_RUNS ?? 16);
+const APPROVALS = Number(process.env.CLUSTER_APPROVALS ?? 6);
 const PREFIX = 'cl';
 const WAIT_MS = Number(process.env.CLUSTER_WAIT_MS ?? 300_000);
 
