@@ -115,6 +115,8 @@ export class FleetWorker {
     let end: SliceEnd;
     try {
       end = await runSlice(supervisor, runId, this.#options.slice);
+      // Told before the tenant slot is given back: what a listener counts as in hand never exceeds the cap.
+      this.#options.onSlice?.(runId, end);
     } catch (error) {
       // A run this worker can never host (corrupt, unknown agent, other machine version) is no job for a retry.
       if (error instanceof CorruptRecordError || error instanceof UnknownAgentError || error instanceof MachineMismatchError) throw new UnrecoverableError((error as Error).message);
@@ -123,7 +125,6 @@ export class FleetWorker {
       this.#inHand--;
       if (this.#options.tenantCap !== undefined) await limiter.release(tenantBucket(tenant), holder).catch(() => undefined);
     }
-    this.#options.onSlice?.(runId, end);
     switch (end.kind) {
       case 'held': {
         const lease = await supervisor.store.readLease(runId);

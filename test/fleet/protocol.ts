@@ -20,7 +20,16 @@ export interface HoldingsRequest {
   readonly id: number;
 }
 
+/** A slice starting (its run hosted, any tenant slot taken) or ending (before its tenant slot is given back), at `at` ms (sub-ms). */
+export interface SliceEdge {
+  readonly type: 'slice';
+  readonly edge: 'start' | 'end';
+  readonly runId: string;
+  readonly at: number;
+}
+
 /** Everything a fleet-test worker says. */
 export type FleetWorkerMessage =
   | { readonly type: 'ready'; readonly workerId: string }
+  | SliceEdge
   | { readonly type: 'holdings'; readonly id: number; readonly inHand: number; readonly hosted: number };

@@ -42,12 +42,26 @@ const store = fenceTracing(new RedisStore(connection), () => workerId);
 const queue = new SliceQueue(connection);
 const supervisor = await Supervisor.open({ store, agents: fleetAgents(ledger), queue, leaseMs: config.leaseMs });
 workerId = supervisor.workerId;
+
+// Slice edges for the test's ledger: a start once the run is hosted (after any tenant slot was taken), an end when the
+// worker is told the slice ended (before the slot is given back). A slice whose run was held elsewhere never started.
+const now = () => performance.timeOrigin + performance.now();
+const hosting = new Set<string>();
+const hostRun = supervisor.hostRun.bind(supervisor);
+supervisor.hostRun = async (runId) => {
+  const hosted = await hostRun(runId);
+  if (hosted) hosting.add(runId), send({ type: 'slice', edge: 'start', runId, at: now() });
+  return hosted;
+};
 const worker = await FleetWorker.start({
   supervisor,
   connection,
   concurrency: config.concurrency,
   slice: { maxTurns: config.sliceTurns },
   sweepEveryMs: 0,
+  onSlice: (runId) => {
+    if (hosting.delete(runId)) send({ type: 'slice', edge: 'end', runId, at: now() });
+  },
   ...(config.tenantCap !== undefined ? { tenantCap: config.tenantCap } : {}),
 });
 
