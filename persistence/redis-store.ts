@@ -39,6 +39,9 @@ const CONNECTION_DEFAULTS: RedisOptions = {
   retryStrategy: (times) => Math.min(times * 100, 2_000),
 };
 
+/** A Cluster client queues commands until it reaches a node, however long that takes: connect() gives up after this. */
+const CONNECT_DEADLINE_MS = 10_000;
+
 /** What sits in `reins:{id}:summary`: the summary of the stored record and its version, written with it. */
 const StoredSummary = z.object({ version: z.number().int().positive(), summary: RunSummary });
 type StoredSummary = z.infer<typeof StoredSummary>;
@@ -130,7 +133,7 @@ export class RedisStore implements SnapshotStore {
   static async connect(url?: string, options: Omit<RedisStoreOptions, 'url' | 'redis'> = {}): Promise<RedisStore> {
     const store = new RedisStore({ ...options, ...(url === undefined ? {} : { url }) });
     try {
-      await store.#call(() => store.#redis.ping());
+      await store.#call(() => answered(store.#redis.ping(), CONNECT_DEADLINE_MS));
       return store;
     } catch (err) {
       await store.close();
@@ -820,6 +823,15 @@ function placeholderSummary(runId: string): RunSummary {
     createdAt: 0,
     updatedAt: 0,
   };
+}
+
+/** The reply, or an error once `ms` pass without one. */
+function answered<T>(reply: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([reply, late]).finally(() => clearTimeout(timer));
 }
 
 /** Closes a connection politely when it is up, at once when it is not (QUIT would wait for a reconnect). */

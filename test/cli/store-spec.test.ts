@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { CliError } from '../../cli/exit-codes.js';
-import { describeStore, storeArgument, storeSpec } from '../../cli/store-option.js';
+import { describeStore, openStore, storeArgument, storeSpec } from '../../cli/store-option.js';
+import { StoreUnavailableError } from '../../persistence/errors.js';
+import { freePort } from '../support/redis-server.js';
 
 describe('a Redis Cluster as the store', () => {
   it('takes redis-cluster://host:port,… with a prefix, credentials kept out of every printout', () => {
@@ -28,4 +30,11 @@ describe('a Redis Cluster as the store', () => {
     expect(() => storeSpec('redis-cluster://10.0.0.5', {})).toThrow(CliError);
     expect(() => storeSpec('redis-cluster://10.0.0.5:7000,:7001', {})).toThrow(/host:port/);
   });
+
+  it('an unreachable cluster is a typed StoreUnavailableError within seconds, not a hang (its client would queue commands forever)', async () => {
+    const spec = storeSpec(`redis-cluster://127.0.0.1:${await freePort()}`, {});
+    const error = await openStore(spec, { write: false }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect((error as Error).message).toMatch(/^no Redis answers at redis-cluster:\/\/127\.0\.0\.1:\d+$/);
+  }, 30_000);
 });
