@@ -1,45 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it, inject } from 'vitest';
-import { FleetWorker } from '../../agents/fleet/worker.js';
-import { SliceQueue } from '../../agents/fleet/slice-queue.js';
-import type { SliceEnd } from '../../agents/fleet/slice.js';
-import { Supervisor } from '../../agents/supervisor.js';
-import { RedisStore } from '../../persistence/redis-store.js';
-import { freshPrefix, waitUntil } from '../crash/harness.js';
-import { FLEET_TURNS, fleetAgents, readLedger, SyncedLedger } from './agents.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { waitUntil } from '../crash/harness.js';
+import { FLEET_TURNS, readLedger } from './agents.js';
+import { closeFleets, inProcessFleet as fleet } from './in-process.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-
-/** A store, a ledger, a submitting supervisor and `workers` in-process fleet workers on one prefix of the suite's Redis. */
-async function fleet(workers: number, slice = {}) {
-  const url = inject('redisUrl');
-  const prefix = freshPrefix('fleet');
-  const dir = mkdtempSync(join(tmpdir(), 'reins-fleet-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const ledger = new SyncedLedger(dir);
-  cleanups.push(() => ledger.close());
-  const store = new RedisStore({ url, prefix });
-  cleanups.push(() => store.close());
-  const queue = new SliceQueue({ url, prefix });
-  cleanups.push(() => queue.close());
-  const client = await Supervisor.open({ store, agents: fleetAgents(ledger), queue, workerId: 'client' });
-  cleanups.push(() => client.close());
-  const ends: Array<{ runId: string; end: SliceEnd }> = [];
-  const started: FleetWorker[] = [];
-  for (let i = 0; i < workers; i++) {
-    const supervisor = await Supervisor.open({ store, agents: fleetAgents(ledger), queue, workerId: `w${i}`, leaseMs: 3_000 });
-    const worker = await FleetWorker.start({ supervisor, connection: { url, prefix }, concurrency: 4, slice, sweepEveryMs: 0, onSlice: (runId, end) => ends.push({ runId, end }) });
-    cleanups.push(() => supervisor.close());
-    cleanups.push(() => worker.close());
-    started.push(worker);
-  }
-  return { store, queue, client, workers: started, ends, dir };
-}
+afterEach(closeFleets);
 
 describe('slices of runs on BullMQ', () => {
   it('submitted runs end COMPLETED, in slices of the limit, each charge once; the same run id twice is one run', async () => {

@@ -1,49 +1,26 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { timerJobId } from '../../agents/fleet/queue-keys.js';
-import type { SliceEnd } from '../../agents/fleet/slice.js';
-import { SliceQueue } from '../../agents/fleet/slice-queue.js';
 import { sweep } from '../../agents/fleet/sweeper.js';
-import { FleetWorker } from '../../agents/fleet/worker.js';
-import { Supervisor } from '../../agents/supervisor.js';
 import { createMetrics } from '../../agents/telemetry/metrics.js';
-import { RedisStore } from '../../persistence/redis-store.js';
-import { freshPrefix, waitUntil } from '../crash/harness.js';
-import { fleetAgents, readLedger, SyncedLedger } from './agents.js';
+import { waitUntil } from '../crash/harness.js';
+import { readLedger } from './agents.js';
+import { closeFleets, inProcessFleet } from './in-process.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+afterEach(closeFleets);
 
 describe('the jobs a resting run leaves in the queue', () => {
   it('one delayed job per rest, however often the run is woken and rests again on the same timer; Prometheus counts it', async () => {
-    const url = inject('redisUrl');
-    const prefix = freshPrefix('wake');
-    const dir = mkdtempSync(join(tmpdir(), 'reins-wake-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const ledger = new SyncedLedger(dir);
-    cleanups.push(() => ledger.close());
-    const store = new RedisStore({ url, prefix });
-    cleanups.push(() => store.close());
-    const queue = new SliceQueue({ url, prefix });
-    cleanups.push(() => queue.close());
-    const client = await Supervisor.open({ store, agents: fleetAgents(ledger), queue, workerId: 'client' });
-    cleanups.push(() => client.close());
-    const supervisor = await Supervisor.open({ store, agents: fleetAgents(ledger), queue, workerId: 'w0', leaseMs: 3_000 });
-    const ends: SliceEnd[] = [];
-    const worker = await FleetWorker.start({ supervisor, connection: { url, prefix }, concurrency: 2, sweepEveryMs: 0, onSlice: (_runId, end) => ends.push(end) });
-    cleanups.push(() => supervisor.close());
-    cleanups.push(() => worker.close());
+    const { store, queue, client, workers, ends: told, dir } = await inProcessFleet(1);
+    const worker = workers[0]!;
+    /** How the run's slices ended, in order. */
+    const ends = () => told.map((t) => t.end);
     const metrics = createMetrics({ queue });
 
     /** Every job of the queue, by state, with its id. */
     const jobs = async () => (await queue.queue.getJobs(['waiting', 'active', 'delayed', 'prioritized', 'failed'])).map((j) => j.id).sort();
-    const rests = () => ends.filter((e) => e.kind === 'resting');
+    const rests = () => ends().filter((e) => e.kind === 'resting');
     const settled = async (slices: number, what: string) => {
-      await waitUntil(() => ends.length === slices, 30_000, what);
+      await waitUntil(() => told.length === slices, 30_000, what);
       await waitUntil(async () => worker.inHand === 0 && (await queue.depth()).active === 0, 10_000, 'the worker to let go of the slice');
     };
 
@@ -59,7 +36,7 @@ describe('the jobs a resting run leaves in the queue', () => {
     // A pause and a resume each wake it too; it ends up waiting for the same approval, due at the same time.
     await client.pause('w1', 'alice', 'a look');
     await settled(3, 'the paused run to rest');
-    expect(ends[2]).toMatchObject({ kind: 'resting', why: 'paused', dueAt: null });
+    expect(ends()[2]).toMatchObject({ kind: 'resting', why: 'paused', dueAt: null });
     await client.resume('w1', 'alice');
     await settled(4, 'the resumed run to rest for its approval again');
     expect(rests().map((e) => (e.kind === 'resting' ? e.dueAt : null))).toEqual([first.dueAt, first.dueAt, null, first.dueAt]);
