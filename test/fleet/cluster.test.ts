@@ -131,10 +131,10 @@ describe.skipIf(!canSpawnWorkers() || !hasRedisServer())('the fleet on a three-m
       expect(served).toEqual([true, true, true]);
       expect(keys.includes(indexKeys(PREFIX).all)).toBe(true);
 
-      // reins stats reads the index and the queue through the cluster too.
+      // reins stats reads the index and the queue by state through the cluster too.
       const stats = await reins(['stats', '--json', '--store', storeFlag]);
       expect(stats.stderr).toBe('');
-      expect(JSON.parse(stats.stdout)).toMatchObject({ runs: RUNS + APPROVALS, active: 0 });
+      expect(JSON.parse(stats.stdout)).toMatchObject({ runs: RUNS + APPROVALS, active: 0, queue: { waiting: 0, active: 0, prioritized: 0, failed: 0 } });
     } finally {
       await client.close();
       await queue.close();
