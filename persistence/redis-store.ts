@@ -1,4 +1,4 @@
-import { Redis, type Cluster, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { z } from 'zod';
 import { RatePolicy, type RateDecision } from '../guards/rate-limit.js';
 import { approvalOrder, checkDecision } from './approval-rules.js';
@@ -39,6 +39,9 @@ const CONNECTION_DEFAULTS: RedisOptions = {
   retryStrategy: (times) => Math.min(times * 100, 2_000),
 };
 
+/** A Cluster client queues commands until it reaches a node, however long that takes: connect() gives up after this. */
+const CONNECT_DEADLINE_MS = 10_000;
+
 /** What sits in `reins:{id}:summary`: the summary of the stored record and its version, written with it. */
 const StoredSummary = z.object({ version: z.number().int().positive(), summary: RunSummary });
 type StoredSummary = z.infer<typeof StoredSummary>;
@@ -62,7 +65,9 @@ export interface RedisStoreOptions {
   readonly url?: string;
   /** Bring your own client (Redis or Cluster); the store then does not close it. */
   readonly redis?: Redis | Cluster;
-  /** More ioredis options for the client the store creates, e.g. `{ tls: { ca } }` for a private CA. */
+  /** The start nodes of a Redis Cluster: the store opens (and closes) a Cluster client on them; `url` is then ignored. */
+  readonly cluster?: readonly { readonly host: string; readonly port: number }[];
+  /** More ioredis options for the client the store creates (each cluster node's), e.g. `{ tls: { ca } }` for a private CA. */
   readonly redisOptions?: RedisOptions;
   /** How many trace entries a run keeps (approximately: XADD MAXLEN ~); default 1000. */
   readonly traceCap?: number;
@@ -109,6 +114,10 @@ export class RedisStore implements SnapshotStore {
       this.#redis = options.redis;
       this.#owned = false;
       this.#secret = null;
+    } else if (options.cluster) {
+      this.#redis = new Cluster([...options.cluster], { redisOptions: { ...CONNECTION_DEFAULTS, ...options.redisOptions } });
+      this.#owned = true;
+      this.#secret = options.redisOptions?.password ?? null;
     } else {
       // The URL goes to ioredis untouched (it parses password, db and rediss:// itself) and is never logged.
       const url = options.url ?? process.env.REDIS_URL ?? DEFAULT_URL;
@@ -124,7 +133,7 @@ export class RedisStore implements SnapshotStore {
   static async connect(url?: string, options: Omit<RedisStoreOptions, 'url' | 'redis'> = {}): Promise<RedisStore> {
     const store = new RedisStore({ ...options, ...(url === undefined ? {} : { url }) });
     try {
-      await store.#call(() => store.#redis.ping());
+      await store.#call(() => answered(store.#redis.ping(), CONNECT_DEADLINE_MS));
       return store;
     } catch (err) {
       await store.close();
@@ -814,6 +823,15 @@ function placeholderSummary(runId: string): RunSummary {
     createdAt: 0,
     updatedAt: 0,
   };
+}
+
+/** The reply, or an error once `ms` pass without one. */
+function answered<T>(reply: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([reply, late]).finally(() => clearTimeout(timer));
 }
 
 /** Closes a connection politely when it is up, at once when it is not (QUIT would wait for a reconnect). */

@@ -1,6 +1,6 @@
 /** reins/fleet: submit runs to a BullMQ queue and take them, one slice at a time, in any number of worker processes. */
 export type { FleetConnection } from './connection.js';
-export { FIRST_SLICE, routeQueue, SLICE_QUEUE, sliceJobId, SliceRoute, type SliceJobData, type WakeReason } from './queue-keys.js';
+export { FIRST_SLICE, routeQueue, SLICE_QUEUE, sliceJobId, SliceRoute, timerJobId, type SliceJobData, type WakeReason } from './queue-keys.js';
 export { routeOf, routesOf, type DefinitionRoutes } from './route.js';
 export { restingPoint, type RestingPoint } from './rest.js';
 export { runSlice, type SliceEnd, type SliceLimits } from './slice.js';

@@ -41,6 +41,16 @@ export function sliceJobId(runId: string, slice: number): string {
   return `${runId.replaceAll(':', '%3A')}@${slice}`;
 }
 
+/**
+ * The BullMQ job id of the slice a run's timer asks for, due at `dueAt`:
+ * `<runId>@t<dueAt>`. One id per due time, so a run that rests again on the
+ * same timer (a sweep or a command woke it and it still waits) adds no second
+ * job: BullMQ keeps one job per id.
+ */
+export function timerJobId(runId: string, dueAt: number): string {
+  return `${runId.replaceAll(':', '%3A')}@t${dueAt}`;
+}
+
 /** What every slice job carries. */
 export interface SliceJobData {
   readonly runId: string;

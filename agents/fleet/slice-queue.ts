@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import { fleetKeys } from '../../persistence/redis/keys.js';
 import { fleetClient, prefixOf, type FleetConnection } from './connection.js';
-import { FIRST_SLICE, routeQueue, SLICE_QUEUE, SliceRoute, sliceJobId, type SliceJobData, type WakeReason } from './queue-keys.js';
+import { FIRST_SLICE, routeQueue, SLICE_QUEUE, SliceRoute, sliceJobId, timerJobId, type SliceJobData, type WakeReason } from './queue-keys.js';
 
 /** The tenant of a run submitted without one. */
 export const DEFAULT_TENANT = 'default';
@@ -30,6 +30,9 @@ export interface RouteDepth {
   readonly route: SliceRoute;
   readonly depth: QueueDepth;
 }
+
+/** A run's fleet fields, as HMGET returns them: tenant, priority, route (JSON). */
+type RunFields = [string | null, string | null, string | null];
 
 const EMPTY: QueueDepth = { waiting: 0, active: 0, delayed: 0, prioritized: 0, failed: 0 };
 
@@ -112,17 +115,29 @@ export class SliceQueue {
    */
   async wake(runId: string, why: WakeReason, delayMs = 0): Promise<void> {
     const key = this.#keys.run(runId);
-    const [[, slice], [, fields]] = (await this.#client.multi().hincrby(key, 'slices', 1).hmget(key, 'tenant', 'priority', 'route').exec()) as [
-      [null, number],
-      [null, [string | null, string | null, string | null]],
-    ];
-    const priority = Number(fields[1] ?? 0);
-    const route = fields[2] === null ? null : SliceRoute.parse(JSON.parse(fields[2]));
-    await this.queue(route ? routeQueue(route) : SLICE_QUEUE).add(
-      SLICE_QUEUE,
-      { runId, why, tenant: fields[0] ?? DEFAULT_TENANT },
-      { jobId: sliceJobId(runId, slice), ...(delayMs > 0 ? { delay: Math.ceil(delayMs) } : {}), ...(priority > 0 ? { priority } : {}) },
-    );
+    const [[, slice], [, fields]] = (await this.#client.multi().hincrby(key, 'slices', 1).hmget(key, 'tenant', 'priority', 'route').exec()) as [[null, number], [null, RunFields]];
+    await this.#add(runId, why, sliceJobId(runId, slice), fields, delayMs);
+  }
+
+  /**
+   * Asks for the run's next slice when its timer comes due (`dueAt`), as one
+   * delayed job per due time (timerJobId): resting again on a timer already
+   * asked for adds nothing. `current` is the job of the slice asking: should
+   * it carry that very id (a clock ahead of the one that queued it), the
+   * timer becomes a numbered wake, since BullMQ would drop an id in flight.
+   */
+  async timer(runId: string, dueAt: number, current?: string): Promise<void> {
+    const jobId = timerJobId(runId, dueAt);
+    if (jobId === current) return this.wake(runId, 'timer', dueAt - Date.now());
+    const fields = (await this.#client.hmget(this.#keys.run(runId), 'tenant', 'priority', 'route')) as RunFields;
+    await this.#add(runId, 'timer', jobId, fields, dueAt - Date.now());
+  }
+
+  /** Adds a slice job on the run's route (the queue of the release before routing when it has none). */
+  async #add(runId: string, why: WakeReason, jobId: string, [tenant, priority, route]: RunFields, delayMs: number): Promise<void> {
+    const rank = Number(priority ?? 0);
+    const queue = this.queue(route === null ? SLICE_QUEUE : routeQueue(SliceRoute.parse(JSON.parse(route))));
+    await queue.add(SLICE_QUEUE, { runId, why, tenant: tenant ?? DEFAULT_TENANT }, { jobId, ...(delayMs > 0 ? { delay: Math.ceil(delayMs) } : {}), ...(rank > 0 ? { priority: rank } : {}) });
   }
 
   /** Every route a run was ever queued on, with its queue's jobs by state. */
@@ -130,6 +145,12 @@ export class SliceQueue {
     const routes = (await this.#client.smembers(this.#keys.routes)).map((text) => SliceRoute.parse(JSON.parse(text)));
     const depths = await Promise.all(routes.map((route) => this.#depthOf(routeQueue(route))));
     return routes.map((route, i) => ({ route, depth: depths[i]! })).sort((a, b) => routeQueue(a.route).localeCompare(routeQueue(b.route)));
+  }
+
+  /** Every route's queue, and the queue of the release before routing: where to look for a run's jobs. */
+  async queues(): Promise<Queue<SliceJobData>[]> {
+    const routes = (await this.#client.smembers(this.#keys.routes)).map((text) => SliceRoute.parse(JSON.parse(text)));
+    return [...routes.map((route) => this.queue(routeQueue(route))), this.queue(SLICE_QUEUE)];
   }
 
   /** Jobs by state, over every route (and the queue of the release before routing). */

@@ -150,6 +150,8 @@ export class FleetWorker {
     let end: SliceEnd;
     try {
       end = await runSlice(supervisor, runId, this.#options.slice);
+      // Told before the tenant slot is given back: what a listener counts as in hand never exceeds the cap.
+      this.#options.onSlice?.(runId, end);
     } catch (error) {
       // Stored by versions this route does not name (its route moved on since the job was queued): their workers take it.
       if (error instanceof MachineMismatchError) return await this.#forward(job, { from: route, refusal: error });
@@ -160,7 +162,6 @@ export class FleetWorker {
       this.#releaseSlot();
       if (this.#options.tenantCap !== undefined) await limiter.release(tenantBucket(tenant), holder).catch(() => undefined);
     }
-    this.#options.onSlice?.(runId, end);
     // A run taken from an older route was migrated here: its later slices follow the versions it is stored by now.
     if (!this.#hosts.some((h) => sameRoute(h, route)) && (end.kind === 'resting' || end.kind === 'limit' || end.kind === 'lost')) {
       const record = await supervisor.store.load(runId);
@@ -172,7 +173,7 @@ export class FleetWorker {
         return this.#later(job, token, (lease?.expiresAt ?? 0) - Date.now() + 10);
       }
       case 'resting':
-        if (end.dueAt !== null) await this.queue.wake(runId, 'timer', end.dueAt - Date.now());
+        if (end.dueAt !== null) await this.queue.timer(runId, end.dueAt, job.id);
         if (end.children && (await this.#anyEnded(end.children))) await this.queue.wake(runId, 'child');
         break;
       case 'limit':

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll } from 'vitest';
 import { startRedis, type RedisServer } from '../support/redis-server.js';
-import type { FleetWorkerConfig, FleetWorkerMessage } from './protocol.js';
+import type { FleetWorkerConfig, FleetWorkerMessage, SliceEdge } from './protocol.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SCRIPT = fileURLToPath(new URL('./worker-process.ts', import.meta.url));
@@ -16,6 +16,8 @@ export interface FleetProcess {
   /** Resolves with its worker id once it takes slices. */
   readonly ready: Promise<string>;
   readonly exited: Promise<NodeJS.Signals | number | null>;
+  /** Every slice start and end the worker reported, in the order they arrived. */
+  readonly slices: SliceEdge[];
   /** Slices in hand and runs hosted, as the worker counts them. */
   holdings(): Promise<{ inHand: number; hosted: number }>;
   /** SIGKILL, and wait for the exit. */
@@ -41,10 +43,12 @@ export function spawnFleetWorker(config: FleetWorkerConfig): FleetProcess {
   let err = '';
   child.stderr?.on('data', (chunk: Buffer) => (err = (err + chunk.toString()).slice(-8_000)));
   const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.once('exit', (code, signal) => (live.delete(child), resolve(signal ?? code))));
+  const slices: SliceEdge[] = [];
   const replies = new Map<number, (m: Extract<FleetWorkerMessage, { type: 'holdings' }>) => void>();
   const ready = new Promise<string>((resolve, reject) => {
     child.on('message', (m: FleetWorkerMessage) => {
       if (m.type === 'ready') resolve(m.workerId);
+      if (m.type === 'slice') slices.push(m);
       if (m.type === 'holdings') replies.get(m.id)?.(m), replies.delete(m.id);
     });
     void exited.then((how) => reject(new Error(`fleet worker exited (${how}) before it was ready:\n${err}`)));
@@ -55,6 +59,7 @@ export function spawnFleetWorker(config: FleetWorkerConfig): FleetProcess {
     child,
     ready,
     exited,
+    slices,
     holdings: () =>
       new Promise((resolve) => {
         const id = next++;

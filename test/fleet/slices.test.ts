@@ -1,55 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it, inject } from 'vitest';
-import { FleetWorker } from '../../agents/fleet/worker.js';
-import { SliceQueue } from '../../agents/fleet/slice-queue.js';
-import type { SliceEnd } from '../../agents/fleet/slice.js';
+import { afterEach, describe, expect, it } from 'vitest';
 import { subRunId } from '../../agents/sub-agent.js';
-import { Supervisor } from '../../agents/supervisor.js';
 import { fleetKeys } from '../../persistence/redis/keys.js';
-import { RedisStore } from '../../persistence/redis-store.js';
 import type { SnapshotStore } from '../../persistence/store.js';
-import { freshPrefix, waitUntil } from '../crash/harness.js';
-import { FLEET_TURNS, fleetHostables, readLedger, SyncedLedger } from './agents.js';
+import { waitUntil } from '../crash/harness.js';
+import { FLEET_TURNS, readLedger } from './agents.js';
 import { auditTurns } from './audit.js';
+import { closeFleets, inProcessFleet as fleet } from './in-process.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-
-/**
- * A store, a ledger, a submitting supervisor and `workers` in-process fleet
- * workers on one prefix of the suite's Redis; `workerStore` wraps the store
- * the workers see.
- */
-async function fleet(workers: number, slice = {}, workerStore = (store: SnapshotStore) => store) {
-  const url = inject('redisUrl');
-  const prefix = freshPrefix('fleet');
-  const dir = mkdtempSync(join(tmpdir(), 'reins-fleet-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const ledger = new SyncedLedger(dir);
-  cleanups.push(() => ledger.close());
-  const store = new RedisStore({ url, prefix });
-  cleanups.push(() => store.close());
-  const queue = new SliceQueue({ url, prefix });
-  cleanups.push(() => queue.close());
-  const client = await Supervisor.open({ store, agents: fleetHostables(ledger), queue, workerId: 'client' });
-  cleanups.push(() => client.close());
-  const ends: Array<{ runId: string; end: SliceEnd }> = [];
-  const started: FleetWorker[] = [];
-  const supervisors: Supervisor[] = [];
-  for (let i = 0; i < workers; i++) {
-    const supervisor = await Supervisor.open({ store: workerStore(store), agents: fleetHostables(ledger), queue, workerId: `w${i}`, leaseMs: 3_000 });
-    const worker = await FleetWorker.start({ supervisor, connection: { url, prefix }, concurrency: 4, slice, sweepEveryMs: 0, onSlice: (runId, end) => ends.push({ runId, end }) });
-    cleanups.push(() => supervisor.close());
-    cleanups.push(() => worker.close());
-    started.push(worker);
-    supervisors.push(supervisor);
-  }
-  return { store, queue, client, workers: started, supervisors, ends, dir, prefix };
-}
+afterEach(closeFleets);
 
 describe('slices of runs on BullMQ', () => {
   it('submitted runs end COMPLETED, in slices of the limit, each charge once; the same run id twice is one run', async () => {
@@ -76,7 +34,8 @@ describe('slices of runs on BullMQ', () => {
     const f = await fleet(1);
     const ids = await Promise.all(Array.from({ length: 5 }, (_, i) => f.client.submit('approval', { runId: `a${i}` })));
     await waitUntil(() => f.ends.filter((e) => e.end.kind === 'resting').length >= ids.length, 30_000, 'every run to rest');
-    // A slice is told it ended a moment before its worker lets go of it: then nothing is in hand while every run waits.
+    // A slice is told it ended a moment before its worker lets go of it, and BullMQ completes its job a moment after:
+    // then nothing is in hand, and no job active, while every run waits.
     await waitUntil(async () => f.workers[0]!.inHand === 0 && (await f.queue.depth()).active === 0, 10_000, 'the worker to let go of its last slice');
     expect((await f.store.list({ status: 'done' })).length).toBe(0);
     for (const id of ids) await f.client.approve(id, 'alice');
