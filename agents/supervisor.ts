@@ -26,8 +26,6 @@ import { submitRun, type RunQueue, type SubmitOptions } from './fleet/submit.js'
 
 /** Every journal step is below this: trimming below it clears the journal. */
 const ALL_STEPS = Number.MAX_SAFE_INTEGER;
-/** Lease renewals in flight at once. */
-const RENEW_CONCURRENCY = 64;
 /** Trimming is housekeeping, not a guarantee: it runs once the run has moved this many steps on. */
 const TRIM_EVERY_STEPS = 16;
 
@@ -441,7 +439,7 @@ export class Supervisor {
     const shutdown = Promise.all([
       this.#unwatch?.(),
       this.#stopRetention?.(),
-      // The renewal round in flight stops at #closed; one answered after its run's release is refused (a released lease stays released).
+      // The renewal round in flight; one answered after its run's release is refused (a released lease stays released).
       this.#renewing,
       ...hosted.map(async (h) => {
         await h.writer.close();
@@ -798,7 +796,7 @@ export class Supervisor {
     }
   }
 
-  /** Renews every hosted run's lease, RENEW_CONCURRENCY at a time (one at a time, 10,000 runs took longer than a lease). */
+  /** Renews every hosted run's lease. */
   async #renewLeases(): Promise<void> {
     const all = [...this.#hosted.values()];
     const renewOne = async (hosted: Hosted) => {
@@ -813,11 +811,9 @@ export class Supervisor {
         this.#logger.warn({ runId: hosted.run.runId, err: (error as Error).message }, 'lease renewal failed');
       }
     };
-    let next = 0;
-    const lane = async () => {
-      while (next < all.length && !this.#closed) await renewOne(all[next++]!);
-    };
-    await Promise.all(Array.from({ length: Math.min(RENEW_CONCURRENCY, all.length) }, lane));
+    // All at once (a store sends them together): renewed a few at a time, a round over many runs on a busy
+    // event loop took longer than a lease, and runs fenced themselves while their worker was alive.
+    await Promise.all(all.map(renewOne));
   }
 
   async #drainCommands(runId: string): Promise<void> {

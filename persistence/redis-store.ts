@@ -17,7 +17,8 @@ import {
   runKeys,
   type RunKeys,
 } from './redis/keys.js';
-import { defineScripts, runScript, type ScriptName } from './redis/scripts.js';
+import { ScriptBatch } from './redis/script-batch.js';
+import { defineScripts, type ScriptName } from './redis/scripts.js';
 import { passwordOf, toStoreError } from './redis/unavailable.js';
 import { checkRunId } from './run-id.js';
 import { commitOf, startedEntry } from './commit.js';
@@ -90,6 +91,8 @@ export class RedisStore implements SnapshotStore {
   readonly #secret: string | null;
   readonly #prefix: string;
   readonly #traceCap: number;
+  /** Script calls of one tick, sent together. */
+  readonly #batch: ScriptBatch;
   readonly #onError = (): void => {
     // Connection errors surface as rejected calls (StoreUnavailableError); an 'error' event must never crash the process.
   };
@@ -118,6 +121,7 @@ export class RedisStore implements SnapshotStore {
     }
     this.#redis.on('error', this.#onError);
     defineScripts(this.#redis);
+    this.#batch = new ScriptBatch(this.#redis);
   }
 
   /** A store whose Redis answered PING; StoreUnavailableError (and nothing left running) otherwise. */
@@ -688,7 +692,7 @@ export class RedisStore implements SnapshotStore {
   }
 
   #script(name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-    return this.#call(() => runScript(this.#redis, name, keys, args));
+    return this.#call(() => this.#batch.run(name, keys, args));
   }
 
   /** Every Redis call goes through here, so connection trouble always comes out as StoreUnavailableError. */
