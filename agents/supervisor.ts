@@ -24,6 +24,8 @@ import { StoreJournal, StoreTranscript } from './store-journal.js';
 import { machineOf, planStoredRun, type StoredRunPlan } from './stored-version.js';
 import { submitRun, type RunQueue, type SubmitOptions } from './fleet/submit.js';
 
+/** Lease renewals sent at once. */
+const RENEW_WAVE = 512;
 /** Every journal step is below this: trimming below it clears the journal. */
 const ALL_STEPS = Number.MAX_SAFE_INTEGER;
 /** Trimming is housekeeping, not a guarantee: it runs once the run has moved this many steps on. */
@@ -439,7 +441,7 @@ export class Supervisor {
     const shutdown = Promise.all([
       this.#unwatch?.(),
       this.#stopRetention?.(),
-      // The renewal round in flight; one answered after its run's release is refused (a released lease stays released).
+      // The renewal round in flight stops at #closed; one answered after its run's release is refused (a released lease stays released).
       this.#renewing,
       ...hosted.map(async (h) => {
         await h.writer.close();
@@ -811,9 +813,10 @@ export class Supervisor {
         this.#logger.warn({ runId: hosted.run.runId, err: (error as Error).message }, 'lease renewal failed');
       }
     };
-    // All at once (a store sends them together): renewed a few at a time, a round over many runs on a busy
-    // event loop took longer than a lease, and runs fenced themselves while their worker was alive.
-    await Promise.all(all.map(renewOne));
+    // In large waves (a RedisStore sends a wave as one pipeline): renewed 64 at a time, a round over 1,000 runs
+    // on a busy event loop took longer than a lease, and runs fenced themselves while their worker was alive.
+    // A wave stays bounded for a FileStore, where each renewal holds a file open.
+    for (let i = 0; i < all.length && !this.#closed; i += RENEW_WAVE) await Promise.all(all.slice(i, i + RENEW_WAVE).map(renewOne));
   }
 
   async #drainCommands(runId: string): Promise<void> {
