@@ -25,10 +25,10 @@ import { machineOf, planStoredRun, type StoredRunPlan } from './stored-version.j
 import { routeOf, routesOf } from './fleet/route.js';
 import { submitRun, type RunQueue, type SubmitOptions } from './fleet/submit.js';
 
+/** Lease renewals sent at once. */
+const RENEW_WAVE = 512;
 /** Every journal step is below this: trimming below it clears the journal. */
 const ALL_STEPS = Number.MAX_SAFE_INTEGER;
-/** Lease renewals in flight at once. */
-const RENEW_CONCURRENCY = 64;
 /** Trimming is housekeeping, not a guarantee: it runs once the run has moved this many steps on. */
 const TRIM_EVERY_STEPS = 16;
 
@@ -809,7 +809,7 @@ export class Supervisor {
     }
   }
 
-  /** Renews every hosted run's lease, RENEW_CONCURRENCY at a time (one at a time, 10,000 runs took longer than a lease). */
+  /** Renews every hosted run's lease. */
   async #renewLeases(): Promise<void> {
     const all = [...this.#hosted.values()];
     const renewOne = async (hosted: Hosted) => {
@@ -824,11 +824,10 @@ export class Supervisor {
         this.#logger.warn({ runId: hosted.run.runId, err: (error as Error).message }, 'lease renewal failed');
       }
     };
-    let next = 0;
-    const lane = async () => {
-      while (next < all.length && !this.#closed) await renewOne(all[next++]!);
-    };
-    await Promise.all(Array.from({ length: Math.min(RENEW_CONCURRENCY, all.length) }, lane));
+    // In large waves (a RedisStore sends a wave as one pipeline): renewed 64 at a time, a round over 1,000 runs
+    // on a busy event loop took longer than a lease, and runs fenced themselves while their worker was alive.
+    // A wave stays bounded for a FileStore, where each renewal holds a file open.
+    for (let i = 0; i < all.length && !this.#closed; i += RENEW_WAVE) await Promise.all(all.slice(i, i + RENEW_WAVE).map(renewOne));
   }
 
   async #drainCommands(runId: string): Promise<void> {
