@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { scriptArgs } from '../support/child-script.js';
 import type { FleetWorkerConfig, FleetWorkerMessage } from './protocol.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -23,9 +24,9 @@ process.once('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
 
-/** Starts `node --import tsx test/fleet/worker-process.ts <config>`. */
+/** Starts test/fleet/worker-process.ts (bundled: see scriptArgs) with `<config>`. */
 export function spawnFleetWorker(config: FleetWorkerConfig): FleetProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT, JSON.stringify(config)], {
+  const child = spawn(process.execPath, [...scriptArgs(SCRIPT), JSON.stringify(config)], {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     env: { ...process.env, REINS_LOG_LEVEL: process.env.FLEET_LOG_LEVEL ?? 'silent' },
