@@ -4,8 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** One folder of bundles per test process, named by its pid. */
+const PARENT = join(ROOT, 'node_modules', '.cache', 'reins-test-scripts');
 
-/** Bundles written by this process, by script path; removed when it exits. */
+/** Bundles written by this process, by script path. */
 const bundles = new Map<string, string>();
 let folder: string | null = null;
 
@@ -28,17 +30,23 @@ export function scriptArgs(script: string): string[] {
 
 function bundleFolder(): string {
   if (folder) return folder;
-  const parent = join(ROOT, 'node_modules', '.cache', 'reins-test-scripts');
-  // Folders of test processes that died before their exit hook ran (a timed-out file's worker is killed).
-  for (const name of existsSync(parent) ? readdirSync(parent) : []) {
-    if (!isAlive(Number(name))) rmSync(join(parent, name), { recursive: true, force: true });
-  }
-  const made = join(parent, String(process.pid));
+  removeStaleBundles();
+  const made = join(PARENT, String(process.pid));
   mkdirSync(made, { recursive: true });
   cpSync(join(ROOT, 'persistence', 'redis', 'lua'), join(made, 'lua'), { recursive: true });
   process.once('exit', () => rmSync(made, { recursive: true, force: true }));
   folder = made;
   return made;
+}
+
+/**
+ * Removes the bundles of test processes that are gone: vitest ends its workers without running their exit hooks, so
+ * the global teardown (test/global-setup.ts) and the next test process clean up after them.
+ */
+export function removeStaleBundles(): void {
+  for (const name of existsSync(PARENT) ? readdirSync(PARENT) : []) {
+    if (!isAlive(Number(name))) rmSync(join(PARENT, name), { recursive: true, force: true });
+  }
 }
 
 function isAlive(pid: number): boolean {
