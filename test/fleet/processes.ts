@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll } from 'vitest';
+import { scriptArgs } from '../support/child-script.js';
 import { startRedis, type RedisServer } from '../support/redis-server.js';
 import type { FleetWorkerConfig, FleetWorkerMessage, SliceEdge } from './protocol.js';
 
@@ -32,9 +33,9 @@ process.once('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
 
-/** Starts `node --import tsx test/fleet/worker-process.ts <config>`. */
+/** Starts test/fleet/worker-process.ts (bundled: see scriptArgs) with `<config>`. */
 export function spawnFleetWorker(config: FleetWorkerConfig): FleetProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT, JSON.stringify(config)], {
+  const child = spawn(process.execPath, [...scriptArgs(SCRIPT), JSON.stringify(config)], {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     env: { ...process.env, REINS_LOG_LEVEL: process.env.FLEET_LOG_LEVEL ?? 'silent' },
