@@ -144,6 +144,13 @@ export class Supervisor {
   readonly workerId: string;
   readonly store: SnapshotStore;
   readonly #hosted = new Map<string, Hosted>();
+  /** Runs being handed back (releaseRun): not hosted any more, their last writes and lease release still on the way. */
+  readonly #releasing = new Set<string>();
+
+  /** Whether this process hosts the run or is still handing it back: either way it is not to be taken here. */
+  #here(runId: string): boolean {
+    return this.#hosted.has(runId) || this.#releasing.has(runId);
+  }
   /** Runs being taken over, rehydrated or changed in the store by this process: one operation per run at a time. */
   readonly #locks = new Map<string, Promise<unknown>>();
   readonly #definitions = new Map<string, RunDefinition>();
@@ -257,9 +264,11 @@ export class Supervisor {
    * `children` says when the run only waits on them (it can then rest).
    */
   async hostRun(runId: string): Promise<{ run: HostedRun; gone: Promise<'gone'>; children: ChildScope } | null> {
-    if (this.#hosted.has(runId)) return null;
+    // A run this process is still handing back is held: taking it again here (the same owner gets a new lease at once)
+    // would fence off its own last writes and rehydrate from the record before them.
+    if (this.#here(runId)) return null;
     return this.#exclusive(runId, async () => {
-      if (this.#hosted.has(runId) || this.#closed) return null;
+      if (this.#here(runId) || this.#closed) return null;
       const { record, lease } = await this.#takeOver(runId);
       if (!lease) return null;
       const hosted = await this.#rehydrate(record, lease, null, this.#fleetChildHost ?? this.#childHost);
@@ -285,12 +294,17 @@ export class Supervisor {
     }
     // No call the run starts from here on gets its checkpoint: what it was about to do is its next host's.
     const closed = hosted.writer.close({ holdStarts: true });
+    this.#releasing.add(runId);
     this.#hosted.delete(runId);
-    hosted.children.detach();
-    hosted.leave();
-    await closed;
-    hosted.run.actor.stop();
-    if (!hosted.lost) await this.store.releaseLease(runId, hosted.lease);
+    try {
+      hosted.children.detach();
+      hosted.leave();
+      await closed;
+      hosted.run.actor.stop();
+      if (!hosted.lost) await this.store.releaseLease(runId, hosted.lease);
+    } finally {
+      this.#releasing.delete(runId);
+    }
     return true;
   }
 
@@ -321,10 +335,10 @@ export class Supervisor {
     for (const summary of await this.store.list({ status: 'running' })) {
       const runId = summary.runId;
       // A run hosted here, or being taken over here right now (another recover, a parent adopting its child), is someone else's to return.
-      if (this.#hosted.has(runId) || this.#locks.has(runId) || !this.#definitions.has(summary.agentId)) continue;
+      if (this.#here(runId) || this.#locks.has(runId) || !this.#definitions.has(summary.agentId)) continue;
       try {
         const hosted = await this.#exclusive(runId, async () => {
-          if (this.#hosted.has(runId)) return null;
+          if (this.#here(runId)) return null;
           const { record, lease } = await this.#takeOver(runId);
           return lease ? this.#rehydrate(record, lease) : null;
         });
@@ -336,7 +350,7 @@ export class Supervisor {
       }
     }
     for (const runId of [...this.#queued]) {
-      if (this.#hosted.has(runId) || this.#locks.has(runId)) continue;
+      if (this.#here(runId) || this.#locks.has(runId)) continue;
       try {
         const hosted = await this.#exclusive(runId, () => this.#takeQueued(runId));
         if (hosted) runs.push(hosted.run);
@@ -788,14 +802,14 @@ export class Supervisor {
   async #takeBack(runId: string, old: Lease): Promise<void> {
     for (let attempt = 0; !this.#closed; attempt++) {
       await new Promise((resolve) => setTimeout(resolve, this.#leaseMs * Math.min(2 ** attempt, 8)).unref());
-      if (this.#closed || this.#hosted.has(runId)) return;
+      if (this.#closed || this.#here(runId)) return;
       try {
         const held = await this.store.readLease(runId);
         if (held && held.token !== old.token && held.expiresAt > Date.now()) return;
         const stored = await this.store.load(runId);
         if (!stored || stored.summary.status === 'done') return;
         await this.#exclusive(runId, async () => {
-          if (this.#hosted.has(runId) || this.#closed) return;
+          if (this.#here(runId) || this.#closed) return;
           const { record, lease } = await this.#takeOver(runId);
           if (lease) await this.#rehydrate(record, lease);
         });

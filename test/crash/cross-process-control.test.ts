@@ -51,7 +51,7 @@ describe.skipIf(!canSpawnWorkers())('operator commands across processes: pause f
 
       const asked = Date.now();
       await operator.pause(runId, 'oncall', 'investigating');
-      await waitUntil(async () => (await status(runId)) === 'paused', 3_000, 'the run to be paused in the store', 5);
+      await waitUntil(async () => (await status(runId)) === 'paused', 20_000, 'the run to be paused in the store', 5);
       const pauseMs = Date.now() - asked;
       const pausedAt = await turns(runId);
       await p1.kill9();
@@ -111,7 +111,7 @@ describe.skipIf(!canSpawnWorkers())('operator commands across processes: resume 
       await p1.call('start', 'ctl', runId);
       await waitUntil(async () => (await turns(runId)) >= 2, 10_000, 'two turns');
       await operator.pause(runId, 'oncall', 'investigating');
-      await waitUntil(async () => (await status(runId)) === 'paused', 3_000, 'the run to be paused in the store', 5);
+      await waitUntil(async () => (await status(runId)) === 'paused', 20_000, 'the run to be paused in the store', 5);
       await p1.kill9();
       // The operator resumes at once, before the dead owner's lease has run out.
       const early = await p3.call<string | null>('resume', runId, 'oncall');
