@@ -32,6 +32,8 @@ const PAUSE_MS = 60 * 60_000;
 const LEASE_MS = 60 * 60_000;
 /** Real milliseconds a path may wait on nothing before it is reported stuck. */
 const STUCK_MS = 5_000;
+/** Virtual time a path may take: longer than any deadline, approval window or paused spell it sets, short enough that a run waiting forever is reported. */
+const MAX_VIRTUAL_MS = 24 * 3_600_000;
 
 export interface WorldOptions {
   readonly rebuilt: Hostable;
@@ -118,6 +120,7 @@ export class World {
     const id = 'definition' in this.#options.rebuilt ? this.#options.rebuilt.definition.id : this.#options.rebuilt.id;
     this.#watch(await this.#supervisor!.startRun(id, { runId: rootId, ...(input !== undefined ? { input } : {}), ...(limits ? { limits } : {}) }));
     let idleSince = Date.now();
+    const startedAt = this.#options.clock.now();
     while (this.#outcome === null) {
       await settle(this.#options.clock, this.#tracked.inFlight, this.#tracked.activity);
       if (this.#crashRequested) {
@@ -125,6 +128,10 @@ export class World {
         continue;
       }
       if (this.#outcome !== null) break;
+      if (this.#options.clock.now() - startedAt > MAX_VIRTUAL_MS) {
+        this.stuck = `the run did not end within ${MAX_VIRTUAL_MS / 3_600_000} h of virtual time: ${this.#supervisor!.runs().map((r) => `${r.runId} in ${r.status().state}`).join(', ')}`;
+        break;
+      }
       if (this.#approve() || this.#options.clock.next()) {
         idleSince = Date.now();
         continue;

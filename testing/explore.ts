@@ -219,7 +219,7 @@ export async function explore(target: ScenarioTarget, options: ExploreOptions = 
   const restore = clock.install();
   try {
     while (queue.length > 0 && paths < maxPaths) {
-      const { forced, plan } = queue.shift()!;
+      const { forced, plan } = queue.shift()!; 
       world = new World({ rebuilt, rootId, clock, calls, logger, inspect: coverage.inspect, forced, plan, approvals: faults.approvals, input: options.input, limits: options.limits });
       const { outcome, decisions } = await world.run();
       paths++;
