@@ -32,8 +32,6 @@ const PAUSE_MS = 60 * 60_000;
 const LEASE_MS = 60 * 60_000;
 /** Real milliseconds a path may wait on nothing before it is reported stuck. */
 const STUCK_MS = 5_000;
-/** Virtual time a path may take: longer than any deadline, approval window or paused spell it sets, short enough that a run waiting forever is reported. */
-const MAX_VIRTUAL_MS = 24 * 3_600_000;
 
 export interface WorldOptions {
   readonly rebuilt: Hostable;
@@ -47,6 +45,8 @@ export interface WorldOptions {
   /** A path of a run's decision model: its picks, taken in order by that run's decisions of their kind. */
   readonly plan: readonly PlannedStep[];
   readonly approvals: readonly string[];
+  /** Virtual time a path may take before it is reported as never ending. */
+  readonly horizonMs: number;
   readonly input: unknown;
   readonly limits: z.input<typeof Limits> | undefined;
 }
@@ -128,8 +128,8 @@ export class World {
         continue;
       }
       if (this.#outcome !== null) break;
-      if (this.#options.clock.now() - startedAt > MAX_VIRTUAL_MS) {
-        this.stuck = `the run did not end within ${MAX_VIRTUAL_MS / 3_600_000} h of virtual time: ${this.#supervisor!.runs().map((r) => `${r.runId} in ${r.status().state}`).join(', ')}`;
+      if (this.#options.clock.now() - startedAt > this.#options.horizonMs) {
+        this.stuck = `the run did not end within ${this.#options.horizonMs / 3_600_000} h of virtual time: ${this.#supervisor!.runs().map((r) => `${r.runId} in ${r.status().state}`).join(', ')}`;
         break;
       }
       if (this.#approve() || this.#options.clock.next()) {

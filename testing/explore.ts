@@ -65,6 +65,8 @@ export interface ExploreOptions {
   readonly tolerate?: readonly string[];
   /** Runs only this path (from a failure's `path`); also read from REINS_EXPLORE_REPLAY (JSON). */
   readonly replay?: readonly Choice[];
+  /** Virtual time a path may take before it is reported as a run that never ends: longer than its deadlines, approval windows and an explored pause (an hour). Default 6 h. */
+  readonly horizonMs?: number;
   /** Stop at the first failing path. Default true. */
   readonly stopAtFirstFailure?: boolean;
   readonly logger?: Logger;
@@ -220,7 +222,7 @@ export async function explore(target: ScenarioTarget, options: ExploreOptions = 
   try {
     while (queue.length > 0 && paths < maxPaths) {
       const { forced, plan } = queue.shift()!; 
-      world = new World({ rebuilt, rootId, clock, calls, logger, inspect: coverage.inspect, forced, plan, approvals: faults.approvals, input: options.input, limits: options.limits });
+      world = new World({ rebuilt, rootId, clock, calls, logger, inspect: coverage.inspect, forced, plan, approvals: faults.approvals, horizonMs: options.horizonMs ?? 6 * 3_600_000, input: options.input, limits: options.limits });
       const { outcome, decisions } = await world.run();
       paths++;
       const path = decisions.filter((d) => d.pick !== d.choices[0]).map(({ at, pick }) => ({ at, pick }));
