@@ -424,7 +424,7 @@ function callsFor(deps: ActorDeps, env: RunEnvironment) {
       const parsed = def.input.parse(input.input);
       const deadline = started + def.timeoutMs;
       const value = await withTimeout(
-        async (s) =>
+        (s) =>
           def.run(parsed, {
             runId: input.runId,
             idempotencyKey: input.idempotencyKey,

@@ -61,14 +61,21 @@ export interface ChildHost {
   load(runId: string): Promise<RunRecord | null>;
   /** Creates the child run and hosts it here; RunExistsError when the id is taken. */
   start(spec: ChildSpec, parentId: string): Promise<void>;
-  /** Hosts the run here when no live worker owns it; false when another does. */
-  adopt(runId: string): Promise<boolean>;
+  /**
+   * Hosts the run here when no live worker owns it; false when another does
+   * (or, on a fleet, always: the child's own slice jobs host it, and this makes
+   * sure a child created without its first job gets one).
+   */
+  adopt(record: RunRecord): Promise<boolean>;
   kill(runId: string, by: string, why: string): Promise<void>;
   /** Whether nobody holds the run's lease (a kill is then applied in the store). */
   leaseFree(runId: string): Promise<boolean>;
 }
 
 const ABORTED = Symbol('aborted');
+
+/** Marks the calling child call as waiting on its child until `wait` settles (and rethrows what `wait` throws). */
+type Park = (wait: Promise<unknown>) => Promise<void>;
 
 /**
  * The children of one hosted run. Tracks every child call in flight so that
@@ -83,6 +90,9 @@ export class ChildScope implements ChildRuns {
   readonly #flushed: () => Promise<void>;
   readonly #exit: () => string;
   readonly #logger: Logger;
+  /** Child calls waiting on a child run hosted by someone else (another slice, another worker), by child run id. */
+  readonly #parked = new Map<Promise<unknown>, string>();
+  readonly #listeners = new Set<() => void>();
   #detached = false;
   #hold: { readonly released: Promise<void>; readonly release: () => void } | null = null;
 
@@ -103,11 +113,48 @@ export class ChildScope implements ChildRuns {
   }
 
   run(spec: ChildSpec, signal: AbortSignal): Promise<TerminalOutcome> {
-    const call = this.#run(spec, signal);
+    let self!: Promise<TerminalOutcome>;
+    const park = (wait: Promise<unknown>): Promise<void> => this.#park(self, spec.runId, wait);
+    const call = (self = this.#run(spec, signal, park));
     this.#inFlight.add(call);
-    const done = () => this.#inFlight.delete(call);
+    const done = () => {
+      this.#inFlight.delete(call);
+      this.#changed();
+    };
     call.then(done, done);
     return call;
+  }
+
+  /**
+   * The child runs the parent waits on when it has nothing else to do: every
+   * child call in flight is waiting on a child that someone else hosts. Null
+   * while any call is still starting, attaching or reading the store (or
+   * none is in flight). A fleet parent rests here and is woken by a child's end.
+   */
+  waitingOn(): readonly string[] | null {
+    if (this.#inFlight.size === 0 || this.#parked.size < this.#inFlight.size) return null;
+    return [...new Set(this.#parked.values())];
+  }
+
+  /** Calls `listener` whenever waitingOn() may have changed; returns the unsubscribe. */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Marks `call` as waiting on child `runId` until `wait` settles. */
+  async #park(call: Promise<unknown>, runId: string, wait: Promise<unknown>): Promise<void> {
+    this.#parked.set(call, runId);
+    this.#changed();
+    try {
+      await wait;
+    } finally {
+      this.#parked.delete(call);
+    }
+  }
+
+  #changed(): void {
+    for (const listener of this.#listeners) listener();
   }
 
   /** Resolves once every child call has settled: cancelled children are terminal by then. */
@@ -135,27 +182,30 @@ export class ChildScope implements ChildRuns {
     this.release();
   }
 
-  async #run(spec: ChildSpec, signal: AbortSignal): Promise<TerminalOutcome> {
+  async #run(spec: ChildSpec, signal: AbortSignal, park: Park): Promise<TerminalOutcome> {
     await this.#flushed();
     while (this.#hold && !signal.aborted) await raceAbort(this.#hold.released, signal, () => ABORTED).catch(() => undefined);
     if (signal.aborted) throw this.#detached ? new ScopeDetachedError(this.#parentId) : new ChildNotStartedError(spec.runId);
     try {
-      return await this.#attach(spec, signal);
+      return await this.#attach(spec, signal, park);
     } catch (error) {
       if (error !== ABORTED) throw error;
       if (this.#detached) throw new ScopeDetachedError(this.#parentId);
+      // Not parked: a parent stays hosted while it cancels, so that no child outlives it (a kill is quick).
       return this.#cancel(spec, this.#why(signal));
     }
   }
 
   /** Start or attach, then wait for the child's outcome wherever it runs; throws ABORTED when the signal aborts. */
-  async #attach(spec: ChildSpec, signal: AbortSignal): Promise<TerminalOutcome> {
+  async #attach(spec: ChildSpec, signal: AbortSignal, park: Park): Promise<TerminalOutcome> {
     const id = spec.runId;
     for (;;) {
       if (signal.aborted) throw ABORTED;
       const hosted = this.#host.hostedOutcome(id);
       if (hosted) {
-        const outcome = await raceAbort(hosted, signal, () => ABORTED);
+        const waited = raceAbort(hosted, signal, () => ABORTED);
+        await park(waited);
+        const outcome = await waited;
         if (outcome !== 'gone') return outcome;
         continue;
       }
@@ -175,12 +225,12 @@ export class ChildScope implements ChildRuns {
       if (record.summary.status === 'quarantined') return brokenChild(spec, 'store', new Error(`child run ${id} is quarantined: its record does not parse`));
       let adopted = false;
       try {
-        adopted = await this.#host.adopt(id);
+        adopted = await this.#host.adopt(record);
       } catch (error) {
         if (!isKind(error, 'run-ended')) return brokenChild(spec, 'adopt', error);
         continue;
       }
-      if (!adopted) await sleep(this.#host.pollMs, signal);
+      if (!adopted) await park(sleep(this.#host.pollMs, signal));
     }
   }
 

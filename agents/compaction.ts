@@ -34,8 +34,31 @@ export function summaryMessage(marker: CompactionMarker): Message {
  * compaction applied (the goal, one summary in place of the compacted middle,
  * then every message from the first kept turn on). Each compaction covers the
  * previous one's range, so only the latest marker matters.
+ *
+ * A run reads the same (append-only) transcript array at every model call,
+ * so its view is kept and extended by the entries added since the last call
+ * instead of re-walking the whole history each turn; the caller gets a copy
+ * (a model may keep its request).
  */
 export function transcriptView(entries: readonly TranscriptEntry[]): Message[] {
+  let known = views.get(entries);
+  if (!known || known.seen > entries.length) views.set(entries, (known = { seen: 0, view: [] }));
+  const added = entries.slice(known.seen);
+  known.seen = entries.length;
+  if (added.some((e) => e.role === 'compaction')) known.view = fullView(entries);
+  else for (const e of added) if (isMessage(e)) known.view.push(e);
+  return known.view.slice();
+}
+
+/** The view of a transcript array as far as it was read. */
+interface KnownView {
+  seen: number;
+  view: Message[];
+}
+
+const views = new WeakMap<readonly TranscriptEntry[], KnownView>();
+
+function fullView(entries: readonly TranscriptEntry[]): Message[] {
   const marker = lastMarker(entries);
   if (!marker) return entries.filter(isMessage);
   return [...entries.slice(0, marker.keep).filter(isMessage), summaryMessage(marker), ...entries.slice(marker.upTo).filter(isMessage)];

@@ -22,12 +22,13 @@ import { recordFrom } from './run-record.js';
 import { RunWriter, type WriteRetryPolicy } from './run-writer.js';
 import { StoreJournal, StoreTranscript } from './store-journal.js';
 import { machineOf, planStoredRun, type StoredRunPlan } from './stored-version.js';
+import { routeOf, routesOf } from './fleet/route.js';
 import { submitRun, type RunQueue, type SubmitOptions } from './fleet/submit.js';
 
+/** Lease renewals sent at once. */
+const RENEW_WAVE = 512;
 /** Every journal step is below this: trimming below it clears the journal. */
 const ALL_STEPS = Number.MAX_SAFE_INTEGER;
-/** Lease renewals in flight at once. */
-const RENEW_CONCURRENCY = 64;
 /** Trimming is housekeeping, not a guarantee: it runs once the run has moved this many steps on. */
 const TRIM_EVERY_STEPS = 16;
 
@@ -152,6 +153,8 @@ export class Supervisor {
   readonly #logger: Logger;
   readonly #options: SupervisorOptions;
   readonly #childHost: ChildHost;
+  /** Where the children of a run hosted in a fleet slice go: their own durable runs, hosted by their own slice jobs. */
+  readonly #fleetChildHost: ChildHost | null;
   readonly #rateLimiter: RateLimiter;
   /** Runs not hosted here that were sent commands: a dead owner's run is picked up (and its commands applied) by recover. */
   readonly #queued = new Set<string>();
@@ -179,6 +182,7 @@ export class Supervisor {
     for (const def of listed) this.#definitions.set(def.id, def);
     for (const def of listed) for (const used of def.uses) this.#register(used);
     this.#childHost = this.#makeChildHost();
+    this.#fleetChildHost = options.queue ? this.#makeFleetChildHost(options.queue) : null;
   }
 
   /** How long this supervisor's leases last without renewal. */
@@ -248,16 +252,18 @@ export class Supervisor {
    * worker), through the same gate as every other take-over. Null when
    * another owner holds its lease or this process hosts it already;
    * RunEndedError or RunNotFoundError when there is nothing to host. `gone`
-   * resolves if the run stops being hosted here without an outcome.
+   * resolves if the run stops being hosted here without an outcome. With a
+   * queue, the run's children are submitted to the fleet like any run, and
+   * `children` says when the run only waits on them (it can then rest).
    */
-  async hostRun(runId: string): Promise<{ run: HostedRun; gone: Promise<'gone'> } | null> {
+  async hostRun(runId: string): Promise<{ run: HostedRun; gone: Promise<'gone'>; children: ChildScope } | null> {
     if (this.#hosted.has(runId)) return null;
     return this.#exclusive(runId, async () => {
       if (this.#hosted.has(runId) || this.#closed) return null;
       const { record, lease } = await this.#takeOver(runId);
       if (!lease) return null;
-      const hosted = await this.#rehydrate(record, lease);
-      return { run: hosted.run, gone: hosted.gone };
+      const hosted = await this.#rehydrate(record, lease, null, this.#fleetChildHost ?? this.#childHost);
+      return { run: hosted.run, gone: hosted.gone, children: hosted.children };
     });
   }
 
@@ -411,6 +417,11 @@ export class Supervisor {
   /** Agent runs hosted by this process. */
   hosted(): AgentRun[] {
     return this.runs().filter((run): run is AgentRun => run instanceof AgentRun);
+  }
+
+  /** Every definition this supervisor hosts runs of: those it was given and those they start as children. */
+  definitions(): RunDefinition[] {
+    return [...this.#definitions.values()];
   }
 
   /** Runs of every kind hosted by this process. */
@@ -573,7 +584,7 @@ export class Supervisor {
     return (origin: { snapshot: Snapshot<unknown>; runId: string; agentId: string }) => def.handle(null, origin, { logger: this.#logger, now: Date.now, redactArgs: (v) => v });
   }
 
-  async #rehydrate(record: RunRecord, lease: Lease, taken: readonly Command[] | null = null): Promise<Hosted> {
+  async #rehydrate(record: RunRecord, lease: Lease, taken: readonly Command[] | null = null, childHost = this.#childHost): Promise<Hosted> {
     const { def, plan } = await this.#checkedDefinition(record, lease);
     const { runId, agentId } = record.summary;
     let snapshot = plan.snapshot as unknown as Snapshot<unknown>;
@@ -587,11 +598,11 @@ export class Supervisor {
       snapshot = applyOffline(this.#inert(def), snapshot, runId, agentId, toEvent(command));
       applied.push(command);
     }
-    const hosted = this.#host(def, { snapshot, runId, agentId }, { lease, version: record.version, createdAt: record.summary.createdAt, parentId: record.summary.parentId });
+    const hosted = this.#host(def, { snapshot, runId, agentId }, { lease, version: record.version, createdAt: record.summary.createdAt, parentId: record.summary.parentId }, childHost);
     this.#checkChildren(hosted.run);
     if (plan.steps.length > 0) hosted.writer.trace({ at: Date.now(), kind: 'upgrade', steps: plan.steps });
-    // XState does not persist delayed events: timers are re-armed from the due times in context.
-    hosted.run.send({ type: 'reins.rearm' } as never);
+    // XState does not persist delayed events: timers are re-armed from the due times in context (a run a queued KILL ended has none).
+    if (hosted.run.actor.getSnapshot().status === 'active') hosted.run.send({ type: 'reins.rearm' } as never);
     for (const command of applied) await this.#cascade(hosted, command);
     return hosted;
   }
@@ -604,7 +615,7 @@ export class Supervisor {
     if (missing.length > 0) throw new DeadChildError(run.runId, missing);
   }
 
-  #host(def: RunDefinition, origin: RunOrigin<RunIdentity>, at: { lease: Lease; version: number; createdAt: number; parentId: string | null }): Hosted {
+  #host(def: RunDefinition, origin: RunOrigin<RunIdentity>, at: { lease: Lease; version: number; createdAt: number; parentId: string | null }, childHost = this.#childHost): Hosted {
     const runId = 'input' in origin ? origin.input.runId : origin.runId;
     const logger = this.#logger;
     let hosted!: Hosted;
@@ -615,7 +626,7 @@ export class Supervisor {
     };
     const children = new ChildScope({
       parentId: runId,
-      host: this.#childHost,
+      host: childHost,
       flushed: () => hosted.writer.flushed(),
       exit: () => describeExit(hosted.run),
       logger,
@@ -798,7 +809,7 @@ export class Supervisor {
     }
   }
 
-  /** Renews every hosted run's lease, RENEW_CONCURRENCY at a time (one at a time, 10,000 runs took longer than a lease). */
+  /** Renews every hosted run's lease. */
   async #renewLeases(): Promise<void> {
     const all = [...this.#hosted.values()];
     const renewOne = async (hosted: Hosted) => {
@@ -813,11 +824,10 @@ export class Supervisor {
         this.#logger.warn({ runId: hosted.run.runId, err: (error as Error).message }, 'lease renewal failed');
       }
     };
-    let next = 0;
-    const lane = async () => {
-      while (next < all.length && !this.#closed) await renewOne(all[next++]!);
-    };
-    await Promise.all(Array.from({ length: Math.min(RENEW_CONCURRENCY, all.length) }, lane));
+    // In large waves (a RedisStore sends a wave as one pipeline): renewed 64 at a time, a round over 1,000 runs
+    // on a busy event loop took longer than a lease, and runs fenced themselves while their worker was alive.
+    // A wave stays bounded for a FileStore, where each renewal holds a file open.
+    for (let i = 0; i < all.length && !this.#closed; i += RENEW_WAVE) await Promise.all(all.slice(i, i + RENEW_WAVE).map(renewOne));
   }
 
   async #drainCommands(runId: string): Promise<void> {
@@ -972,15 +982,9 @@ export class Supervisor {
       load: (runId) => this.store.load(runId),
       start: async (spec: ChildSpec, parentId: string) => {
         if (this.#closed) throw new ReinsError('supervisor-closed', 'the supervisor is closed');
-        await this.#launch(this.#definition(spec.agentId), {
-          runId: spec.runId,
-          parentId,
-          ...(spec.input !== undefined ? { input: spec.input } : {}),
-          ...(spec.limits ? { limits: spec.limits } : {}),
-          ...(spec.seed !== undefined ? { seed: spec.seed } : {}),
-        });
+        await this.#launch(this.#definition(spec.agentId), childStart(spec, parentId));
       },
-      adopt: (runId) =>
+      adopt: ({ summary: { runId } }) =>
         this.#exclusive(runId, async () => {
           if (this.#hosted.has(runId)) return true;
           if (this.#closed) return false;
@@ -993,6 +997,42 @@ export class Supervisor {
       leaseFree: async (runId) => ((await this.store.readLease(runId))?.expiresAt ?? 0) < Date.now(),
     };
   }
+
+  /**
+   * Children of a run hosted in a fleet slice: each is created unowned, with
+   * its parent link, and its first slice enqueued under the parent's tenant
+   * (job id `<childId>@0`: a parent step repeated after a crash creates and
+   * enqueues each child once). The parent never hosts them; it waits, rests,
+   * and is woken by a child's end.
+   */
+  #makeFleetChildHost(queue: RunQueue): ChildHost {
+    const local = this.#childHost;
+    return {
+      ...local,
+      start: async (spec: ChildSpec, parentId: string) => {
+        if (this.#closed) throw new ReinsError('supervisor-closed', 'the supervisor is closed');
+        await this.createRun(spec.agentId, childStart(spec, parentId));
+        // The route of the version creating it; a child stored earlier by another version is forwarded by the worker.
+        await queue.child(spec.runId, parentId, routesOf(this.#definition(spec.agentId)).native);
+      },
+      adopt: async (record) => {
+        // Never written since its creation: its parent may have died between creating it and enqueueing it.
+        if (record.version === 1 && record.summary.parentId) await queue.child(record.summary.runId, record.summary.parentId, routeOf(record));
+        return false;
+      },
+    };
+  }
+}
+
+/** How a child run is started, wherever it is hosted. */
+function childStart(spec: ChildSpec, parentId: string): StartRunOptions {
+  return {
+    runId: spec.runId,
+    parentId,
+    ...(spec.input !== undefined ? { input: spec.input } : {}),
+    ...(spec.limits ? { limits: spec.limits } : {}),
+    ...(spec.seed !== undefined ? { seed: spec.seed } : {}),
+  };
 }
 
 /** Why a parent left, for the children it cancels: "was killed by alice: runaway", "timed out …", "ended …". */

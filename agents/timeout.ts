@@ -1,12 +1,29 @@
 /**
  * Settles `work` or rejects with `onTimeout()` after `ms`, aborting `controller`
- * so that the callee can stop; the timer never keeps the process alive.
+ * so that the callee can stop; the timer never keeps the process alive. Work
+ * that answers synchronously (a tool doing plain computation) gets no timer
+ * and no race: nothing can time out or abort once it has returned.
  */
-export async function withTimeout<T>(work: (signal: AbortSignal) => Promise<T>, ms: number, parent: AbortSignal, onTimeout: () => Error): Promise<T> {
+export function withTimeout<T>(work: (signal: AbortSignal) => T | PromiseLike<T>, ms: number, parent: AbortSignal, onTimeout: () => Error): Promise<T> {
   const controller = new AbortController();
+  if (parent.aborted) controller.abort(parent.reason);
+  let value: T | PromiseLike<T>;
+  try {
+    value = work(controller.signal);
+  } catch (error) {
+    return Promise.reject(error as Error);
+  }
+  if (!isThenable(value)) return Promise.resolve(value);
+  return race(value, controller, ms, parent, onTimeout);
+}
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+async function race<T>(work: PromiseLike<T>, controller: AbortController, ms: number, parent: AbortSignal, onTimeout: () => Error): Promise<T> {
   const abort = () => controller.abort(parent.reason);
-  if (parent.aborted) abort();
-  else parent.addEventListener('abort', abort, { once: true });
+  if (!parent.aborted) parent.addEventListener('abort', abort, { once: true });
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
@@ -17,7 +34,7 @@ export async function withTimeout<T>(work: (signal: AbortSignal) => Promise<T>, 
     timer.unref?.();
   });
   try {
-    return await Promise.race([Promise.resolve().then(() => work(controller.signal)), timedOut]);
+    return await Promise.race([work, timedOut]);
   } finally {
     clearTimeout(timer);
     parent.removeEventListener('abort', abort);

@@ -1,6 +1,8 @@
 import { bytes, int, num, ratio, table } from './lib/format.js';
+import { median } from './lib/stats.js';
 import type { TurnAnatomy } from './workloads/anatomy.js';
 import type { DurabilityFloor } from './workloads/durability-floor.js';
+import type { FleetResult } from './workloads/fleet.js';
 import type { GuardCost } from './workloads/guards.js';
 import type { ManyRunsResult } from './workloads/many-runs.js';
 import type { ResumeResult } from './workloads/resume.js';
@@ -20,6 +22,8 @@ export interface Results {
   resume: ResumeResult | null;
   guards: GuardCost[] | null;
   guardRuns: SingleRunRow[];
+  /** Section 7, worker processes on BullMQ (absent in files written before it was measured). */
+  fleet?: FleetResult | null;
   /** What one turn does on each store, counted (absent in files written before it was measured). */
   anatomy?: TurnAnatomy[];
   /** The 1-minute load average before and after each section. */
@@ -222,6 +226,20 @@ export function evaluateTargets(r: Results): Target[] {
   vs('reins-file', 'lg-sqlite', 5, 'reins + FileStore ≥ 5× LangGraph + SqliteSaver at 1,000 turns');
   vs('reins-file', 'lg-none', 1, 'reins + FileStore faster than LangGraph with no checkpointer at 1,000 turns');
   vs('reins-redis', 'lg-none', 1, 'reins + RedisStore faster than LangGraph with no checkpointer at 1,000 turns');
+
+  // 7. The fleet: two worker processes against one, round by round.
+  {
+    const label = 'fleet: 2 worker processes ≥ 1.7× the durable turns/s of 1 (one Redis, same round)';
+    const f = r.fleet;
+    if (!f) push(label, null, 'not measured');
+    else if (f.twoVsOne.length === 0) push(label, null, 'the 1- and 2-process rows did not both run');
+    else {
+      const x = median(f.twoVsOne);
+      const range = f.twoVsOne.length > 1 ? `, rounds ${ratio(Math.min(...f.twoVsOne))}–${ratio(Math.max(...f.twoVsOne))}` : '';
+      const tps = (k: number) => int(f.rows.find((row) => row.target === 'redis' && row.processes === k)?.turnsPerSecond);
+      push(label, settle(f.twoVsOne, x, 1.7, true) === 'unsettled' ? 'unsettled' : x >= 1.7, `${ratio(x)} (${tps(2)} vs ${tps(1)} turns/s${range})`);
+    }
+  }
   return out;
 }
 
@@ -400,6 +418,12 @@ export function report(r: Results): string {
     say('  guards: the action record (two hashes, a label), the bounded window, detectLoop and budgetBreach, as the machine runs them; reins+Memory: a whole run with that window');
   }
 
+  // 7
+  if (r.fleet !== undefined) {
+    say();
+    say(fleetSection(r.fleet));
+  }
+
   // Targets
   const targets = evaluateTargets(r);
   r.targets = targets;
@@ -408,5 +432,51 @@ export function report(r: Results): string {
   for (const t of targets) say(`  [${t.status === 'met' ? 'MET' : t.status === 'missed' ? 'MISSED' : t.status === 'unsettled' ? 'UNSETTLED' : 'N/A'}] ${t.target}: ${t.detail}`);
   say();
   say(`bench run time: ${num(r.durationSeconds)} s`);
+  return lines.join('\n');
+}
+
+/** Section 7: worker processes on one Redis and on a Redis Cluster; Redis memory per run at rest. */
+function fleetSection(f: FleetResult | null): string {
+  if (!f) return '7. Fleet: not measured';
+  const p = f.plan;
+  const lines = [
+    `7. Fleet: ${int(p.runs)} runs × ${p.turns} turns submitted at once to k worker processes (FleetWorker as \`reins worker\` runs it, ${p.concurrency} slices each, ${p.sliceTurns} turns per slice), ${p.rounds} round${p.rounds === 1 ? '' : 's'} on one Redis, ${p.clusterRounds} on a 3-master Redis Cluster; a private redis-server (AOF, fsync every second) on this machine`,
+  ];
+  if (f.rows.length) {
+    lines.push(
+      table(
+        ['', 'durable turns/s', 'rounds', 'first turn p50', 'p99', 'jobs/turn', 'worker CPU/turn', 'Redis cmds/turn', 'Redis µs/turn', 'bytes in/turn', 'finished run'],
+        f.rows.map((x) => [
+          `${x.target === 'redis' ? 'one Redis' : 'Redis Cluster'}, ${x.processes} process${x.processes === 1 ? '' : 'es'}`,
+          int(x.turnsPerSecond),
+          x.rounds.map((t) => int(t)).join(' / '),
+          `${num(x.firstTurnP50Ms)} ms`,
+          `${num(x.firstTurnP99Ms)} ms`,
+          num(x.jobsPerTurn),
+          `${num(x.workerCpuMsPerTurn)} ms`,
+          num(x.commandsPerTurn),
+          num(x.redisUsPerTurn),
+          bytes(x.bytesPerTurn),
+          bytes(x.finishedRunBytes),
+        ]),
+      ),
+    );
+    const cmds = f.rows.find((x) => x.target === 'redis' && x.processes === 1)?.topCommands ?? [];
+    if (cmds.length) lines.push(`  per turn, one Redis, 1 process: ${cmds.map(([c, n]) => `${c} ${num(n)}`).join(', ')}`);
+  }
+  const rr = (name: string, v: number[]) => (v.length ? `${name} ${ratio(median(v))} (rounds ${v.map((x) => ratio(x)).join(', ')})` : null);
+  const said = [rr('2 processes vs 1', f.twoVsOne), rr('4 vs 1', f.fourVsOne), rr('on the cluster, 2 vs 1', f.clusterTwoVsOne)].filter((x) => x !== null);
+  if (said.length) lines.push(`  ratios of this run: ${said.join('; ')}`);
+  lines.push(`  first turn: submit() called → the run's first model call in a worker, runs submitted one at a time (${p.latencyRuns} per round) after the batch; commands: INFO commandstats (inside scripts included) over the batch, ÷ its turns, API and workers together`);
+  lines.push('  worker CPU: user + system time of the worker processes over the round ÷ its turns (a busy machine inflates it less than wall time, but does: caches and cores are shared); Redis µs: commandstats time ÷ turns');
+  lines.push('  finished run: Redis used_memory after the batch less before, ÷ runs (record, journal, trace of a finished run; its jobs are removed on completion)');
+  if (f.capacity) {
+    const c = f.capacity;
+    lines.push(
+      `  at rest (one Redis, ${int(c.runs)} runs): a submitted run not yet taken ${bytes(c.queuedRunBytes)} (submit: ${num(c.submitCommands)} commands, ${bytes(c.submitBytes)} in); ` +
+        `a run resting at an approval after ${c.turns} turns (its deadline a delayed job) ${bytes(c.restingRunBytes)}`,
+    );
+  }
+  for (const [row, why] of Object.entries(f.skipped)) lines.push(`  ${row}: skipped, ${why}`);
   return lines.join('\n');
 }

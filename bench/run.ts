@@ -7,7 +7,7 @@
  *   npm run bench -- --quick       under a minute: checks that everything runs; its numbers are not for quoting
  *   npm run bench -- --json [path] also write the results as JSON (default bench/results/latest.json)
  *   npm run bench -- --cap-seconds 240   wall-clock cap of one LangGraph checkpointed run at N = 10,000 (stopped there, reported as a lower bound)
- *   npm run bench -- --only single,floor,many,resume,guards
+ *   npm run bench -- --only single,floor,many,resume,guards,fleet
  *   npm run bench -- --report bench/results/latest.json   print the report of an earlier --json run
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -26,6 +26,7 @@ import { report, type Results } from './report.js';
 import { CurrentClock } from './workload.js';
 import { turnAnatomy } from './workloads/anatomy.js';
 import { durabilityFloor } from './workloads/durability-floor.js';
+import { fleetRuns } from './workloads/fleet.js';
 import { guardCosts } from './workloads/guards.js';
 import { manyRuns } from './workloads/many-runs.js';
 import { resumeRuns } from './workloads/resume.js';
@@ -34,7 +35,7 @@ import { singleRuns, type SingleRunRow } from './workloads/single-run.js';
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 /** Reins rows run to the end; this only stops a pathological run (it would be reported as capped). */
 const SAFETY_CAP_MS = 30 * 60_000;
-const WORKLOADS = ['single', 'floor', 'many', 'resume', 'guards'] as const;
+const WORKLOADS = ['single', 'floor', 'many', 'resume', 'guards', 'fleet'] as const;
 type Workload = (typeof WORKLOADS)[number];
 
 interface Options {
@@ -61,7 +62,7 @@ function parseArgs(argv: readonly string[]): Options {
       if (bad.length) throw new Error(`unknown workload ${bad.join(', ')}; known: ${WORKLOADS.join(', ')}`);
       o.only = new Set(names as Workload[]);
     } else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run bench -- [--quick] [--json [path]] [--cap-seconds N] [--only single,floor,many,resume,guards] | --report results.json');
+      console.log('usage: npm run bench -- [--quick] [--json [path]] [--cap-seconds N] [--only single,floor,many,resume,guards,fleet] | --report results.json');
       process.exit(0);
     } else throw new Error(`unknown option ${a} (try --help)`);
   }
@@ -88,6 +89,7 @@ function planFor(o: Options) {
         guardRunTurns: 50,
         guardRunRepeats: 1,
         floorSamples: 500,
+        fleet: { runs: 40, turns: 20, processes: [1, 2, 4], rounds: 1, clusterProcesses: [2], clusterRounds: 1, concurrency: 16, sliceTurns: 50, latencyRuns: 5, capacityRuns: 50 },
       }
     : {
         sizes: [100, 1_000, 10_000],
@@ -106,6 +108,7 @@ function planFor(o: Options) {
         guardRunTurns: 1_000,
         guardRunRepeats: 3,
         floorSamples: 3_000,
+        fleet: { runs: 200, turns: 20, processes: [1, 2, 4], rounds: 3, clusterProcesses: [1, 2, 4], clusterRounds: 1, concurrency: 16, sliceTurns: 50, latencyRuns: 20, capacityRuns: 300 },
       };
 }
 
@@ -136,6 +139,7 @@ async function main(): Promise<void> {
     resume: null,
     guards: null,
     guardRuns: [],
+    fleet: null,
     anatomy: [],
     load: {},
     durationSeconds: 0,
@@ -259,6 +263,11 @@ async function main(): Promise<void> {
       } finally {
         for (const c of windowed) await c.close();
       }
+    }
+
+    if (o.only.has('fleet')) {
+      results.fleet = await section('fleet', () => fleetRuns(redis.server.url, plan.fleet, log));
+      save(false);
     }
   } finally {
     for (const c of contenders) await c.close().catch(() => undefined);

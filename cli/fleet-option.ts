@@ -5,5 +5,6 @@ import type { StoreSpec } from './store-option.js';
 /** The fleet's queue lives beside a RedisStore: same Redis, same prefix. A FileStore has no fleet (usage error, exit 2). */
 export function fleetConnection(spec: StoreSpec, command: string): FleetConnection {
   if (spec.kind !== 'redis') throw new CliError(ExitCode.usage, `reins ${command} needs a Redis store (--store redis://… or REDIS_URL): the fleet's queue is BullMQ on that Redis`);
-  return { url: spec.url, ...(spec.prefix ? { prefix: spec.prefix } : {}) };
+  const where = spec.cluster ? { cluster: spec.cluster.nodes, redisOptions: spec.cluster.redisOptions } : { url: spec.url };
+  return { ...where, ...(spec.prefix ? { prefix: spec.prefix } : {}) };
 }

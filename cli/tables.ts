@@ -29,6 +29,12 @@ function statusStyle(run: RunView, padded: string, p: Paint): string {
   return run.status === 'done' && TERMINAL_REASONS.includes(reason) ? p.group(groupOf(reason), padded) : padded;
 }
 
+/** A version as a column shows it: `auto:` and the first 8 hex of a computed one, an explicit one as it is; the chart version after a slash. */
+export function versionLabel(version: { readonly agent: string; readonly chart: number }): string {
+  const agent = version.agent.startsWith('auto:') ? version.agent.slice(0, 13) : version.agent;
+  return `${agent}/c${version.chart}`;
+}
+
 /** `reins ps`: one line per run, fitted to `width` (the owner, budgets, tool and step columns go first when it is narrow). */
 export function psTable(runs: readonly RunView[], total: number, p: Paint, width: number | null = null): string[] {
   if (runs.length === 0) return [total === 0 ? 'no runs' : `no runs shown (${total} match; raise --limit)`];
@@ -41,6 +47,7 @@ export function psTable(runs: readonly RunView[], total: number, p: Paint, width
     { head: 'STEP', cells: runs.map((r) => String(r.step)), keep: 60, align: 'right' },
     { head: 'TOOL', cells: runs.map((r) => r.activeTool ?? ''), keep: 50, minWidth: 12 },
     { head: 'AGE', cells: runs.map((r) => age(r.ageMs)), keep: 70, align: 'right' },
+    { head: 'VERSION', cells: runs.map((r) => (r.version ? versionLabel(r.version) : '')), keep: 55, minWidth: 10 },
     { head: 'BUDGETS', cells: runs.map((r) => r.budgets.map(budgetBar).join('  ')), keep: 40 },
     { head: 'OWNER', cells: runs.map((r) => r.owner ?? ''), keep: 30, minWidth: 12 },
   ];

@@ -4,14 +4,18 @@ import type { RunSummary } from '../persistence/records.js';
 import type { SnapshotStore } from '../persistence/store.js';
 import { runView, type RunView } from '../cli/ops/runs.js';
 import { listApprovals, type ApprovalItem } from '../cli/ops/approvals.js';
+import type { QueueDepth } from '../agents/fleet/slice-queue.js';
+import type { QueueDepthSource } from '../agents/telemetry/queue-gauge.js';
 
 /** One message of the live feed; the page applies each as it comes. */
 export type FeedEvent =
-  | { readonly type: 'hello'; readonly runs: readonly RunView[]; readonly approvals: readonly ApprovalItem[]; readonly stats: StatsReport }
+  | { readonly type: 'hello'; readonly runs: readonly RunView[]; readonly approvals: readonly ApprovalItem[]; readonly stats: StatsReport; readonly queue: QueueDepth | null }
   | { readonly type: 'run'; readonly run: RunView }
   | { readonly type: 'removed'; readonly runId: string }
   | { readonly type: 'approvals'; readonly approvals: readonly ApprovalItem[] }
-  | { readonly type: 'stats'; readonly stats: StatsReport };
+  | { readonly type: 'stats'; readonly stats: StatsReport }
+  /** The fleet's slice queue by state (only when the console watches a fleet). */
+  | { readonly type: 'queue'; readonly queue: QueueDepth };
 
 /** Runs the page gets on connect: the most recently updated ones. */
 const HELLO_RUNS = 300;
@@ -33,20 +37,24 @@ export class StoreFeed {
   #summaries: RunSummary[] = [];
   #approvalsKey = '';
   #statsKey = '';
+  readonly #queue: QueueDepthSource | null;
+  #depth: QueueDepth | null = null;
   #timer: NodeJS.Timeout | null = null;
   #ticking: Promise<void> | null = null;
   #primed = false;
 
-  constructor(store: SnapshotStore, options: { pollMs?: number } = {}) {
+  /** `queue`: a fleet's slice queue, whose depth by state is read with every poll and sent when it changes. */
+  constructor(store: SnapshotStore, options: { pollMs?: number; queue?: QueueDepthSource } = {}) {
     this.#store = store;
     this.#pollMs = options.pollMs ?? 300;
+    this.#queue = options.queue ?? null;
   }
 
   /** The current runs (newest first), approvals and stats: what a new listener gets first, and what the page is rendered with. */
   async hello(): Promise<Extract<FeedEvent, { type: 'hello' }>> {
     await this.#tick();
     const newest = this.#summaries.slice(0, HELLO_RUNS).map((s) => this.#views.get(s.runId)).filter((v): v is RunView => v !== undefined);
-    return { type: 'hello', runs: newest, approvals: await listApprovals(this.#store), stats: computeStats(this.#summaries) };
+    return { type: 'hello', runs: newest, approvals: await listApprovals(this.#store), stats: computeStats(this.#summaries), queue: this.#depth };
   }
 
   /** Adds a listener, which first gets a `hello` with the current runs, approvals and stats; returns the unsubscribe. */
@@ -82,6 +90,7 @@ export class StoreFeed {
   }
 
   async #poll(): Promise<void> {
+    await this.#pollQueue();
     let summaries: RunSummary[];
     try {
       summaries = await this.#store.list();
@@ -129,6 +138,16 @@ export class StoreFeed {
       this.#statsKey = statsKey;
       this.#emit({ type: 'stats', stats: computeStats(summaries) });
     }
+  }
+
+  /** Reads the queue's depth; sends it when it changed (not on the first read, which a listener gets in its hello). */
+  async #pollQueue(): Promise<void> {
+    if (!this.#queue) return;
+    const depth = await this.#queue.depth().catch(() => null);
+    if (depth === null) return; // Unreadable now: the page keeps the last depth it was sent.
+    const changed = this.#depth !== null && JSON.stringify(depth) !== JSON.stringify(this.#depth);
+    this.#depth = depth;
+    if (changed && this.#primed) this.#emit({ type: 'queue', queue: depth });
   }
 
   #emit(event: FeedEvent): void {

@@ -2,6 +2,7 @@ import type { BudgetUse } from '../agents/status.js';
 import { groupOf, TERMINAL_REASONS, type TerminalReason } from '../machines/outcome.js';
 import type { RunView } from '../cli/ops/runs.js';
 import { age } from '../cli/duration.js';
+import type { QueueDepth } from '../agents/fleet/slice-queue.js';
 
 /**
  * The run list as HTML, rendered by the server into the page, so that the
@@ -16,6 +17,13 @@ export interface FirstPaint {
   readonly runs: readonly RunView[];
   readonly storeLabel: string;
   readonly agents: readonly string[];
+  /** The fleet's slice queue by state; null when the console watches no fleet (a FileStore). */
+  readonly queue: QueueDepth | null;
+}
+
+/** The queue line: jobs by state, as the page's script writes it too (renderQueue). */
+export function queueText(queue: QueueDepth): string {
+  return `queue: ${Object.entries(queue).map(([state, n]) => `${state} ${n}`).join(' · ')}`;
 }
 
 const BUDGET_LABEL: Record<BudgetUse['budget'], string> = {

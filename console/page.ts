@@ -1,5 +1,5 @@
 import { OutcomeGroup, TERMINAL_REASONS } from '../machines/outcome.js';
-import { escapeHtml, runRowsHtml, scriptJson, type FirstPaint } from './first-paint.js';
+import { escapeHtml, queueText, runRowsHtml, scriptJson, type FirstPaint } from './first-paint.js';
 
 /**
  * The console's one page: HTML, CSS and JavaScript inline (the machine may
@@ -105,7 +105,7 @@ var token = null;
   else { try { token = sessionStorage.getItem('reins-token'); } catch (e) {} }
 })();
 
-var state = { runs: new Map(), approvals: [], stats: null, filter: 'all', find: { reason: '', group: '', agent: '', text: '' }, agents: [], selected: null, detail: null, charts: {} };
+var state = { runs: new Map(), approvals: [], stats: null, queue: null, filter: 'all', find: { reason: '', group: '', agent: '', text: '' }, agents: [], selected: null, detail: null, charts: {} };
 
 function el(tag, attrs, children) {
   var e = document.createElement(tag);
@@ -297,6 +297,12 @@ function renderDetail() {
 }
 function finalReason(key) { return key.replace(/([A-Z])/g, '_$1').toUpperCase().replace('TIMED_OUT', 'TIMEOUT'); }
 
+function renderQueue() {
+  var q = state.queue, box = $('queue');
+  if (!box || !q) return;
+  box.textContent = 'queue: ' + Object.keys(q).map(function (k) { return k + ' ' + q[k]; }).join(' \u00b7 ');
+}
+
 function message(text, isError) { var m = $('message'); m.textContent = text; m.className = isError ? 'error' : ''; }
 
 function act(kind, id, command, body) {
@@ -319,12 +325,13 @@ function connect() {
   es.addEventListener('error', function () { $('live').className = 'pill off'; $('live').textContent = 'reconnecting'; });
   es.addEventListener('hello', function (m) {
     var d = JSON.parse(m.data); state.runs = new Map(); d.runs.forEach(function (r) { state.runs.set(r.runId, r); });
-    state.approvals = d.approvals; state.stats = d.stats; render(); if (state.selected) loadDetailSoon();
+    state.approvals = d.approvals; state.stats = d.stats; state.queue = d.queue; render(); renderQueue(); if (state.selected) loadDetailSoon();
   });
   es.addEventListener('run', function (m) { var r = JSON.parse(m.data).run; state.runs.set(r.runId, r); render(); if (r.runId === state.selected) loadDetailSoon(); });
   es.addEventListener('removed', function (m) { state.runs.delete(JSON.parse(m.data).runId); render(); });
   es.addEventListener('approvals', function (m) { state.approvals = JSON.parse(m.data).approvals; render(); });
   es.addEventListener('stats', function (m) { state.stats = JSON.parse(m.data).stats; render(); });
+  es.addEventListener('queue', function (m) { state.queue = JSON.parse(m.data).queue; renderQueue(); });
 }
 
 document.querySelectorAll('.filters button').forEach(function (b) { b.addEventListener('click', function () { state.filter = b.getAttribute('data-filter'); render(); }); });
@@ -389,6 +396,7 @@ const body = (initial: FirstPaint, now: number) => `
       <div class="groups" id="stats-groups"></div>
       <div class="sc" id="stats-pct"></div>
       <table class="sc"><thead><tr><th>agent</th><th>runs</th><th>healthy</th><th>exhausted</th><th>broken</th></tr></thead><tbody id="stats-agents"></tbody></table>
+      ${initial.queue ? `<div class="sc" id="queue">${escapeHtml(queueText(initial.queue))}</div>` : ''}
     </section>
   </div>
 </main>

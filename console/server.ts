@@ -14,6 +14,8 @@ import { Supervisor } from '../agents/supervisor.js';
 import { createMetrics } from '../agents/telemetry/metrics.js';
 import { TERMINAL_REASONS } from '../machines/outcome.js';
 import type { SnapshotStore } from '../persistence/store.js';
+import type { RunQueue } from '../agents/fleet/submit.js';
+import type { QueueDepthSource } from '../agents/telemetry/queue-gauge.js';
 import type { AnyAgent } from '../cli/agents-option.js';
 import { parseSince } from '../cli/duration.js';
 import { describeFailure, ExitCode } from '../cli/exit-codes.js';
@@ -41,6 +43,13 @@ export interface ConsoleOptions {
   readonly pollMs?: number;
   /** Who mutations are recorded as when the request does not say. */
   readonly operator?: string;
+  /**
+   * A fleet's slice queue (SliceQueue) on a Redis store: its depth by state
+   * shows on the page, in /api/stats and as `reins_queue_jobs`, and a
+   * command for a run nobody hosts wakes it on the fleet instead of hosting
+   * it in the console.
+   */
+  readonly queue?: QueueDepthSource & RunQueue;
 }
 
 /** A running console. */
@@ -131,10 +140,10 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
   const host = options.host ?? '127.0.0.1';
   const { store } = options;
   // Store-wide gauges (computed at scrape time) show the whole fleet; the observer counts what this console hosts itself.
-  const metrics = createMetrics({ store });
+  const metrics = createMetrics({ store, ...(options.queue ? { queue: options.queue } : {}) });
   // Commands for runs nobody hosts are applied here; a run this console had to rehydrate (approve, resume) it keeps hosting.
-  const supervisor = await Supervisor.open({ store, agents: [...options.agents], logger: createLogger(), observers: [metrics.observer] });
-  const feed = new StoreFeed(store, { pollMs: options.pollMs ?? 300 });
+  const supervisor = await Supervisor.open({ store, agents: [...options.agents], logger: createLogger(), observers: [metrics.observer], ...(options.queue ? { queue: options.queue } : {}) });
+  const feed = new StoreFeed(store, { pollMs: options.pollMs ?? 300, ...(options.queue ? { queue: options.queue } : {}) });
   const agentsById = new Map(options.agents.map((a) => [a.id, a]));
   const streams = new Set<ServerResponse>();
 
@@ -144,8 +153,8 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
       pattern: /^\/$/,
       handle: async (_req, res) => {
         // Rendered with the runs in it: the first paint needs neither the script nor the event stream.
-        const { runs } = await feed.hello();
-        const page = consolePage({ runs, storeLabel: options.storeLabel, agents: [...agentsById.keys()] });
+        const { runs, queue } = await feed.hello();
+        const page = consolePage({ runs, storeLabel: options.storeLabel, agents: [...agentsById.keys()], queue });
         res.writeHead(200, {
           'content-type': 'text/html; charset=utf-8',
           'cache-control': 'no-store',
@@ -201,7 +210,8 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
         } catch (error) {
           throw new HttpError(400, `since: ${(error as Error).message}`);
         }
-        sendJson(res, 200, computeStats(await store.list(), { ...(sinceMs !== undefined ? { since: sinceMs } : {}), ...(agent ? { agentId: agent } : {}) }));
+        const stats = computeStats(await store.list(), { ...(sinceMs !== undefined ? { since: sinceMs } : {}), ...(agent ? { agentId: agent } : {}) });
+        sendJson(res, 200, options.queue ? { ...stats, queue: await options.queue.depth() } : stats);
       },
     },
     {

@@ -1,4 +1,4 @@
-import { Redis, type Cluster, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { z } from 'zod';
 import { RatePolicy, type RateDecision } from '../guards/rate-limit.js';
 import { approvalOrder, checkDecision } from './approval-rules.js';
@@ -17,7 +17,8 @@ import {
   runKeys,
   type RunKeys,
 } from './redis/keys.js';
-import { defineScripts, runScript, type ScriptName } from './redis/scripts.js';
+import { ScriptBatch } from './redis/script-batch.js';
+import { defineScripts, type ScriptName } from './redis/scripts.js';
 import { passwordOf, toStoreError } from './redis/unavailable.js';
 import { checkRunId } from './run-id.js';
 import { commitOf, startedEntry } from './commit.js';
@@ -38,6 +39,9 @@ const CONNECTION_DEFAULTS: RedisOptions = {
   commandTimeout: 10_000,
   retryStrategy: (times) => Math.min(times * 100, 2_000),
 };
+
+/** A Cluster client queues commands until it reaches a node, however long that takes: connect() gives up after this. */
+const CONNECT_DEADLINE_MS = 10_000;
 
 /** What sits in `reins:{id}:summary`: the summary of the stored record and its version, written with it. */
 const StoredSummary = z.object({ version: z.number().int().positive(), summary: RunSummary });
@@ -62,7 +66,9 @@ export interface RedisStoreOptions {
   readonly url?: string;
   /** Bring your own client (Redis or Cluster); the store then does not close it. */
   readonly redis?: Redis | Cluster;
-  /** More ioredis options for the client the store creates, e.g. `{ tls: { ca } }` for a private CA. */
+  /** The start nodes of a Redis Cluster: the store opens (and closes) a Cluster client on them; `url` is then ignored. */
+  readonly cluster?: readonly { readonly host: string; readonly port: number }[];
+  /** More ioredis options for the client the store creates (each cluster node's), e.g. `{ tls: { ca } }` for a private CA. */
   readonly redisOptions?: RedisOptions;
   /** How many trace entries a run keeps (approximately: XADD MAXLEN ~); default 1000. */
   readonly traceCap?: number;
@@ -76,7 +82,11 @@ export interface RedisStoreOptions {
  * Every operation on several keys of a run is one Lua script (persistence/
  * redis/lua/), all keys of a run share the hash tag `{runId}`, and the run
  * index lives under its own tag `{index}`, updated by its own script right
- * after a successful create or save. The run record is the truth: list()
+ * after a successful create, and after a commit that changes the run's index
+ * fields (status, agent, reason, parent; not every commit: an entry's score
+ * is the run's `updatedAt` at its last index change, so a listing with a
+ * `limit` picks the runs whose index fields changed last, sorted by
+ * `updatedAt`). The run record is the truth: list()
  * re-reads each listed run's summary (written with the record, and rebuilt
  * from it when it does not parse: only a bad record quarantines) and drops or
  * repairs stale index entries, so a crash between the two scripts never
@@ -90,11 +100,19 @@ export class RedisStore implements SnapshotStore {
   readonly #secret: string | null;
   readonly #prefix: string;
   readonly #traceCap: number;
+  /** Script calls of one tick, sent together. */
+  readonly #batch: ScriptBatch;
   readonly #onError = (): void => {
     // Connection errors surface as rejected calls (StoreUnavailableError); an 'error' event must never crash the process.
   };
   /** Runs whose index update failed after their own write succeeded: redone by the next list(). */
   readonly #pendingIndex = new Set<string>();
+  /**
+   * The index sets each run was last put in by this store, while this process holds it (forgotten when a
+   * lease is taken, so a run another worker moved meanwhile is indexed again): a commit that leaves them
+   * as they were sends no index write.
+   */
+  readonly #indexedIn = new Map<string, string>();
   /** Index writes sent after a commit and not answered yet, by run: list() waits for them, a newer one replaces an older. */
   readonly #indexing = new Map<string, Promise<void>>();
   #subscriber: Promise<Redis | Cluster> | null = null;
@@ -109,6 +127,10 @@ export class RedisStore implements SnapshotStore {
       this.#redis = options.redis;
       this.#owned = false;
       this.#secret = null;
+    } else if (options.cluster) {
+      this.#redis = new Cluster([...options.cluster], { redisOptions: { ...CONNECTION_DEFAULTS, ...options.redisOptions } });
+      this.#owned = true;
+      this.#secret = options.redisOptions?.password ?? null;
     } else {
       // The URL goes to ioredis untouched (it parses password, db and rediss:// itself) and is never logged.
       const url = options.url ?? process.env.REDIS_URL ?? DEFAULT_URL;
@@ -118,13 +140,14 @@ export class RedisStore implements SnapshotStore {
     }
     this.#redis.on('error', this.#onError);
     defineScripts(this.#redis);
+    this.#batch = new ScriptBatch(this.#redis);
   }
 
   /** A store whose Redis answered PING; StoreUnavailableError (and nothing left running) otherwise. */
   static async connect(url?: string, options: Omit<RedisStoreOptions, 'url' | 'redis'> = {}): Promise<RedisStore> {
     const store = new RedisStore({ ...options, ...(url === undefined ? {} : { url }) });
     try {
-      await store.#call(() => store.#redis.ping());
+      await store.#call(() => answered(store.#redis.ping(), CONNECT_DEADLINE_MS));
       return store;
     } catch (err) {
       await store.close();
@@ -176,7 +199,8 @@ export class RedisStore implements SnapshotStore {
     const reply = await this.#script('commit-run', [k.run, k.summary, k.lease, k.quarantine, k.journal, k.transcript, k.transcriptStep, k.trace], args);
     switch (code(reply)) {
       case 'OK': {
-        // The index follows the record without holding the commit up: list() waits for index writes in flight.
+        // The index follows the record without holding the commit up (list() waits for index writes in flight),
+        // and only when the run's index fields changed: most commits leave status, agent, reason and parent alone.
         if (record) this.#indexSoon(runId, { version: record.version, summary: record.summary });
         const existing = field(reply, 1);
         return { existing: typeof existing === 'string' ? await this.#journalEntry(runId, k, c.journalStart!.key, existing) : null };
@@ -237,6 +261,7 @@ export class RedisStore implements SnapshotStore {
 
   async delete(runId: string): Promise<void> {
     const k = this.#keys(checkRunId(runId));
+    this.#indexedIn.delete(runId);
     await this.#script('delete-run', allRunKeys(k), []);
     await this.#unindex(runId);
   }
@@ -286,6 +311,7 @@ export class RedisStore implements SnapshotStore {
 
   async acquireLease(runId: string, owner: string, ttlMs: number): Promise<Lease | null> {
     const k = this.#keys(checkRunId(runId));
+    this.#indexedIn.delete(runId);
     const reply = await this.#script('acquire-lease', [k.run, k.lease], [owner, Math.ceil(ttlMs)]);
     switch (code(reply)) {
       case 'OK':
@@ -545,12 +571,16 @@ export class RedisStore implements SnapshotStore {
       const leave = seenIn.filter((s) => !sets.includes(s));
       await this.#script('index-run', [ix.entries, ...sets, ...leave], [runId, view.version, view.summary.updatedAt, sets.length]);
       this.#pendingIndex.delete(runId);
+      if (view.summary.status === 'done') this.#indexedIn.delete(runId);
+      else this.#indexedIn.set(runId, sets.join(' '));
     } catch {
+      this.#indexedIn.delete(runId);
       this.#pendingIndex.add(runId);
     }
   }
 
   async #unindex(runId: string, seenIn: readonly string[] = []): Promise<void> {
+    this.#indexedIn.delete(runId);
     try {
       const ix = indexKeys(this.#prefix);
       await this.#script('unindex-run', [ix.entries, ix.all, ...seenIn.filter((s) => s !== ix.all)], [runId]);
@@ -567,9 +597,10 @@ export class RedisStore implements SnapshotStore {
     else await this.#index(runId, view);
   }
 
-  /** Indexes the run after its commit, without making the commit wait for a second round trip. */
+  /** Indexes the run after its commit when its index sets changed, without making the commit wait for a second round trip. */
   #indexSoon(runId: string, view: RunView): void {
     const previous = this.#indexing.get(runId);
+    if (previous === undefined && this.#indexedIn.get(runId) === indexSetsFor(view.summary, this.#prefix).join(' ')) return;
     // One at a time per run, in commit order, so an older version never lands last (index-run refuses it anyway).
     const next = (previous ?? Promise.resolve()).then(() => this.#index(runId, view));
     this.#indexing.set(runId, next);
@@ -594,10 +625,7 @@ export class RedisStore implements SnapshotStore {
         if (Date.now() - c.score > CREATE_GRACE_MS) repairs.push(this.#unindex(c.runId, sets));
       }
       else if (!matchesFilter(view.summary, f)) repairs.push(this.#index(c.runId, view, sets));
-      else {
-        found.push(view.summary);
-        if (view.summary.updatedAt !== c.score) repairs.push(this.#index(c.runId, view));
-      }
+      else found.push(view.summary);
     });
     await Promise.all(repairs);
   }
@@ -688,7 +716,7 @@ export class RedisStore implements SnapshotStore {
   }
 
   #script(name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-    return this.#call(() => runScript(this.#redis, name, keys, args));
+    return this.#call(() => this.#batch.run(name, keys, args));
   }
 
   /** Every Redis call goes through here, so connection trouble always comes out as StoreUnavailableError. */
@@ -814,6 +842,15 @@ function placeholderSummary(runId: string): RunSummary {
     createdAt: 0,
     updatedAt: 0,
   };
+}
+
+/** The reply, or an error once `ms` pass without one. */
+function answered<T>(reply: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([reply, late]).finally(() => clearTimeout(timer));
 }
 
 /** Closes a connection politely when it is up, at once when it is not (QUIT would wait for a reconnect). */

@@ -1,4 +1,5 @@
 import type { TestProject } from 'vitest/node';
+import { removeStaleBundles } from './support/child-script.js';
 import { hasRedisServer, startRedis, type RedisServer } from './support/redis-server.js';
 
 declare module 'vitest' {
@@ -23,9 +24,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
     }
     console.log('reins tests: no redis-server binary, using the Redis at REDIS_URL');
     project.provide('redisUrl', url);
-    return async () => {};
+    return async () => removeStaleBundles();
   }
   const server: RedisServer = await startRedis();
   project.provide('redisUrl', server.url);
-  return () => server.stop();
+  return async () => {
+    await server.stop();
+    removeStaleBundles();
+  };
 }

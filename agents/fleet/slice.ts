@@ -46,7 +46,8 @@ export async function runSlice(supervisor: Supervisor, runId: string, limits: Sl
     throw error;
   }
   if (!hosted) return { kind: 'held' };
-  const { run, gone } = hosted;
+  const { run, gone, children } = hosted;
+  const resting = (now: number) => restingPoint(run, now, minRestMs, children.waitingOn());
   const began = Date.now();
   const firstTurn = run.status().turns;
   return new Promise<SliceEnd>((resolve, reject) => {
@@ -77,12 +78,13 @@ export async function runSlice(supervisor: Supervisor, runId: string, limits: Sl
     const check = () => {
       if (settled || releasing) return;
       const now = Date.now();
-      const rest = restingPoint(run, now, minRestMs);
-      if (rest) return release({ kind: 'resting', ...rest }, () => restingPoint(run, Date.now(), minRestMs) !== null);
+      const rest = resting(now);
+      if (rest) return release({ kind: 'resting', ...rest }, () => resting(Date.now()) !== null);
       const turns = run.status().turns - firstTurn;
       if ((turns >= maxTurns || now - began >= maxMs) && atCutPoint(run)) release({ kind: 'limit', turns }, () => atCutPoint(run));
     };
-    const unsubscribe = run.onStatus(check);
+    const unwatch = [run.onStatus(check), children.onChange(check)];
+    const unsubscribe = () => unwatch.forEach((stop) => stop());
     void run.outcome.then((outcome) => settle({ kind: 'ended', outcome }));
     void gone.then(() => {
       if (!releasing) settle({ kind: 'lost' });

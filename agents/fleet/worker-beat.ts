@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { z } from 'zod';
+import { SliceRoute } from './queue-keys.js';
 
 /** One worker's heartbeat, as `reins workers` reads it. */
 export const WorkerBeatRecord = z.object({
@@ -10,8 +11,12 @@ export const WorkerBeatRecord = z.object({
   /** Slices it runs now. */
   inHand: z.number().int().nonnegative(),
   heartbeatAt: z.number(),
+  /** The routes (agent, agent version, chart version) whose runs it stores: it takes their queues. */
+  hosts: z.array(SliceRoute).default([]),
+  /** Older routes it also takes, migrating their runs to one it hosts on the way. */
+  adopts: z.array(SliceRoute).default([]),
 });
-export type WorkerBeatRecord = z.infer<typeof WorkerBeatRecord>;
+export type WorkerBeatRecord = z.output<typeof WorkerBeatRecord>;
 
 /** Writes a worker's heartbeat into the fleet's workers hash every `everyMs`, and removes it on stop. */
 export class WorkerBeat {

@@ -3,6 +3,7 @@ import { groupOf, OutcomeGroup } from '../../machines/outcome.js';
 import type { SnapshotStore } from '../../persistence/store.js';
 import type { CallRecord, RunObserver } from '../observer.js';
 import { BoundedLabel } from './labels.js';
+import { registerQueueGauge, type QueueDepthSource } from './queue-gauge.js';
 import { registerStoreGauges, type StoreGaugeOptions } from './store-gauges.js';
 
 /** Histogram buckets, per histogram; the defaults suit agent runs (see `DEFAULT_BUCKETS`). */
@@ -23,6 +24,8 @@ export const DEFAULT_BUCKETS: Required<MetricBuckets> = {
 export interface MetricsOptions {
   /** When given, store-wide gauges (`reins_runs`, `reins_runs_by_reason`) are computed from `store.list()` at scrape time. */
   readonly store?: Pick<SnapshotStore, 'list'>;
+  /** When given (a fleet's SliceQueue), `reins_queue_jobs{state}` counts its jobs by state at scrape time. */
+  readonly queue?: QueueDepthSource;
   /** How the store-wide gauges read the store (listing cap, cache). */
   readonly storeGauges?: StoreGaugeOptions;
   /** Defaults to a new Registry: two `createMetrics` never collide, and nothing lands in prom-client's global one unasked. */
@@ -140,6 +143,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
 
   if (options.store) registerStoreGauges(options.store, registry, prefix, options.storeGauges);
+  if (options.queue) registerQueueGauge(options.queue, registry, prefix);
 
   const observer: RunObserver = {
     onRunStart(run, info) {

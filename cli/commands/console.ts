@@ -4,6 +4,7 @@ import { loadAgents } from '../agents-option.js';
 import { requirePeer } from '../optional-peer.js';
 import { parseNonNegativeInt } from '../duration.js';
 import { describeStore, openStore, storeSpec } from '../store-option.js';
+import { fleetConnection } from '../fleet-option.js';
 import { print, withAgentsFlag, withStoreFlag, type AgentFlags, type StoreFlags } from '../session.js';
 
 interface ConsoleFlags extends StoreFlags, AgentFlags {
@@ -23,9 +24,12 @@ export function registerConsole(program: Command): void {
     const spec = storeSpec(flags.store);
     const agents = await loadAgents(flags.agents);
     const store = await openStore(spec, { write: true });
+    // On Redis the console watches the fleet's queue beside the store.
+    const queue = spec.kind === 'redis' ? new (await import('../../agents/fleet/slice-queue.js')).SliceQueue(fleetConnection(spec, 'console')) : null;
     const token = process.env.REINS_CONSOLE_TOKEN || undefined;
     const { startConsole } = await import('../../console/server.js');
-    const running = await startConsole({ store, storeLabel: describeStore(spec), agents, host: flags.host, port: flags.port, ...(token ? { token } : {}) }).catch(async (error: NodeJS.ErrnoException) => {
+    const running = await startConsole({ store, storeLabel: describeStore(spec), agents, host: flags.host, port: flags.port, ...(token ? { token } : {}), ...(queue ? { queue } : {}) }).catch(async (error: NodeJS.ErrnoException) => {
+      await queue?.close();
       await store.close();
       throw error.code === 'EADDRINUSE' ? new Error(`port ${flags.port} is in use (pick another with --port, or --port 0)`) : error;
     });
@@ -39,6 +43,7 @@ export function registerConsole(program: Command): void {
       process.once('SIGTERM', resolve);
     });
     await running.close();
+    await queue?.close();
     await store.close();
   });
 }

@@ -1,6 +1,7 @@
 import { redact, DEFAULT_SECRET_KEYS } from '../../agents/redact.js';
 import { statusOf, type BudgetUse } from '../../agents/status.js';
 import type { AgentContext } from '../../machines/agent-context.js';
+import { FIRST_CHART_VERSION } from '../../machines/migrations/index.js';
 import type { TerminalOutcome } from '../../machines/outcome.js';
 import { RunNotFoundError } from '../../agents/errors.js';
 import type { RunFilter, RunRecord, RunSummary, TraceEntry } from '../../persistence/records.js';
@@ -25,6 +26,8 @@ export interface RunView {
   readonly createdAt: number;
   readonly updatedAt: number;
   readonly ageMs: number;
+  /** The agent (or pipeline) version and chart version the run is stored by (its fleet route), or null when the record was not read. */
+  readonly version: { readonly agent: string; readonly chart: number } | null;
   /** The worker holding a live lease on the run, or null (ended, or nobody hosts it). */
   readonly owner: string | null;
   readonly budgets: readonly BudgetUse[];
@@ -68,6 +71,7 @@ export function runView(summary: RunSummary, record: RunRecord | null, owner: st
     createdAt: summary.createdAt,
     updatedAt: summary.updatedAt,
     ageMs: now - summary.createdAt,
+    version: record ? { agent: record.machine.version, chart: record.machine.chart ?? FIRST_CHART_VERSION } : null,
     owner: summary.status === 'done' ? null : owner,
     budgets: live?.budgets ?? [],
     pendingApproval: live?.pendingApproval ?? null,

@@ -162,13 +162,16 @@ export function hashSlot(key: string): number {
  *   (`{reins}:slices:wait`, `…:active`, …) shares one Cluster slot and each
  *   BullMQ script stays in it;
  * - `<prefix>:{<runId>}:fleet`, a hash in the run's own slot: `slices`
- *   numbers the run's slices, `tenant` and `priority` go with every job;
- * - `{<prefix>}:fleet:workers`, the workers' heartbeats (one hash).
+ *   numbers the run's slices, `tenant` and `priority` go with every job,
+ *   `route` names the queue of the versions it was stored by;
+ * - `{<prefix>}:fleet:workers`, the workers' heartbeats (one hash);
+ * - `{<prefix>}:fleet:routes`, every route a run was ever queued on (a set).
  */
-export function fleetKeys(prefix: string = DEFAULT_PREFIX): { queuePrefix: string; workers: string; run(runId: string): string } {
+export function fleetKeys(prefix: string = DEFAULT_PREFIX): { queuePrefix: string; workers: string; routes: string; run(runId: string): string } {
   return {
     queuePrefix: `{${prefix}}`,
     workers: `{${prefix}}:fleet:workers`,
+    routes: `{${prefix}}:fleet:routes`,
     run: (runId) => `${prefix}:{${runId}}:fleet`,
   };
 }

@@ -78,7 +78,9 @@ export function cliSuite(storeCase: CliStoreCase): void {
         ]);
         expect((JSON.parse(byReason.stdout) as Array<{ runId: string }>).map((r) => r.runId)).toEqual(['auto.research-06']);
         expect(JSON.parse(byAgent.stdout)).toHaveLength(3);
-        expect(table.stdout.split('\n')[0]).toMatch(/^RUN\s+AGENT\s+STATUS\s+STATE\s+STEP\s+TOOL\s+AGE\s+BUDGETS\s+OWNER/);
+        expect(table.stdout.split('\n')[0]).toMatch(/^RUN\s+AGENT\s+STATUS\s+STATE\s+STEP\s+TOOL\s+AGE\s+VERSION\s+BUDGETS\s+OWNER/);
+        // Every run's version: the demo agents' versions are computed, stored at this release's chart.
+        expect(table.stdout.split('\n')[1]).toMatch(/ auto:[0-9a-f]{8}\/c\d+ /);
         expect(table.stdout).toContain(`${FLEET.length - 5} more`);
       });
 

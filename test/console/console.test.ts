@@ -3,10 +3,12 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import type { AgentRun } from '../../agents/agent-run.js';
 import { Supervisor } from '../../agents/supervisor.js';
+import { SliceQueue } from '../../agents/fleet/slice-queue.js';
 import { FileStore } from '../../persistence/file-store.js';
+import { RedisStore } from '../../persistence/redis-store.js';
 import { ROOT, spawnReins, waitForOutput } from '../cli/run-cli.js';
 import { agents } from './agents.js';
 
@@ -235,4 +237,42 @@ describe('the console, driven in Chromium as an operator would', () => {
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     expect(existsSync(SCREENSHOT)).toBe(true);
   });
+});
+
+describe('the console on a fleet (Redis): the queue by state', () => {
+  it('shows the slice queue in the first paint, keeps it live, and serves reins_queue_jobs on /metrics', async () => {
+    const redisUrl = new URL(inject('redisUrl'));
+    const prefix = `console-${process.pid}-${Date.now().toString(36)}`;
+    const store = new RedisStore({ url: redisUrl.toString(), prefix });
+    const queue = new SliceQueue({ url: redisUrl.toString(), prefix });
+    // A dispatcher with no worker yet: submitted runs wait in the queue.
+    const dispatcher = await Supervisor.open({ store, agents, queue, workerId: 'dispatcher' });
+    redisUrl.searchParams.set('prefix', prefix);
+    const child = spawnReins(['console', '--store', redisUrl.toString(), '--port', '0', '--agents', 'test/console/agents.ts']);
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+    try {
+      await dispatcher.submit('crawler', { runId: 'queued-1', input: 'Crawl it.' });
+      await dispatcher.submit('crawler', { runId: 'queued-2', input: 'Crawl it too.' });
+      const out = await waitForOutput(child, (o) => /http:\/\/127\.0\.0\.1:\d+\/#token=\S+/.test(o), 30_000);
+      const origin = new URL(/http:\/\/127\.0\.0\.1:\d+\//.exec(out)![0]).origin;
+      const tab = await (await browser.newContext({ viewport: { width: 1_400, height: 1_000 } })).newPage();
+      await tab.goto(`${origin}/`);
+      expect(await tab.locator('#queue').textContent()).toBe('queue: waiting 2 · active 0 · delayed 0 · prioritized 0 · failed 0');
+      await dispatcher.submit('crawler', { runId: 'queued-3', input: 'And this.' });
+      await expect.poll(() => tab.locator('#queue').textContent(), { timeout: 10_000 }).toBe('queue: waiting 3 · active 0 · delayed 0 · prioritized 0 · failed 0');
+      const stats = (await (await fetch(`${origin}/api/stats`)).json()) as { queue: unknown };
+      expect(stats.queue).toEqual({ waiting: 3, active: 0, delayed: 0, prioritized: 0, failed: 0 });
+      const metrics = await (await fetch(`${origin}/metrics`)).text();
+      expect(metrics).toContain('reins_queue_jobs{state="waiting"} 3');
+    } finally {
+      await browser.close();
+      if (child.exitCode === null) {
+        child.kill('SIGINT');
+        await new Promise((resolve) => child.once('exit', resolve));
+      }
+      await dispatcher.close();
+      await queue.close();
+      await store.close();
+    }
+  }, 60_000);
 });

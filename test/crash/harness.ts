@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
 import { RedisStore } from '../../persistence/redis-store.js';
+import { scriptArgs } from '../support/child-script.js';
 import type { SnapshotStore } from '../../persistence/store.js';
 import type { CallMessage, EffectsSpec, GoMessage, StoreSpec, WorkerConfig, WorkerMessage } from './protocol.js';
 
@@ -44,9 +45,9 @@ export interface Worker {
 
 const live = new Set<Worker>();
 
-/** Starts `node --import tsx test/crash/worker.ts <config>`. */
+/** Starts test/crash/worker.ts (bundled: see scriptArgs) with `<config>`. */
 export function spawnWorker(config: WorkerConfig): Worker {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, JSON.stringify(config)], {
+  const child = spawn(process.execPath, [...scriptArgs(WORKER), JSON.stringify(config)], {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     env: { ...process.env, REINS_LOG_LEVEL: process.env.CRASH_LOG_LEVEL ?? 'silent' },

@@ -38,13 +38,21 @@ export async function auditTurns(store: SnapshotStore, runIds: readonly string[]
       if (tool === 'charge' && seen.apply !== 1) audit.wrongEffects.push(`${runId} t${turn} charged ${seen.apply} times`);
       if (tool === 'put' && (seen.once < 1 || seen.apply > 0)) audit.wrongEffects.push(`${runId} t${turn} put ${JSON.stringify(seen)}`);
     }
-    const tokens = (await store.traceRead(runId)).filter((e) => e.kind === 'fence').map((e) => Number(e.token));
-    let highest = 0;
-    for (const token of tokens) {
-      if (token < highest) audit.fencingViolations.push(`${runId}: a commit under token ${token} after one under ${highest}`);
-      highest = Math.max(highest, token);
-    }
-    if (new Set(tokens).size > 1) audit.changedHands++;
+    const fences = await fenceAudit(store, runId);
+    audit.fencingViolations.push(...fences.violations);
+    if (fences.hosts > 1) audit.changedHands++;
   }
   return audit;
+}
+
+/** A run's commits in token order (the `fence` trace entries of worker-process.ts): violations, and how many leases wrote it. */
+export async function fenceAudit(store: SnapshotStore, runId: string): Promise<{ violations: string[]; hosts: number }> {
+  const tokens = (await store.traceRead(runId)).filter((e) => e.kind === 'fence').map((e) => Number(e.token));
+  const violations: string[] = [];
+  let highest = 0;
+  for (const token of tokens) {
+    if (token < highest) violations.push(`${runId}: a commit under token ${token} after one under ${highest}`);
+    highest = Math.max(highest, token);
+  }
+  return { violations, hosts: new Set(tokens).size };
 }

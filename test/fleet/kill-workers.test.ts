@@ -1,18 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SliceQueue } from '../../agents/fleet/slice-queue.js';
 import { Supervisor } from '../../agents/supervisor.js';
 import { prng } from '../crash/agents.js';
 import { canSpawnWorkers, delay, waitUntil } from '../crash/harness.js';
 import { indexKeys } from '../../persistence/redis/keys.js';
 import { RedisStore } from '../../persistence/redis-store.js';
-import { startRedis, type RedisServer } from '../support/redis-server.js';
 import { fleetAgents, readLedger, SyncedLedger } from './agents.js';
 import { auditTurns } from './audit.js';
-import { spawnFleetWorker, type FleetProcess } from './processes.js';
+import { processFleet } from './processes.js';
 
 /**
  * The fleet under SIGKILL: runs submitted to a queue on one private Redis,
@@ -39,32 +36,17 @@ const LEASE_MS = 3_000;
 const SUBMIT_BATCH = 100;
 
 describe.skipIf(!canSpawnWorkers())('a fleet of worker processes on one Redis', () => {
-  let redis: RedisServer;
-  let dir: string;
-  const workers: FleetProcess[] = [];
-  const spawnOne = (prefix: string) => {
-    const w = spawnFleetWorker({ url: redis.url, prefix, ledgerDir: join(dir, prefix), concurrency: CONCURRENCY, leaseMs: LEASE_MS, sliceTurns: SLICE_TURNS });
-    workers.push(w);
-    return w;
-  };
-
-  beforeAll(async () => {
-    redis = await startRedis();
-    dir = mkdtempSync(join(tmpdir(), 'reins-fleet-kill-'));
-  });
-  afterAll(async () => {
-    await Promise.all(workers.map((w) => w.kill9()));
-    await redis?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const fleet = processFleet('kill', { concurrency: CONCURRENCY, leaseMs: LEASE_MS, sliceTurns: SLICE_TURNS });
+  const { workers } = fleet;
+  const spawnOne = (prefix: string) => fleet.spawn(prefix);
 
   /** A submitting (and approving) client in this process: its own Supervisor with the queue, hosting nothing. */
   async function client(prefix: string) {
-    const store = new RedisStore({ url: redis.url, prefix });
-    const queue = new SliceQueue({ url: redis.url, prefix });
-    const ledger = new SyncedLedger(join(dir, prefix));
+    const store = new RedisStore({ url: fleet.url, prefix });
+    const queue = new SliceQueue({ url: fleet.url, prefix });
+    const ledger = new SyncedLedger(fleet.ledgerDir(prefix));
     const supervisor = await Supervisor.open({ store, agents: fleetAgents(ledger), queue, workerId: 'client' });
-    const done = new Redis(redis.url);
+    const done = new Redis(fleet.url);
     return {
       store,
       queue,
@@ -109,7 +91,7 @@ describe.skipIf(!canSpawnWorkers())('a fleet of worker processes on one Redis', 
       if ((ended >= RUNS || poll % 10 === 9) && (await c.unfinished()) === 0) break;
       if (kills < KILLS && ended >= ((kills + 1) * RUNS) / (KILLS + 1)) {
         await delay(Math.floor(rand() * 400));
-        const alive = workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
+        const alive = fleet.alive();
         const victim = alive[Math.floor(rand() * alive.length)]!;
         await victim.kill9();
         kills++;
@@ -119,7 +101,7 @@ describe.skipIf(!canSpawnWorkers())('a fleet of worker processes on one Redis', 
       await delay(200);
     }
     const drained = Date.now();
-    const audit = await auditTurns(c.store, ids, join(dir, prefix));
+    const audit = await auditTurns(c.store, ids, fleet.ledgerDir(prefix));
     const depth = await c.queue.depth();
     console.log(
       `[fleet] seed=${SEED} runs=${RUNS} workers=${WORKERS} kills=${kills} slice-turns=${SLICE_TURNS} reasons=${JSON.stringify(audit.byReason)} ` +
@@ -139,14 +121,14 @@ describe.skipIf(!canSpawnWorkers())('a fleet of worker processes on one Redis', 
     const prefix = 'approve';
     const c = await client(prefix);
     const ids = Array.from({ length: APPROVALS }, (_, i) => `ap${i}`);
-    const fleet = Array.from({ length: WORKERS }, () => spawnOne(prefix));
-    await Promise.all(fleet.map((w) => w.ready));
+    const started = Array.from({ length: WORKERS }, () => spawnOne(prefix));
+    await Promise.all(started.map((w) => w.ready));
     await submitAll((id) => c.supervisor.submit('approval', { runId: id }), ids);
     const approvalsWaiting = async () => (await c.store.list({ status: 'running' })).filter((s) => s.state === 'awaitingApproval').length;
     await waitUntil(async () => (await approvalsWaiting()) === APPROVALS && (await c.queue.depth()).active === 0, 600_000, 'every run to wait for its approval', 500);
-    const holdings = await Promise.all(fleet.map((w) => w.holdings()));
+    const holdings = await Promise.all(started.map((w) => w.holdings()));
     const depth = await c.queue.depth();
-    expect(holdings).toEqual(fleet.map(() => ({ inHand: 0, hosted: 0 })));
+    expect(holdings).toEqual(started.map(() => ({ inHand: 0, hosted: 0 })));
     expect(depth).toMatchObject({ waiting: 0, active: 0, prioritized: 0, failed: 0 });
     for (let i = 0; i < ids.length; i += SUBMIT_BATCH) await Promise.all(ids.slice(i, i + SUBMIT_BATCH).map((id) => c.supervisor.approve(id, 'alice')));
     await waitUntil(async () => (await c.unfinished()) === 0, 600_000, 'every approved run to end', 1_000);
@@ -155,7 +137,7 @@ describe.skipIf(!canSpawnWorkers())('a fleet of worker processes on one Redis', 
       const reason = (await c.store.load(id))?.summary.reason ?? 'none';
       reasons[reason] = (reasons[reason] ?? 0) + 1;
     }
-    const charges = [...readLedger(join(dir, prefix)).values()].map((e) => e.apply);
+    const charges = [...readLedger(fleet.ledgerDir(prefix)).values()].map((e) => e.apply);
     console.log(`[fleet] approvals=${APPROVALS} held while waiting ${JSON.stringify(holdings)} queue ${JSON.stringify(depth)} reasons=${JSON.stringify(reasons)}`);
     await c.close();
     expect(reasons).toEqual({ COMPLETED: APPROVALS });

@@ -219,3 +219,24 @@ describe('goal reminders', () => {
     expect(() => defineAgent({ id: 'a', goal: 'g', model: scriptedModel([]), goalReminderEveryTurns: 0 })).toThrow(/goalReminderEveryTurns/);
   });
 });
+
+describe('transcriptView of a growing transcript', () => {
+  it('read turn after turn (kept and extended, not re-walked), it equals a fresh reading, marker included, and every reading is its own copy', () => {
+    const grown: TranscriptEntry[] = [];
+    const readings: ReturnType<typeof transcriptView>[] = [];
+    const fresh = (n: number) => transcriptView(grown.slice(0, n));
+    grown.push({ role: 'user', content: 'goal' });
+    for (let turn = 1; turn <= 6; turn++) {
+      grown.push({ role: 'assistant', content: '', toolCalls: [{ id: `c${turn}`, name: 'lookup_order', arguments: `{"orderId":"${turn}"}` }] });
+      grown.push({ role: 'tool', callId: `c${turn}`, tool: 'lookup_order', content: `shipped ${turn}`, isError: false });
+      if (turn === 4) grown.push({ role: 'compaction', step: 4, keep: 1, upTo: 5, summary: 'two orders shipped', by: 'digest', reason: 'threshold' });
+      const view = transcriptView(grown);
+      expect(view).toEqual(fresh(grown.length));
+      readings.push(view);
+    }
+    expect(readings[5]!.map((m) => m.role)).toEqual(['user', 'user', 'assistant', 'tool', 'assistant', 'tool', 'assistant', 'tool', 'assistant', 'tool']);
+    expect(readings[0]!.length).toBe(3);
+    readings[1]!.pop();
+    expect(transcriptView(grown)).toEqual(readings[5]);
+  });
+});

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { commitOf } from '../../persistence/commit.js';
 import { FileStore } from '../../persistence/file-store.js';
+import { scriptArgs } from '../support/child-script.js';
 import { sleep } from '../support/tools.js';
 import { recordOf } from './conformance.js';
 
@@ -41,7 +42,7 @@ const TRIALS = 30;
 const children = new Set<Child>();
 
 function start(fixture: string, args: string[]): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(FIXTURES, fixture), ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [...scriptArgs(join(FIXTURES, fixture)), ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
   const lines: string[] = [];
   const seen = new EventEmitter();
   createInterface({ input: proc.stdout }).on('line', (line) => {

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CorruptRecordError, StoreUnavailableError } from '../../persistence/errors.js';
+import { CorruptRecordError, StaleLeaseError, StaleVersionError, StoreUnavailableError } from '../../persistence/errors.js';
+import { commitOf } from '../../persistence/commit.js';
 import { RedisStore } from '../../persistence/redis-store.js';
 import { allRunKeys, hashSlot, hashTag, indexKeys, indexSetsFor, runKeys } from '../../persistence/redis/keys.js';
 import { defineScripts, runScript } from '../../persistence/redis/scripts.js';
@@ -220,6 +221,45 @@ describe('RedisStore on Redis', () => {
     await raw.script('FLUSH');
     const lease = await store.acquireLease(id, 'w', 1_000);
     expect(lease?.token).toBe(1);
+  });
+
+  it('commits of several runs made in the same tick leave as one pipeline, each fenced and versioned on its own', async () => {
+    const client = new Redis(url);
+    const batched = new RedisStore({ redis: client, prefix });
+    try {
+      const ids = [freshId(), freshId(), freshId()];
+      const tokens: number[] = [];
+      for (const id of ids) {
+        await batched.create(recordOf(id, 1));
+        tokens.push((await batched.acquireLease(id, 'w', 60_000))!.token);
+      }
+      // What each pipeline carried when it left.
+      const sent: number[] = [];
+      const pipeline = client.pipeline.bind(client);
+      client.pipeline = ((...args: Parameters<Redis['pipeline']>) => {
+        const p = pipeline(...args);
+        const exec = p.exec.bind(p);
+        p.exec = ((...a: Parameters<typeof p.exec>) => (sent.push(p.length), exec(...a))) as typeof p.exec;
+        return p;
+      }) as Redis['pipeline'];
+      const results = await Promise.allSettled([
+        batched.commit(commitOf(ids[0]!, { record: recordOf(ids[0]!, 2), journalStart: { key: 'k', step: 2 } }), { leaseToken: tokens[0]! }),
+        batched.commit(commitOf(ids[1]!, { record: recordOf(ids[1]!, 2), journalStart: { key: 'k', step: 2 } }), { leaseToken: tokens[1]! + 1 }),
+        batched.commit(commitOf(ids[2]!, { record: recordOf(ids[2]!, 3) }), { leaseToken: tokens[2]! }),
+      ]);
+      expect(sent[0]).toBe(3);
+      expect(results[0]).toEqual({ status: 'fulfilled', value: { existing: null } });
+      expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(StaleLeaseError);
+      expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(StaleVersionError);
+      expect((await batched.load(ids[0]!))?.version).toBe(2);
+      expect((await batched.load(ids[1]!))?.version).toBe(1);
+      expect((await batched.load(ids[2]!))?.version).toBe(1);
+      expect(await batched.journalGet(ids[0]!, 'k')).toMatchObject({ status: 'started', step: 2 });
+      expect(await batched.journalGet(ids[1]!, 'k')).toBeNull();
+    } finally {
+      await batched.close();
+      await client.quit();
+    }
   });
 
   it('takes lease times from the Redis server clock', async () => {
