@@ -142,6 +142,35 @@ console.log(typeof RedisStore.connect, Object.keys(options).length, metrics.cont
   run('npx', ['tsc', '-p', '.']);
   pass('reins/redis, reins/metrics and the scaffolded files compile with ioredis and prom-client installed');
   expect(run('node', ['out/fleet.js']).trim() === 'function 0 text/plain', 'reins/redis and reins/metrics load');
+
+  // reins/testing with vitest, as docs/testing.md shows it: a scenario with the matchers, and an exploration that finds the in-doubt path.
+  run('npm', ['install', '--no-audit', '--no-fund', '-D', `vitest@${dev.vitest}`]);
+  writeFileSync(
+    join(work, 'kit.test.ts'),
+    `import { expect, it } from 'vitest';
+import { z } from 'zod';
+import { defineAgent, scriptedModel, tool } from 'reins';
+import { explore, mockTool, scenario } from 'reins/testing';
+import 'reins/testing/vitest';
+
+const send = tool({ name: 'send_email', description: 'send', input: z.object({ to: z.string() }), sideEffect: 'non-idempotent', timeoutMs: 100, run: ({ to }) => ({ to }) });
+const model = [{ call: 'send_email', args: { to: 'dana@example.com' } }, { answer: 'sent' }];
+const agent = defineAgent({ id: 'mailer', goal: 'write to Dana', model: scriptedModel(model), tools: [send] });
+
+it('a scenario', async () => {
+  const run = await scenario(agent, { tools: [mockTool('send_email', [{ retryable: 'busy' }, { returns: { to: 'dana@example.com' } }])] });
+  expect(run).toEndWith('COMPLETED');
+  expect(run).toHaveCalled('send_email', 1);
+});
+
+it('an exploration', async () => {
+  const report = await explore(agent, { model, forbid: ['ACTION_IN_DOUBT'] });
+  expect(report.ok).toBe(false);
+  expect(report.format()).toContain('shortest failing path (1 fault');
+});
+`,
+  );
+  expect(/2 passed/.test(run('npx', ['vitest', 'run', 'kit.test.ts'])), 'the documented scenario and exploration run with vitest from the tarball');
   console.log(`${checks} passed, 0 failed`);
 } catch (error) {
   console.error(error.message);

@@ -4,6 +4,9 @@ import { agents, FLEET, runFleet, scenarioIdOf, type FleetResult } from '../exam
 import { OPERATOR } from '../examples/fleet/operator.js';
 import { TERMINAL_REASONS, TerminalOutcome, type TerminalOutcome as Outcome } from '../machines/outcome.js';
 import { MemoryStore } from '../persistence/memory-store.js';
+import { support } from '../examples/fleet/support.js';
+import { scenario } from '../testing/index.js';
+import '../testing/vitest.js';
 
 /** An outcome without the fields that measure time or name the demo invocation, which no two fleets share. */
 function timeless(outcome: Outcome): unknown {
@@ -133,5 +136,32 @@ describe('the demo fleet', () => {
     const again = await fleet({ prefix: 'demo2', concurrency: FLEET.length });
     expect(again.results.map((r) => timeless(r.outcome))).toEqual(results.map((r) => timeless(r.outcome)));
     await again.store.close();
+  });
+});
+
+describe('the demo support agent, as scenarios', () => {
+  const lookup = { call: 'lookup_order', args: { orderId: 'A-1002' } };
+  const refund = (amountUsd: number) => ({ call: 'issue_refund', args: { orderId: 'A-1002', amountUsd, reason: 'damaged on arrival' } });
+  const email = (to: string) => ({ call: 'send_email', args: { to, subject: 'Your refund', body: 'It is on its way.' } });
+  const task = 'Order A-1002 arrived broken. I want my $240 back.';
+
+  it('refunds above the line once an operator approves, then emails once', async () => {
+    const run = await scenario(support, { input: task, model: [lookup, refund(240), email('sam@example.com'), { answer: 'refunded' }], approvals: ['approve'] });
+    expect(run).toEndWith('COMPLETED');
+    expect(run).toHaveCalled('issue_refund', 1);
+    expect(run).toHaveCalledBefore('issue_refund', 'send_email');
+    expect(run.effects('send_email')).toBe(1);
+  });
+
+  it('a rejected refund is never issued; the agent settles for one within the line', async () => {
+    const run = await scenario(support, { input: task, model: [lookup, refund(240), refund(100), { answer: 'refunded 100' }], approvals: [{ reject: 'too much' }] });
+    expect(run).toEndWith('COMPLETED');
+    expect(run.callsTo('issue_refund').map((c) => (c.input as { amountUsd: number }).amountUsd)).toEqual([100]);
+  });
+
+  it('an email to a relay that never answers ends ACTION_IN_DOUBT, sent at most once', async () => {
+    const run = await scenario(support, { input: task, model: [email('sam@legacy-mail.example'), { answer: 'sent' }] });
+    expect(run).toEndWith('ACTION_IN_DOUBT', { tool: 'send_email' });
+    expect(run.callsTo('send_email')).toHaveLength(1);
   });
 });

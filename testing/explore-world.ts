@@ -11,6 +11,7 @@ import type { TerminalOutcome } from '../machines/outcome.js';
 import { MemoryStore } from '../persistence/memory-store.js';
 import { realSleep, type VirtualClock } from './clock.js';
 import type { CallLog } from './mock-tool.js';
+import type { DecisionKind, PlannedStep } from './decision-model.js';
 import { settle } from './settle.js';
 import { trackStore, type TrackedStore } from './tracked-store.js';
 
@@ -20,6 +21,8 @@ export type Decide = (at: string, choices: readonly string[]) => string;
 /** A decision as a path took it. */
 export interface Decision {
   readonly at: string;
+  /** The agent of the run that met it. */
+  readonly agent: string | undefined;
   readonly choices: readonly string[];
   readonly pick: string;
 }
@@ -37,9 +40,13 @@ export interface WorldOptions {
   readonly calls: CallLog;
   readonly logger: Logger;
   readonly inspect: (event: InspectionEvent) => void;
-  /** The decisions this path makes differently from the default. */
+  /** A replayed path: the decisions it makes differently from the default, by where. */
   readonly forced: ReadonlyArray<{ readonly at: string; readonly pick: string }>;
+  /** A path of a run's decision model: its picks, taken in order by that run's decisions of their kind. */
+  readonly plan: readonly PlannedStep[];
   readonly approvals: readonly string[];
+  /** Virtual time a path may take before it is reported as never ending. */
+  readonly horizonMs: number;
   readonly input: unknown;
   readonly limits: z.input<typeof Limits> | undefined;
 }
@@ -59,6 +66,8 @@ export class World {
   #outcome: TerminalOutcome | null = null;
   #crashRequested = false;
   #disposed = false;
+  /** The next planned step. */
+  #cursor = 0;
   /** Why the path could not finish, when it could not. */
   stuck: string | null = null;
 
@@ -77,10 +86,31 @@ export class World {
   decide(at: string, choices: readonly string[]): string {
     if (this.#seen.has(at)) return choices[0]!;
     this.#seen.add(at);
-    const forced = this.#options.forced.find((f) => f.at === at)?.pick;
+    const agent = this.#supervisor?.getRun(at.split('/')[0]!)?.agentId;
+    const forced = this.#options.forced.find((f) => f.at === at)?.pick ?? this.#planned(at);
     const pick = forced !== undefined && choices.includes(forced) ? forced : choices[0]!;
-    this.#decisions.push({ at, choices, pick });
+    this.#decisions.push({ at, agent, choices, pick });
     return pick;
+  }
+
+  /**
+   * The plan's pick for the decision at `at` (`<run>/<kind>/…`), when it is
+   * the next planned step: same run, same kind, same tool. A planned
+   * approval the call turned out not to need is passed over; the decisions of
+   * other runs take the default.
+   */
+  #planned(at: string): string | undefined {
+    const [runId, kind, tool] = at.split('/') as [string, DecisionKind, string | undefined];
+    for (let step = this.#options.plan[this.#cursor]; step; step = this.#options.plan[this.#cursor]) {
+      if (step.run !== runId) return undefined;
+      if (step.kind === kind && (step.tool === undefined || step.tool === tool)) {
+        this.#cursor++;
+        return step.pick;
+      }
+      if (step.kind !== 'approval' || kind !== 'tool') return undefined;
+      this.#cursor++;
+    }
+    return undefined;
   }
 
   /** Runs the path to its outcome (null when it got stuck). */
@@ -90,6 +120,7 @@ export class World {
     const id = 'definition' in this.#options.rebuilt ? this.#options.rebuilt.definition.id : this.#options.rebuilt.id;
     this.#watch(await this.#supervisor!.startRun(id, { runId: rootId, ...(input !== undefined ? { input } : {}), ...(limits ? { limits } : {}) }));
     let idleSince = Date.now();
+    const startedAt = this.#options.clock.now();
     while (this.#outcome === null) {
       await settle(this.#options.clock, this.#tracked.inFlight, this.#tracked.activity);
       if (this.#crashRequested) {
@@ -97,6 +128,10 @@ export class World {
         continue;
       }
       if (this.#outcome !== null) break;
+      if (this.#options.clock.now() - startedAt > this.#options.horizonMs) {
+        this.stuck = `the run did not end within ${this.#options.horizonMs / 3_600_000} h of virtual time: ${this.#supervisor!.runs().map((r) => `${r.runId} in ${r.status().state}`).join(', ')}`;
+        break;
+      }
       if (this.#approve() || this.#options.clock.next()) {
         idleSince = Date.now();
         continue;

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { agentOptionsOf } from '../agents/define-agent.js';
+import { agentOptionsOf, type Agent } from '../agents/define-agent.js';
 import { createLogger, type Logger } from '../agents/logger.js';
 import type { Model, ModelRequest } from '../agents/model.js';
 import type { Hostable } from '../agents/run-definition.js';
@@ -9,7 +9,8 @@ import type { Limits } from '../guards/budget.js';
 import type { TerminalOutcome, TerminalReason } from '../machines/outcome.js';
 import { realTurn, VirtualClock } from './clock.js';
 import { CoverageTracker, type Coverage } from './coverage.js';
-import { World, type Decide } from './explore-world.js';
+import { planPaths, toolFaults, type Plan, type PlannedStep, type ScriptedTurn } from './decision-model.js';
+import { World, type Decide, type Decision } from './explore-world.js';
 import { checkPath, type Violation } from './invariants.js';
 import { CallLog, type MockTool, type ToolFault } from './mock-tool.js';
 import { agentsIn, modelOf, rebuildHostable, type AgentScript, type ModelScript } from './redefine.js';
@@ -64,6 +65,8 @@ export interface ExploreOptions {
   readonly tolerate?: readonly string[];
   /** Runs only this path (from a failure's `path`); also read from REINS_EXPLORE_REPLAY (JSON). */
   readonly replay?: readonly Choice[];
+  /** Virtual time a path may take before it is reported as a run that never ends: longer than its deadlines, approval windows and an explored pause (an hour). Default 6 h. */
+  readonly horizonMs?: number;
   /** Stop at the first failing path. Default true. */
   readonly stopAtFirstFailure?: boolean;
   readonly logger?: Logger;
@@ -95,6 +98,9 @@ export interface ExploreReport {
   /** Human-readable summary: coverage, reasons reached, the first failure with its path and replay line. */
   format(): string;
 }
+
+/** Faults injected into one path at most: paths are generated with one, then two, then three. */
+const MAX_FAULTS_PER_PATH = 3;
 
 function shuffled<T>(items: readonly T[], next: () => number): T[] {
   const out = [...items];
@@ -129,9 +135,35 @@ function faultModel(base: Model, decide: Decide, world: () => World, faults: rea
   };
 }
 
-/** The faults that make sense for a tool: in doubt only where there is a side effect to doubt. */
-function toolFaults(def: ToolDefinition, faults: readonly ToolFaultName[]): ToolFaultName[] {
-  return faults.filter((f) => f !== 'in-doubt' || def.sideEffect !== 'none');
+/** What each run did on the default path, turn by turn: its agent, the tool it called first (null: it answered) and whether that call waited for approval. */
+function skeletonsOf(decisions: readonly Decision[]): Map<string, { agent: string; turns: ScriptedTurn[] }> {
+  const runs = new Map<string, { agent: string; turns: Array<{ call: string | null; approval: boolean }> }>();
+  for (const d of decisions) {
+    const [runId, kind, tool, , attempt] = d.at.split('/') as [string, string, string | undefined, string, string | undefined];
+    if (!d.agent) continue;
+    if (!runs.has(runId)) runs.set(runId, { agent: d.agent, turns: [] });
+    const list = runs.get(runId)!.turns;
+    const turn = list[list.length - 1];
+    if (kind === 'model') list.push({ call: null, approval: false });
+    else if (kind === 'approval' && turn) turn.approval = true;
+    else if (kind === 'tool' && attempt === '1' && turn && turn.call === null) turn.call = tool!;
+  }
+  return runs;
+}
+
+/**
+ * The paths to run after the default one: each run's decision model walked
+ * with one fault per path, then two, then three, until there are `enough`;
+ * fewest faults first, in an order the seed shuffles within each count.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function plansOf(agents: ReadonlyMap<string, Agent<any>>, decisions: readonly Decision[], o: { faults: Required<Faults>; depth: number; enough: number; next: () => number }): Plan[] {
+  const skeletons = skeletonsOf(decisions);
+  let plans: Plan[] = [];
+  for (let maxFaults = 1; maxFaults <= MAX_FAULTS_PER_PATH && plans.length < o.enough; maxFaults++) {
+    plans = [...skeletons].flatMap(([run, { agent, turns }]) => planPaths(agents.get(agent)!, run, turns, { faults: { model: o.faults.model, tools: o.faults.tools, approvals: o.faults.approvals }, depth: o.depth, maxFaults }));
+  }
+  return shuffled(plans.filter((p) => p.faults > 0), o.next).sort((a, b) => a.faults - b.faults);
 }
 
 /**
@@ -169,7 +201,7 @@ export async function explore(target: ScenarioTarget, options: ExploreOptions = 
   const coverage = new CoverageTracker(machines);
   calls.faults = {
     fault: (def: ToolDefinition, ctx: ToolContext): ToolFault | null => {
-      const pick = decide(`${ctx.runId}/tool/${def.name}/${ctx.step}/${ctx.attempt}`, toolFaults(def, faults.tools)) as ToolFaultName;
+      const pick = decide(`${ctx.runId}/tool/${def.name}/${ctx.step}/${ctx.attempt}`, toolFaults(def.sideEffect, faults.tools)) as ToolFaultName;
       if (pick === 'ok') return null;
       if (pick === 'retryable') return { retryable: 'explored: retryable failure' };
       if (pick === 'fatal') return { fatal: 'explored: fatal failure' };
@@ -182,13 +214,15 @@ export async function explore(target: ScenarioTarget, options: ExploreOptions = 
   const rootId = `${target.id}-explored`;
   const failures: ExploreFailure[] = [];
   const reached: Partial<Record<TerminalReason, readonly Choice[]>> = {};
-  const queue: Choice[][] = [replay ? [...replay] : []];
+  // The first path takes every default; each run's decision model is then walked along what that run did on it.
+  const queue: Array<{ forced: readonly Choice[]; plan: readonly PlannedStep[] }> = [{ forced: replay ?? [], plan: [] }];
+  let planned = replay !== null;
   let paths = 0;
   const restore = clock.install();
   try {
     while (queue.length > 0 && paths < maxPaths) {
-      const forced = queue.shift()!;
-      world = new World({ rebuilt, rootId, clock, calls, logger, inspect: coverage.inspect, forced, approvals: faults.approvals, input: options.input, limits: options.limits });
+      const { forced, plan } = queue.shift()!; 
+      world = new World({ rebuilt, rootId, clock, calls, logger, inspect: coverage.inspect, forced, plan, approvals: faults.approvals, horizonMs: options.horizonMs ?? 6 * 3_600_000, input: options.input, limits: options.limits });
       const { outcome, decisions } = await world.run();
       paths++;
       const path = decisions.filter((d) => d.pick !== d.choices[0]).map(({ at, pick }) => ({ at, pick }));
@@ -208,22 +242,20 @@ export async function explore(target: ScenarioTarget, options: ExploreOptions = 
         const reason = summary.reason as TerminalReason | null;
         if (reason && (!reached[reason] || reached[reason]!.length > path.length)) reached[reason] = path;
       }
+      await world.dispose();
+      world = null;
       if (violations.length > 0) {
         failures.push({ violations, path, decisions: decisions.length, outcome, replay: `REINS_EXPLORE_REPLAY='${JSON.stringify(path)}' npx vitest run <this test file>` });
         if (options.stopAtFirstFailure !== false) break;
       }
-      if (replay) break;
-      // Branch only after the last forced decision, so that every path is run once.
-      const lastForced = Math.max(-1, ...decisions.map((d, i) => (forced.some((f) => f.at === d.at) ? i : -1)));
-      for (let i = lastForced + 1; i < Math.min(depth, decisions.length); i++) {
-        const d = decisions[i]!;
-        for (const alt of shuffled(d.choices.slice(1), next)) queue.push([...forced, { at: d.at, pick: alt }]);
+      if (!planned) {
+        planned = true;
+        queue.push(...plansOf(rebuiltAgents, decisions, { faults, depth, enough: maxPaths - 1, next }).map((p) => ({ forced: [], plan: p.steps })));
       }
-      await world.dispose();
-      world = null;
     }
-    await world?.dispose();
   } finally {
+    // A path that threw leaves its world open.
+    await (world as World | null)?.dispose();
     await realTurn();
     restore();
   }

@@ -5,12 +5,58 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { APPROVAL_TIMEOUT_MS, outreachAgent, type Outbox } from '../../examples/outreach/agent.js';
 import { runOutreach } from '../../examples/outreach/index.js';
+import { MemoryStore } from '../../persistence/memory-store.js';
+import { scenario, VirtualClock, type ApprovalScript } from '../../testing/index.js';
+import '../../testing/vitest.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const dirs: string[] = [];
 afterEach(async () => {
   while (dirs.length) await rm(dirs.pop()!, { recursive: true, force: true });
+});
+
+const ada = { name: 'Ada', email: 'ada@acme.example', company: 'Acme' };
+
+/** One prospect's run of the outreach agent on a scenario's clock, with its outbox. */
+async function outreach(approvals: readonly ApprovalScript[]) {
+  const clock = new VirtualClock();
+  const store = new MemoryStore({ now: clock.now });
+  const outbox: Outbox = { sent: [] };
+  return { run: await scenario(outreachAgent(store, outbox), { input: ada, store, clock, approvals }), outbox };
+}
+
+describe('the outreach agent, as scenarios', () => {
+  it('researches, then sends the approved email once', async () => {
+    const { run, outbox } = await outreach(['approve']);
+    expect(run).toEndWith('COMPLETED', { result: { to: 'ada@acme.example', subject: 'Acme and runaway agents' } });
+    expect(run).toHaveCalledBefore('research_company', 'send_email');
+    expect(run).toHaveCalled('send_email', 1);
+    expect(outbox.sent.map((s) => s.to)).toEqual(['ada@acme.example']);
+  });
+
+  it('sends an edited email as the operator edited it', async () => {
+    const subject = 'Ada, a question about your on-call tooling';
+    const { run } = await outreach([{ approve: { arguments: { to: ada.email, subject, body: 'Hi Ada.' } } }]);
+    expect(run).toEndWith('COMPLETED', { result: { to: ada.email, subject } });
+    expect(run.callsTo('send_email').map((c) => c.input)).toEqual([{ to: ada.email, subject, body: 'Hi Ada.' }]);
+  });
+
+  it('redrafts a rejected email with the feedback and asks again', async () => {
+    const { run } = await outreach([{ reject: 'mention the meetup' }, 'approve']);
+    expect(run).toEndWith('COMPLETED');
+    expect(run).toHaveCalled('send_email', 1);
+    expect((run.callsTo('send_email')[0]!.input as { body: string }).body).toContain('mention the meetup');
+  });
+
+  it('escalates an email nobody approves in its window, and never sends it', async () => {
+    const { run, outbox } = await outreach(['expire']);
+    expect(run).toEndWith('ESCALATED', { by: 'approval-timeout' });
+    expect(run).not.toHaveCalled('send_email');
+    expect(outbox.sent).toEqual([]);
+    expect(run.elapsedMs).toBeGreaterThanOrEqual(APPROVAL_TIMEOUT_MS);
+  });
 });
 
 describe('examples/outreach', () => {

@@ -40,7 +40,8 @@ describe('explore', () => {
   it('the catalogue as written handles the same faults', async () => {
     const report = await explore(catalogue, { input: twoShots, faults: catalogueFaults, depth: 20, maxPaths: 12 });
     expect(report.format()).toContain('no invariant broken');
-    expect(report.paths).toBe(12);
+    // The decision models allow no more: the default path, and the one tool call of each of the eight runs it starts failing fatally.
+    expect(report.paths).toBe(9);
     expect(report.reached.TOOL_FAILURE).toBeDefined();
     expect(report.reached.ESCALATED).toBeDefined();
   }, 180_000);
