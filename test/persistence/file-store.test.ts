@@ -241,7 +241,7 @@ describe('FileStore on disk', () => {
     expect((await store.load(id))?.version).toBe(1);
     expect((await store.list()).map((s) => s.runId)).toEqual([id]);
     expect(await store.journalGet(id, 'nothing')).toBeNull();
-    expect(await store.takeCommands(id)).toEqual([]);
+    expect(await store.peekCommands(id)).toEqual([]);
     await store.acquireLease(id, 'w', 1_000);
     const left = [...(await readdir(join(dir, 'runs', id))), ...(await readdir(join(dir, 'commands')))];
     expect(left.filter((name) => name.endsWith('.tmp'))).toEqual([]);

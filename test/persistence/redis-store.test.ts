@@ -175,8 +175,8 @@ describe('RedisStore on Redis', () => {
     const good = { type: 'RESUME', by: 'op', at: 1 } as const;
     await store.sendCommand(id, good);
     await raw.rpush(k.commands, '{"type":"NOPE"}');
-    await expect(store.takeCommands(id)).rejects.toBeInstanceOf(CorruptRecordError);
-    expect(await raw.lrange(k.commands, 0, -1)).toEqual([JSON.stringify(good), '{"type":"NOPE"}']);
+    await expect(store.peekCommands(id)).rejects.toBeInstanceOf(CorruptRecordError);
+    expect(await raw.lrange(k.commands, 0, -1)).toEqual([`{"seq":1,${JSON.stringify(good).slice(1)}`, '{"seq":2,"type":"NOPE"}']);
     expect((await store.list({ status: 'quarantined' })).map((s) => s.runId)).toContain(id);
     // A quarantined run refuses saves, naming the key that did not parse.
     const lease = (await store.acquireLease(id, 'w', 5_000))!;
