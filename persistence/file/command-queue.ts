@@ -53,7 +53,7 @@ export class CommandQueue {
       if (text !== null) read.push({ id: commandId(name)!, command: await decodeCommand(path, text) });
     }
     const done = await acked();
-    this.remove(runId, [...done]);
+    this.remove(runId, read.filter((q) => done.has(q.id)).map((q) => q.id));
     return read.filter((q) => !done.has(q.id));
   }
 
