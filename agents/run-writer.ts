@@ -60,6 +60,8 @@ export class RunWriter {
   #done: RunCommit['journalDone'][number][] = [];
   #trace: TraceEntry[] = [];
   #starts: PendingStart[] = [];
+  /** Ids of commands the run has applied, acknowledged by the next commit (whose record holds their effect). */
+  #acks: string[] = [];
   #version: number;
   #trimmedBelow = 0;
   #running: Promise<void> | null = null;
@@ -124,6 +126,16 @@ export class RunWriter {
   }
 
   /**
+   * A queued command was applied to the run: it leaves the store's queue with
+   * the next commit, whose record is built after it and so holds its effect.
+   */
+  acknowledge(commandId: string): void {
+    if (this.#closed) return;
+    this.#acks.push(commandId);
+    this.#kickSoon();
+  }
+
+  /**
    * Checkpoint before action: resolves once `started` for `key` is durable,
    * together with everything queued before it (the snapshot that holds the
    * call included), with the key's existing entry when it had one.
@@ -165,6 +177,7 @@ export class RunWriter {
     this.#transcript = [];
     this.#done = [];
     this.#trace = [];
+    this.#acks = [];
     this.#failStarts(error);
   }
 
@@ -183,7 +196,7 @@ export class RunWriter {
   }
 
   #hasQueued(): boolean {
-    return this.#dirty || this.#transcript.length > 0 || this.#done.length > 0 || this.#trace.length > 0 || this.#starts.length > 0;
+    return this.#dirty || this.#transcript.length > 0 || this.#done.length > 0 || this.#trace.length > 0 || this.#starts.length > 0 || this.#acks.length > 0;
   }
 
   /**
@@ -224,6 +237,9 @@ export class RunWriter {
           start?.reject(new Error(`run ${this.#o.runId}: its writer was abandoned`));
           return;
         }
+        // Taken with the record, which is built after them: the commit that acknowledges a command stores its effect.
+        const ackCommands = this.#acks;
+        this.#acks = [];
         const record = this.#dirty ? this.#o.record(this.#version + 1) : null;
         this.#dirty = false;
         const step = record?.summary.step ?? 0;
@@ -237,6 +253,7 @@ export class RunWriter {
             trace,
             journalStart: start && { key: start.key, step: start.step, ...(start.window ? { window: start.window } : {}) },
             trimBelow: trim ? step : null,
+            ackCommands,
           });
           if (record) this.#version = record.version;
           if (trim) this.#trimmedBelow = step;
@@ -248,8 +265,9 @@ export class RunWriter {
           }
           break;
         } catch (error) {
-          // The snapshot is rebuilt for the retry: the newest state supersedes the one that failed.
+          // The snapshot is rebuilt for the retry: the newest state supersedes the one that failed (and holds these commands' effects).
           if (record) this.#dirty = true;
+          this.#acks = [...ackCommands, ...this.#acks];
           if (error instanceof StaleVersionError && record) {
             const stored = await this.#o.storedVersion().catch(() => null);
             // Under our lease only we write, so the store holds either our last version or the one this attempt

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { Snapshot } from 'xstate';
 import type { TerminalOutcome } from '../machines/outcome.js';
 import { CorruptRecordError, StaleLeaseError, StoreError, UnknownRunError, VersionConflictError } from '../persistence/errors.js';
-import type { Command, Lease, RunRecord } from '../persistence/records.js';
+import type { Command, Lease, QueuedCommand, RunRecord } from '../persistence/records.js';
 import type { SnapshotStore } from '../persistence/store.js';
 import { AgentRun, type AgentRunOptions, type HostedRun, type RunIdentity, type RunOrigin } from './agent-run.js';
 import { ChildScope, type ChildHost, type ChildSpec } from './child-runs.js';
@@ -122,6 +122,8 @@ interface Hosted {
   leaving: boolean;
   /** Command deliveries in flight; releaseRun waits for them before it decides the run still rests. */
   draining: Promise<void>;
+  /** Ids of queued commands applied in this hosting: they stay in the store until a commit acknowledges them, and a second read must not apply them again. */
+  readonly applied: Set<string>;
 }
 
 /** Runs with commands queued while another worker held them, at most this many remembered. */
@@ -384,7 +386,7 @@ export class Supervisor {
       await this.store.releaseLease(runId, lease);
       return null;
     }
-    const commands = await this.store.takeCommands(runId);
+    const commands = await this.store.peekCommands(runId);
     if (commands.length === 0 && record.summary.status !== 'running') {
       await this.store.releaseLease(runId, lease);
       return null;
@@ -598,13 +600,14 @@ export class Supervisor {
     return (origin: { snapshot: Snapshot<unknown>; runId: string; agentId: string }) => def.handle(null, origin, { logger: this.#logger, now: Date.now, redactArgs: (v) => v });
   }
 
-  async #rehydrate(record: RunRecord, lease: Lease, taken: readonly Command[] | null = null, childHost = this.#childHost): Promise<Hosted> {
+  async #rehydrate(record: RunRecord, lease: Lease, peeked: readonly QueuedCommand[] | null = null, childHost = this.#childHost): Promise<Hosted> {
     const { def, plan } = await this.#checkedDefinition(record, lease);
     const { runId, agentId } = record.summary;
     let snapshot = plan.snapshot as unknown as Snapshot<unknown>;
-    // Commands that arrived while nobody hosted the run apply before anything re-runs.
+    // Commands that arrived while nobody hosted the run apply before anything re-runs; the first commit acknowledges them.
+    const queued = peeked ?? (await this.store.peekCommands(runId));
     const applied: Command[] = [];
-    for (const command of taken ?? (await this.store.takeCommands(runId))) {
+    for (const { command } of queued) {
       if (!def.commands.has(command.type)) {
         this.#logger.warn({ runId, command: command.type }, 'ignoring a command this kind of run does not take');
         continue;
@@ -613,6 +616,7 @@ export class Supervisor {
       applied.push(command);
     }
     const hosted = this.#host(def, { snapshot, runId, agentId }, { lease, version: record.version, createdAt: record.summary.createdAt, parentId: record.summary.parentId }, childHost);
+    this.#acknowledge(hosted, queued, applied.length > 0);
     this.#checkChildren(hosted.run);
     if (plan.steps.length > 0) hosted.writer.trace({ at: Date.now(), kind: 'upgrade', steps: plan.steps });
     // XState does not persist delayed events: timers are re-armed from the due times in context (a run a queued KILL ended has none).
@@ -695,7 +699,7 @@ export class Supervisor {
     });
     let leave!: () => void;
     const gone = new Promise<'gone'>((resolve) => (leave = () => resolve('gone')));
-    hosted = { run, def, writer, children, gone, leave, lease: at.lease, createdAt: at.createdAt, parentId: at.parentId, lost: false, leaving: false, draining: Promise.resolve() };
+    hosted = { run, def, writer, children, gone, leave, lease: at.lease, createdAt: at.createdAt, parentId: at.parentId, lost: false, leaving: false, draining: Promise.resolve(), applied: new Set() };
     this.#hosted.set(runId, hosted);
     run.actor.subscribe({ next: () => writer.touch(), error: () => undefined });
     notify((o, r) => o.onRunStart?.(r, { resumed: !('input' in origin) }));
@@ -855,9 +859,14 @@ export class Supervisor {
     if (hosted.leaving) return;
     const drain = (async () => {
       try {
-        for (const command of await this.store.takeCommands(runId)) {
-          if (hosted.def.commands.has(command.type)) await this.#deliver(hosted, command);
-          else this.#logger.warn({ runId, command: command.type }, 'ignoring a command this kind of run does not take');
+        for (const { id, command } of await this.store.peekCommands(runId)) {
+          // Still queued until the commit that holds its effect lands: a drain that read it before is applying it.
+          if (hosted.applied.has(id) || hosted.leaving) continue;
+          if (hosted.def.commands.has(command.type)) await this.#deliver(hosted, command, id);
+          else {
+            this.#logger.warn({ runId, command: command.type }, 'ignoring a command this kind of run does not take');
+            this.#acknowledge(hosted, [{ id, command }], false);
+          }
         }
       } catch (error) {
         this.#logger.warn({ runId, err: (error as Error).message }, 'could not read commands');
@@ -867,13 +876,27 @@ export class Supervisor {
     await drain;
   }
 
-  /** Gives a command to a run hosted here; pausing or resuming a run pauses or resumes its children. */
-  async #deliver(hosted: Hosted, command: Command): Promise<void> {
+  /** Gives a command to a run hosted here (with its id when it came from the store's queue); pausing or resuming a run pauses or resumes its children. */
+  async #deliver(hosted: Hosted, command: Command, queuedId?: string): Promise<void> {
     if (command.type === 'PAUSE') hosted.children.hold();
     if (command.type === 'RESUME') hosted.children.release();
     hosted.run.send(toEvent(command) as never);
+    if (queuedId !== undefined) this.#acknowledge(hosted, [{ id: queuedId, command }], false);
     // A KILL of a hosted run reaches its children through their parent's AbortSignal, which waits for them.
     if (command.type === 'PAUSE' || command.type === 'RESUME') await this.#cascade(hosted, command);
+  }
+
+  /**
+   * Queued commands the run has applied (or ignored) leave the store with its
+   * next commit, whose record holds their effect; `changed` marks a snapshot
+   * they changed before the run was hosted, so that it is written.
+   */
+  #acknowledge(hosted: Hosted, commands: readonly QueuedCommand[], changed: boolean): void {
+    for (const { id } of commands) {
+      hosted.applied.add(id);
+      hosted.writer.acknowledge(id);
+    }
+    if (changed) hosted.writer.touch();
   }
 
   /** Passes PAUSE, RESUME or KILL on to the run's unfinished children, wherever they run, with why naming the parent. */

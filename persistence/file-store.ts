@@ -20,7 +20,7 @@ import type { RunState } from './file/run-state.js';
 import { readSealed } from './file/sealed-transcript.js';
 import { readSlot } from './file/summary-slot.js';
 import { matchesFilter, newestFirst } from './filter.js';
-import { ApprovalItem, Command, JournalEntry, Lease, RunRecord, storedRecord, TraceEntry, type ApprovalDecision, type ApprovalStatus, type RunFilter, type RunSummary } from './records.js';
+import { ApprovalItem, Command, JournalEntry, Lease, type QueuedCommand, RunRecord, storedRecord, TraceEntry, type ApprovalDecision, type ApprovalStatus, type RunFilter, type RunSummary } from './records.js';
 import { checkRunId, RunId } from './run-id.js';
 import { retirable } from './retire.js';
 import type { CommitResult, Fence, LeaseRequest, RetireRequest, RetireResult, RunCommit, SnapshotStore } from './store.js';
@@ -298,9 +298,15 @@ export class FileStore implements SnapshotStore {
     });
   }
 
-  async takeCommands(runId: string): Promise<Command[]> {
+  async peekCommands(runId: string): Promise<QueuedCommand[]> {
     const id = checkRunId(runId);
-    return this.#io(() => this.#commands.take(id, (path, text) => this.#decode(id, path, text, Command)));
+    return this.#io(() =>
+      this.#commands.peek(
+        id,
+        (path, text) => this.#decode(id, path, text, Command),
+        async () => (await this.#read(id))?.acked ?? new Set(),
+      ),
+    );
   }
 
   async watchCommands(listener: (runId: string) => void): Promise<() => Promise<void>> {
@@ -415,6 +421,8 @@ export class FileStore implements SnapshotStore {
           this.#states.delete(id);
           throw err;
         }
+        // The line records them acknowledged: their files are leftovers now (a crash here leaves them, and reads skip them).
+        this.#commands.remove(id, plan.line.parts.commands ?? []);
         return plan;
       }),
     );

@@ -13,6 +13,7 @@ import { matchesFilter, newestFirst } from './filter.js';
 import {
   ApprovalItem,
   Command,
+  type QueuedCommand,
   JournalEntry,
   Lease,
   RunRecord,
@@ -42,7 +43,9 @@ interface MemoryRun {
   journal: Map<string, { readonly step: number; readonly done: boolean; readonly text: string }>;
   transcript: { lastStep: number; messages: string[] };
   trace: string[];
-  commands: string[];
+  /** Queued command JSON by id, oldest first; ids count up per run. */
+  commands: { readonly id: string; readonly text: string }[];
+  commandSeq: number;
 }
 
 /** The in-process store: the reference semantics of SnapshotStore, for tests and single-process runs. */
@@ -72,6 +75,7 @@ export class MemoryStore implements SnapshotStore {
       transcript: { lastStep: -1, messages: [] },
       trace: [],
       commands: [],
+      commandSeq: 0,
     });
     return owned && { ...owned };
   }
@@ -117,6 +121,7 @@ export class MemoryStore implements SnapshotStore {
       if (existing === null) run.journal.set(key, { step, done: false, text: JSON.stringify(startedEntry(c.journalStart, now, fence.leaseToken)) });
     }
     if (c.trimBelow !== null) this.#trim(run, c.trimBelow);
+    if (c.ackCommands.length > 0) run.commands = run.commands.filter((q) => !c.ackCommands.includes(q.id));
     return { existing };
   }
 
@@ -232,16 +237,13 @@ export class MemoryStore implements SnapshotStore {
 
   async sendCommand(runId: string, command: Command): Promise<void> {
     const run = this.#run(runId);
-    run.commands.push(JSON.stringify(Command.parse(command)));
+    run.commands.push({ id: String(++run.commandSeq), text: JSON.stringify(Command.parse(command)) });
     this.#events.emit('command', runId);
   }
 
-  async takeCommands(runId: string): Promise<Command[]> {
+  async peekCommands(runId: string): Promise<QueuedCommand[]> {
     checkRunId(runId);
-    const run = this.#runs.get(runId);
-    if (!run) return [];
-    const taken = run.commands.splice(0);
-    return taken.map((c) => Command.parse(JSON.parse(c)));
+    return (this.#runs.get(runId)?.commands ?? []).map((q) => ({ id: q.id, command: Command.parse(JSON.parse(q.text)) }));
   }
 
   async watchCommands(listener: (runId: string) => void): Promise<() => Promise<void>> {

@@ -111,6 +111,16 @@ export const Command = z.discriminatedUnion('type', [
 ]);
 export type Command = z.infer<typeof Command>;
 
+/**
+ * A command as the queue holds it: `id` names it until the commit that
+ * records its effect removes it (RunCommit.ackCommands), so a host that
+ * reads the queue twice applies it once.
+ */
+export interface QueuedCommand {
+  readonly id: string;
+  readonly command: Command;
+}
+
 /** Filters for listing runs; all given filters must hold. */
 export const RunFilter = z.object({
   status: RunStatus.optional(),

@@ -4,7 +4,7 @@ import { RatePolicy, type RateDecision } from '../guards/rate-limit.js';
 import { approvalOrder, checkDecision } from './approval-rules.js';
 import { CorruptRecordError, RunExistsError, StaleLeaseError, StaleVersionError, UnknownApprovalError, UnknownRunError } from './errors.js';
 import { matchesFilter, newestFirst } from './filter.js';
-import { ApprovalItem, Command, JournalEntry, Lease, RECORD_SCHEMA, RunFilter, RunRecord, RunSummary, StoredJson, storedRecord, TraceEntry, type ApprovalDecision, type ApprovalStatus } from './records.js';
+import { ApprovalItem, Command, JournalEntry, type QueuedCommand, Lease, RECORD_SCHEMA, RunFilter, RunRecord, RunSummary, StoredJson, storedRecord, TraceEntry, type ApprovalDecision, type ApprovalStatus } from './records.js';
 import {
   allRunKeys,
   approvalKeys,
@@ -189,6 +189,7 @@ export class RedisStore implements SnapshotStore {
       c.transcript.length,
       c.journalDone.length,
       c.trace.length,
+      c.ackCommands.length,
     ];
     for (const { step, messages } of c.transcript) {
       args.push(step, messages.length);
@@ -196,7 +197,8 @@ export class RedisStore implements SnapshotStore {
     }
     for (const { key, step, result } of c.journalDone) args.push(key, JSON.stringify({ status: 'done', key, step, at: now, result: result ?? null }));
     for (const [i, e] of c.trace.entries()) args.push(jsonOf(e, `trace entry ${i}`));
-    const reply = await this.#script('commit-run', [k.run, k.summary, k.lease, k.quarantine, k.journal, k.transcript, k.transcriptStep, k.trace], args);
+    args.push(...c.ackCommands);
+    const reply = await this.#script('commit-run', [k.run, k.summary, k.lease, k.quarantine, k.journal, k.transcript, k.transcriptStep, k.trace, k.commands], args);
     switch (code(reply)) {
       case 'OK': {
         // The index follows the record without holding the commit up (list() waits for index writes in flight),
@@ -416,23 +418,21 @@ export class RedisStore implements SnapshotStore {
   async sendCommand(runId: string, command: Command): Promise<void> {
     const k = this.#keys(checkRunId(runId));
     const json = JSON.stringify(Command.parse(command));
-    const reply = await this.#script('send-command', [k.run, k.commands], [json, commandChannel(this.#prefix), runId]);
+    const reply = await this.#script('send-command', [k.run, k.commands, k.commandSeq], [json, commandChannel(this.#prefix), runId]);
     if (code(reply) === 'UNKNOWN_RUN') throw new UnknownRunError(runId);
     expectOk(reply, 'send-command');
   }
 
-  async takeCommands(runId: string): Promise<Command[]> {
+  async peekCommands(runId: string): Promise<QueuedCommand[]> {
     const k = this.#keys(checkRunId(runId));
-    const raw = (await this.#script('take-commands', [k.commands], [])) as string[];
-    const out: Command[] = [];
+    const raw = (await this.#script('peek-commands', [k.commands, k.commandSeq], [])) as string[];
+    const out: QueuedCommand[] = [];
     for (const item of raw) {
-      const parsed = parseJson(Command, item);
-      if (!parsed.ok) {
-        // Put them all back, in order, so the stored bytes stay as they were for an operator.
-        await this.#script('return-commands', [k.commands], raw);
-        throw await this.#corrupt(runId, k.commands, parsed.detail);
-      }
-      out.push(parsed.value);
+      const parsed = parseJson(StoredCommand, item);
+      // Nothing was taken: the stored bytes stay as they were for an operator.
+      if (!parsed.ok) throw await this.#corrupt(runId, k.commands, parsed.detail);
+      const { seq, ...command } = parsed.value;
+      out.push({ id: String(seq), command: Command.parse(command) });
     }
     return out;
   }
@@ -791,6 +791,9 @@ function leaseOf(reply: unknown): Lease {
 function retireOtherKeys(k: RunKeys): string[] {
   return allRunKeys(k).filter((key) => key !== k.run && key !== k.summary && key !== k.quarantine && key !== k.trace);
 }
+
+/** A queued command as send-command.lua stores it: its id first, then the Command's fields. */
+const StoredCommand = z.intersection(z.object({ seq: z.number().int().positive() }), Command);
 
 /** What retire-run.lua answers. */
 const RetireReply = z.enum(['deleted', 'trace-dropped', 'no-trace', 'ineligible']);

@@ -1,4 +1,4 @@
-import type { ApprovalDecision, ApprovalItem, ApprovalStatus, Command, JournalEntry, Lease, RateDecision, RatePolicy, RunFilter, RunRecord, RunSummary, TraceEntry } from './records.js';
+import type { ApprovalDecision, ApprovalItem, ApprovalStatus, Command, JournalEntry, Lease, QueuedCommand, RateDecision, RatePolicy, RunFilter, RunRecord, RunSummary, TraceEntry } from './records.js';
 
 /**
  * Everything one run's writer has queued since its last write, handed to the
@@ -22,6 +22,12 @@ export interface RunCommit {
   readonly journalStart: JournalStart | null;
   /** 6. Drops journal entries of steps below this one (the record has moved past them). */
   readonly trimBelow: number | null;
+  /**
+   * 7. Removes these queued commands (ids from peekCommands): the record of
+   * this commit holds their effect. A command leaves the queue only with the
+   * write that makes its effect durable, so a crash in between re-applies it.
+   */
+  readonly ackCommands: readonly string[];
 }
 
 /** A call's checkpoint: its journal key and step, and the window in which it may still be running (see JournalEntry). */
@@ -152,8 +158,11 @@ export interface SnapshotStore {
 
   /** Queues an operator command for the run and notifies watchers. */
   sendCommand(runId: string, command: Command): Promise<void>;
-  /** Removes and returns the run's queued commands, oldest first. */
-  takeCommands(runId: string): Promise<Command[]>;
+  /**
+   * The run's queued commands, oldest first, without removing them: each
+   * stays queued until a commit acknowledges its id (RunCommit.ackCommands).
+   */
+  peekCommands(runId: string): Promise<QueuedCommand[]>;
   /** Calls `listener` with a run id whenever a command is queued for it (from any process); returns the unsubscribe. */
   watchCommands(listener: (runId: string) => void): Promise<() => Promise<void>>;
 

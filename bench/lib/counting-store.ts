@@ -1,7 +1,7 @@
 import type { SnapshotStore } from '../../persistence/store.js';
 
 /** Store methods that only read (or watch, or close): everything else a store offers is a write and is counted. */
-const READS = new Set(['load', 'list', 'journalGet', 'transcriptRead', 'traceRead', 'readLease', 'takeCommands', 'watchCommands', 'close', 'approvalList', 'approvalGet']);
+const READS = new Set(['load', 'list', 'journalGet', 'transcriptRead', 'traceRead', 'readLease', 'peekCommands', 'watchCommands', 'close', 'approvalList', 'approvalGet']);
 
 /** The counters of a counting store. */
 export interface ByteCounter {

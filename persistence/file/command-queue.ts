@@ -1,9 +1,9 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Command } from '../records.js';
+import type { Command, QueuedCommand } from '../records.js';
 import { sweepTemps, writeAtomic } from './atomic.js';
 import { ifExists, readText, removeFile } from './io.js';
-import { commandRunId, type FileLayout } from './layout.js';
+import { commandId, commandRunId, type FileLayout } from './layout.js';
 
 /** Turns a command file's text into a Command, or throws (the store quarantines the run). */
 export type CommandDecoder = (path: string, text: string) => Promise<Command>;
@@ -16,10 +16,13 @@ function nextSeq(): number {
 }
 
 /**
- * Operator commands as one file per command in commands/. Any process may
- * send; a file is taken by whoever removes it first, so each command is
- * delivered once. Watchers poll the folder: fs.watch misses events on some
- * platforms and on network file systems.
+ * Operator commands as one file per command in commands/, named for its run
+ * and id. Any process may send; the host of the run reads them without
+ * removing them, and the commit that stores their effect records their ids
+ * in the run's log (see RunState.acked) before their files are removed, so
+ * a crash between the two leaves files that reads skip. Watchers poll the
+ * folder: fs.watch misses events on some platforms and on network file
+ * systems.
  */
 export class CommandQueue {
   readonly #layout: FileLayout;
@@ -36,19 +39,27 @@ export class CommandQueue {
     await writeAtomic(this.#layout.command(runId, nextSeq()), JSON.stringify(command));
   }
 
-  /** Removes and returns the run's commands, oldest first. Nothing is removed unless all of them decode. */
-  async take(runId: string, decodeCommand: CommandDecoder): Promise<Command[]> {
+  /**
+   * The run's commands, oldest first, left in place; `acked` says which ids a commit already acknowledged
+   * (read after the files, so an acknowledgement that lands meanwhile is seen). Their leftover files go.
+   */
+  async peek(runId: string, decodeCommand: CommandDecoder, acked: () => Promise<ReadonlySet<string>>): Promise<QueuedCommand[]> {
     await sweepTemps(this.#layout.commands);
-    const paths = (await this.#names()).filter((name) => commandRunId(name) === runId).map((name) => join(this.#layout.commands, name));
-    const read: { path: string; command: Command }[] = [];
-    for (const path of paths) {
+    const read: QueuedCommand[] = [];
+    for (const name of await this.#names()) {
+      if (commandRunId(name) !== runId) continue;
+      const path = join(this.#layout.commands, name);
       const text = readText(path);
-      if (text !== null) read.push({ path, command: await decodeCommand(path, text) });
+      if (text !== null) read.push({ id: commandId(name)!, command: await decodeCommand(path, text) });
     }
-    const taken: Command[] = [];
-    // Another taker may have removed a file since it was read; then it is that taker's.
-    for (const { path, command } of read) if (removeFile(path)) taken.push(command);
-    return taken;
+    const done = await acked();
+    this.remove(runId, read.filter((q) => done.has(q.id)).map((q) => q.id));
+    return read.filter((q) => !done.has(q.id));
+  }
+
+  /** Removes the files of acknowledged commands (their ids are in the run's log already). */
+  remove(runId: string, ids: readonly string[]): void {
+    for (const id of ids) removeFile(join(this.#layout.commands, `${runId}~${id}.json`));
   }
 
   /** Drops the run's queued commands (the run is being deleted). */

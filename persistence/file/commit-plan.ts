@@ -68,5 +68,7 @@ export function planCommit(state: RunState, c: RunCommit, now: number, token: nu
     trimmed = below.size;
     if (trimmed > 0) parts.trim = c.trimBelow;
   }
+  const acks = c.ackCommands.filter((id) => !state.acked.has(id));
+  if (acks.length > 0) parts.commands = acks;
   return { line: record || Object.keys(parts).length > 0 ? { parts, record } : null, existing, trimmed };
 }

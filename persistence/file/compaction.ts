@@ -55,7 +55,12 @@ export async function compact(files: RunFiles, options: { readonly dropTrace?: b
   if (read.kind !== 'read') return read;
   const { state } = read;
   const bytes = steps.length > 0 ? await sealSteps(files.transcript, state.sealed.bytes, steps) : state.sealed.bytes;
-  const parts: LineParts = { sealed: { bytes, lastStep: state.lastStep }, journal: state.entries(), trace: options.dropTrace ? [] : trace.entries() };
+  const parts: LineParts = {
+    sealed: { bytes, lastStep: state.lastStep },
+    journal: state.entries(),
+    trace: options.dropTrace ? [] : trace.entries(),
+    ...(state.acked.size > 0 ? { commands: [...state.acked] } : {}),
+  };
   const record = state.recordText === null ? null : { text: state.recordText, envelope: null };
   return { kind: 'read', state: await writeLog(files, { parts, record }) };
 }

@@ -102,11 +102,16 @@ export class FileLayout {
 
 /** Microseconds since the epoch fit in 16 digits until the year 2286. */
 const SEQ_DIGITS = 16;
-const COMMAND_NAME = /^([^~]+)~\d{16}~\d+-[0-9a-f]+\.json$/;
+const COMMAND_NAME = /^([^~]+)~(\d{16}~\d+-[0-9a-f]+)\.json$/;
 
 /** The run a command file is queued for; null for anything else in the folder (temp files). */
 export function commandRunId(name: string): string | null {
   return COMMAND_NAME.exec(name)?.[1] ?? null;
+}
+
+/** A command file's id: its name between the run id and `.json` (its seq, pid and random part, unique). */
+export function commandId(name: string): string | null {
+  return COMMAND_NAME.exec(name)?.[2] ?? null;
 }
 
 /** Whether a directory entry holds data rather than a temp file. */

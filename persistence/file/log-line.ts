@@ -34,6 +34,8 @@ export const LineParts = z.object({
   trace: z.array(TraceEntry).optional(),
   /** Journal entries of steps below this one were dropped. */
   trim: z.number().int().optional(),
+  /** Ids of queued commands whose effect this line's record holds: they are done, whether or not their files are gone yet. */
+  commands: z.array(z.string()).optional(),
 });
 export type LineParts = z.infer<typeof LineParts>;
 

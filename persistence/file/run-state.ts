@@ -32,6 +32,8 @@ export class RunState {
   /** The last transcript step in the log or the sealed file: a step at or below it is a repeat. */
   lastStep = -1;
   readonly #journal = new Map<string, HeldEntry>();
+  /** Ids of commands a commit acknowledged (see LineParts.commands); a compaction carries them on. */
+  readonly acked = new Set<string>();
 
   constructor(logId: string, ino: number, end: number, baseEnd: number) {
     this.logId = logId;
@@ -57,6 +59,7 @@ export class RunState {
       }
     }
     if (parts.trim !== undefined) for (const key of this.keysBelow(parts.trim)) this.#journal.delete(key);
+    for (const id of parts.commands ?? []) this.acked.add(id);
   }
 
   /** Checks the envelope of the last record applied, if it was read unchecked: null when it is sound, else what is wrong. */

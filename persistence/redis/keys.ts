@@ -11,7 +11,8 @@
  *   reins:{<runId>}:transcript       list    message JSON, oldest first
  *   reins:{<runId>}:transcript:step  string  the last model step appended (appends are exactly-once per step)
  *   reins:{<runId>}:trace            stream  TraceEntry JSON in field `e`, capped with XADD MAXLEN ~ traceCap
- *   reins:{<runId>}:commands         list    queued operator Command JSON
+ *   reins:{<runId>}:commands         list    queued operator Command JSON, each with its id first: {"seq":N,...}
+ *   reins:{<runId>}:commands:seq     string  the last command id given out (ids only grow)
  *   reins:{<runId>}:quarantine       string  why the run was quarantined (its record is left as it was)
  *
  *   reins:{index}:entries            hash    runId -> {v: version, keys: [index keys the run is in]}
@@ -42,6 +43,7 @@ export interface RunKeys {
   readonly transcriptStep: string;
   readonly trace: string;
   readonly commands: string;
+  readonly commandSeq: string;
   readonly quarantine: string;
 }
 
@@ -65,13 +67,14 @@ export function runKeys(runId: string, prefix: string = DEFAULT_PREFIX): RunKeys
     transcriptStep: `${base}:transcript:step`,
     trace: `${base}:trace`,
     commands: `${base}:commands`,
+    commandSeq: `${base}:commands:seq`,
     quarantine: `${base}:quarantine`,
   };
 }
 
 /** All keys of one run, for deleting it. */
 export function allRunKeys(keys: RunKeys): string[] {
-  return [keys.run, keys.summary, keys.lease, keys.journal, keys.transcript, keys.transcriptStep, keys.trace, keys.commands, keys.quarantine];
+  return [keys.run, keys.summary, keys.lease, keys.journal, keys.transcript, keys.transcriptStep, keys.trace, keys.commands, keys.commandSeq, keys.quarantine];
 }
 
 /** The run index, all under the hash tag `{index}`. */

@@ -43,6 +43,9 @@ export const SLOW_AGENTS = { 'slow-put': 'slow_put', 'slow-charge': 'slow_charge
 /** The control-test agent: CONTROL_TURNS quick read-only steps, then the answer. */
 export const CONTROL_TURNS = 8;
 
+/** The approval agent: one non-idempotent call that waits for an operator's APPROVE, then the answer. */
+export const APPROVAL = { agent: 'approver', tool: 'approved_send' } as const;
+
 /** The Redis-restart agent: LONG_TURNS calls cycling through every tool class. */
 export const LONG_TURNS = 10;
 
@@ -137,7 +140,9 @@ export function buildAgents(kit: AgentKit): Agent<any>[] {
   const control = agent('ctl', Array.from({ length: CONTROL_TURNS }, (_, i) => ({ tool: 'step', item: `c${i + 1}` })));
   const cycle = ['lookup', 'put', 'charge', 'send'];
   const long = agent('long', Array.from({ length: LONG_TURNS }, (_, i) => ({ tool: cycle[i % cycle.length]!, item: `x${i + 1}` })));
-  return [...crash, ...slowAgents, control, long];
+  const approvedSend = tool({ name: APPROVAL.tool, description: 'sends once an operator approves', input: Item, sideEffect: 'non-idempotent', approval: true, ...noRetryStorm, run: body(ledger.apply, (item) => ({ item, sent: true })) });
+  const approver = defineAgent({ id: APPROVAL.agent, goal: 'crash test agent approver', model: scripted(APPROVAL.agent, [{ tool: APPROVAL.tool, item: 'a1' }]), tools: [approvedSend], progress: false, version: 'crash-approver-1' });
+  return [...crash, ...slowAgents, control, long, approver];
 }
 
 /** The outcome an uninterrupted run of `agentId` ends with (reason, result, turns), computed by running it in memory. */

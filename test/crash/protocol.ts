@@ -34,6 +34,8 @@ export interface WorkerConfig {
   readonly saveLatencyMs?: number;
   /** Upper bound of each jittered tool and model wait (default 12 ms). */
   readonly jitterMs?: number;
+  /** A commit that acknowledges queued commands never reaches the store: the worker reports `holding` and waits to be killed. */
+  readonly holdCommandAcks?: boolean;
 }
 
 /** Where a worker kills itself: before or after the n-th I/O operation (a Redis command, or a FileStore call) on one of its stores, counted from `go`. */
@@ -70,4 +72,5 @@ export type WorkerMessage =
   | { readonly type: 'outcome'; readonly runId: string; readonly outcome: unknown }
   | { readonly type: 'write'; readonly op: string; readonly runId: string; readonly token: number | null; readonly version: number | null; readonly ok: boolean; readonly error: string | null; readonly at: number; readonly doneAt: number; readonly value?: unknown }
   | { readonly type: 'reply'; readonly id: number; readonly ok: boolean; readonly value?: unknown; readonly error?: string }
+  | { readonly type: 'holding'; readonly runId: string; readonly commands: readonly string[] }
   | { readonly type: 'error'; readonly message: string };

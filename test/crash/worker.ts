@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import { Supervisor } from '../../agents/supervisor.js';
 import type { AgentRun } from '../../agents/agent-run.js';
 import { RedisStore } from '../../persistence/redis-store.js';
-import type { SnapshotStore } from '../../persistence/store.js';
+import type { Fence, RunCommit, SnapshotStore } from '../../persistence/store.js';
 import { buildAgents, prng } from './agents.js';
 import { openLedger } from './effects.js';
 import type { CallMessage, CrashPoint, GoMessage, StoreSpec, WorkerConfig, WorkerMessage } from './protocol.js';
@@ -115,6 +115,22 @@ function reportingStore(store: SnapshotStore): SnapshotStore {
   });
 }
 
+/** Holds back every commit that acknowledges queued commands (after they were applied, before their effect is stored), reporting it. */
+function holdingAcks(store: SnapshotStore): SnapshotStore {
+  return new Proxy(store, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop) as unknown;
+      if (typeof value !== 'function') return value;
+      if (prop !== 'commit') return (value as (...a: unknown[]) => unknown).bind(target);
+      return (commit: RunCommit, fence: Fence) => {
+        if (commit.ackCommands.length === 0) return target.commit(commit, fence);
+        send({ type: 'holding', runId: commit.runId, commands: commit.ackCommands });
+        return new Promise(() => undefined);
+      };
+    },
+  });
+}
+
 async function openStore(spec: StoreSpec, index: number): Promise<SnapshotStore> {
   if (spec.kind === 'redis') return new RedisStore({ redis: countingRedis(spec.url, index), prefix: spec.prefix });
   const { FileStore } = await import('../../persistence/file-store.js');
@@ -140,6 +156,7 @@ async function openHost(spec: { store: StoreSpec; effects: WorkerConfig['effects
   });
   let store = await openStore(spec.store, i);
   if (config.reportWrites) store = reportingStore(store);
+  if (config.holdCommandAcks) store = holdingAcks(store);
   const supervisor = await Supervisor.open({
     store,
     agents,

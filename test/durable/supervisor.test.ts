@@ -52,6 +52,48 @@ for (const storeCase of STORE_CASES) {
       return sup;
     }
 
+    it('a command read again before the commit that acknowledges it is applied once, and acknowledged once', async () => {
+      const { open } = await setup();
+      const inner = await open();
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const acks: string[][] = [];
+      // Commits that acknowledge commands wait at the gate: the commands stay queued while the run reads the queue again.
+      const store = new Proxy(inner, {
+        get(target, prop) {
+          const value = Reflect.get(target, prop) as unknown;
+          if (typeof value !== 'function') return value;
+          if (prop !== 'commit') return (value as (...a: unknown[]) => unknown).bind(target);
+          const commit: SnapshotStore['commit'] = async (c, fence) => {
+            if (c.ackCommands.length > 0) {
+              acks.push([...c.ackCommands]);
+              await gate;
+            }
+            return target.commit(c, fence);
+          };
+          return commit;
+        },
+      });
+      const pay = tool({ name: 'pay', description: 'p', input: z.object({}), sideEffect: 'non-idempotent', approval: true, run: () => 'paid' });
+      const agent = defineAgent({ id: 'acks', goal: 'g', model: scriptedModel([{ call: 'pay', args: {} }, { answer: 'ok' }]), tools: [pay] });
+      const sup = await supervisor(store, [agent], 'w1', 2_000);
+      const run = await sup.start('acks', { runId: 'acks-1' });
+      await until(async () => (await inner.load('acks-1'))?.summary.state === 'awaitingApproval');
+      await inner.sendCommand('acks-1', { type: 'PAUSE', by: 'op', why: 'look', at: 1 });
+      await until(() => acks.length === 1 && run.status().status === 'paused');
+      // The second drain reads PAUSE (applied, not yet acknowledged) and RESUME.
+      await inner.sendCommand('acks-1', { type: 'RESUME', by: 'op', at: 2 });
+      await until(() => run.status().status === 'awaiting-approval');
+      const queued = (await inner.peekCommands('acks-1')).map((q) => q.id);
+      expect(queued).toHaveLength(2);
+      release();
+      await until(async () => (await inner.peekCommands('acks-1')).length === 0);
+      expect(acks.flat()).toEqual(queued);
+      expect((await inner.load('acks-1'))?.summary).toMatchObject({ status: 'running', state: 'awaitingApproval' });
+      const paused = (await inner.traceRead('acks-1')).filter((e) => e.kind === 'transition' && e.to === 'paused');
+      expect(paused).toHaveLength(1);
+    });
+
     it('persists every transition with sequential versions and stores the terminal record', async () => {
       const { open } = await setup();
       const store = await open();

@@ -328,6 +328,47 @@ export function describeStoreConformance(name: string, make: () => Promise<Store
       expect((await store.list({ agentId: agent })).map((s) => s.runId)).toEqual([running]);
     });
 
+    it('a queued command stays until a commit acknowledges it, and leaves with that commit only', async () => {
+      const id = freshId();
+      const lease = await leased(id);
+      const fence = { leaseToken: lease.token };
+      const approve: Command = { type: 'APPROVE', by: 'op', at: 1 };
+      const pause: Command = { type: 'PAUSE', by: 'op', why: 'look', at: 2 };
+      await store.sendCommand(id, approve);
+      await store.sendCommand(id, pause);
+      const peeked = await store.peekCommands(id);
+      expect(peeked.map((q) => q.command)).toEqual([approve, pause]);
+      expect(new Set(peeked.map((q) => q.id)).size).toBe(2);
+      // Read twice (a crash before the commit, a second read of the same host): nothing was taken.
+      expect(await store.peekCommands(id)).toEqual(peeked);
+      const peer = await h.peer();
+      try {
+        expect(await peer.peekCommands(id)).toEqual(peeked);
+        // A fenced-out writer's acknowledgement is refused with its commit: the commands stay for the new owner.
+        const next = await store.acquireLease(id, 'worker-a', 10_000);
+        await expect(store.commit(commitOf(id, { record: recordOf(id, 2), ackCommands: [peeked[0]!.id] }), fence)).rejects.toBeInstanceOf(StaleLeaseError);
+        expect(await peer.peekCommands(id)).toEqual(peeked);
+        // A refused version writes nothing either.
+        const owner = { leaseToken: next!.token };
+        await expect(store.commit(commitOf(id, { record: recordOf(id, 3), ackCommands: [peeked[0]!.id] }), owner)).rejects.toBeInstanceOf(StaleVersionError);
+        expect(await store.peekCommands(id)).toEqual(peeked);
+        // The commit that stores the effect removes the command with it; one queued after the peek stays.
+        const kill: Command = { type: 'KILL', by: 'op', why: 'done', at: 3 };
+        await peer.sendCommand(id, kill);
+        await store.commit(commitOf(id, { record: recordOf(id, 2), ackCommands: [peeked[0]!.id] }), owner);
+        expect((await store.load(id))?.version).toBe(2);
+        const left = await peer.peekCommands(id);
+        expect(left.map((q) => q.command)).toEqual([pause, kill]);
+        expect(left[0]).toEqual(peeked[1]);
+        expect(left[1]!.id).not.toBe(peeked[0]!.id);
+        // Acknowledging again (a retried commit whose first reply was lost) changes nothing.
+        await store.commit(commitOf(id, { ackCommands: [peeked[0]!.id, left[0]!.id] }), owner);
+        expect(await store.peekCommands(id)).toEqual([left[1]]);
+      } finally {
+        await peer.close();
+      }
+    });
+
     it('commands reach a watcher in another store instance, in order, once', async () => {
       const id = freshId();
       await store.create(recordOf(id, 1));
@@ -340,8 +381,7 @@ export function describeStoreConformance(name: string, make: () => Promise<Store
         await peer.sendCommand(id, pause);
         await peer.sendCommand(id, kill);
         await until(() => seen.includes(id), 3_000);
-        expect(await store.takeCommands(id)).toEqual([pause, kill]);
-        expect(await store.takeCommands(id)).toEqual([]);
+        expect((await store.peekCommands(id)).map((q) => q.command)).toEqual([pause, kill]);
         await stop();
       } finally {
         await peer.close();

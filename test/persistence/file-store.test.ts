@@ -232,6 +232,27 @@ describe('FileStore on disk', () => {
     expect((await store.traceRead(id, 3)).map((e) => e.at)).toEqual([1_247, 1_248, 1_249]);
   });
 
+  it('a command file a crash left after the commit that acknowledged it is skipped and removed, through compactions too', async () => {
+    const small = await FileStore.open(dir, { compactBytes: 1024 });
+    try {
+      const { id, fence } = await leasedRun();
+      await store.sendCommand(id, { type: 'APPROVE', by: 'op', at: 1 });
+      const [name] = await readdir(join(dir, 'commands'));
+      const text = await readFile(join(dir, 'commands', name!), 'utf8');
+      const [approve] = await store.peekCommands(id);
+      await small.commit(commitOf(id, { record: recordOf(id, 2), ackCommands: [approve!.id] }), fence);
+      expect(await readdir(join(dir, 'commands'))).toEqual([]);
+      // The process died after the log line and before removing the file: the file is back, the log says it is done.
+      await writeFile(join(dir, 'commands', name!), text);
+      for (let v = 3; v <= 12; v++) await small.commit(commitOf(id, { record: recordOf(id, v, {}, { pad: 'x'.repeat(300) }) }), fence);
+      expect((await readFile(runFile(id, 'run.log'), 'utf8')).split('\n').filter(Boolean).length, 'the log was compacted').toBeLessThan(11);
+      expect(await new FileStore({ dir }).peekCommands(id)).toEqual([]);
+      expect(await readdir(join(dir, 'commands'))).toEqual([]);
+    } finally {
+      await small.close();
+    }
+  });
+
   it('ignores temp files a crashed writer left, and the next lease holder sweeps them', async () => {
     const id = freshId();
     await store.create(recordOf(id, 1));
@@ -241,7 +262,7 @@ describe('FileStore on disk', () => {
     expect((await store.load(id))?.version).toBe(1);
     expect((await store.list()).map((s) => s.runId)).toEqual([id]);
     expect(await store.journalGet(id, 'nothing')).toBeNull();
-    expect(await store.takeCommands(id)).toEqual([]);
+    expect(await store.peekCommands(id)).toEqual([]);
     await store.acquireLease(id, 'w', 1_000);
     const left = [...(await readdir(join(dir, 'runs', id))), ...(await readdir(join(dir, 'commands')))];
     expect(left.filter((name) => name.endsWith('.tmp'))).toEqual([]);

@@ -166,6 +166,25 @@ describe('RedisStore on Redis', () => {
     expect((await store.load(id))?.version).toBe(3);
   });
 
+  it('commands queued by the previous release (plain Command JSON) get ids when first read, in place, and are acknowledged like any other', async () => {
+    const id = freshId();
+    await store.create(recordOf(id, 1));
+    const lease = await store.acquireLease(id, 'w', 10_000);
+    const k = runKeys(id, prefix);
+    const old = { type: 'APPROVE', by: 'op', at: 1 } as const;
+    await raw.rpush(k.commands, JSON.stringify(old));
+    const pause = { type: 'PAUSE', by: 'op', why: 'look', at: 2 } as const;
+    await store.sendCommand(id, pause);
+    const peeked = await store.peekCommands(id);
+    expect(peeked).toEqual([
+      { id: '2', command: old },
+      { id: '1', command: pause },
+    ]);
+    expect(await store.peekCommands(id)).toEqual(peeked);
+    await store.commit(commitOf(id, { record: recordOf(id, 2), ackCommands: ['2'] }), { leaseToken: lease!.token });
+    expect(await store.peekCommands(id)).toEqual([peeked[1]]);
+  });
+
   it('a corrupt journal entry or queued command is a typed error and is left in place', async () => {
     const id = freshId();
     await store.create(recordOf(id, 1));
@@ -175,8 +194,8 @@ describe('RedisStore on Redis', () => {
     const good = { type: 'RESUME', by: 'op', at: 1 } as const;
     await store.sendCommand(id, good);
     await raw.rpush(k.commands, '{"type":"NOPE"}');
-    await expect(store.takeCommands(id)).rejects.toBeInstanceOf(CorruptRecordError);
-    expect(await raw.lrange(k.commands, 0, -1)).toEqual([JSON.stringify(good), '{"type":"NOPE"}']);
+    await expect(store.peekCommands(id)).rejects.toBeInstanceOf(CorruptRecordError);
+    expect(await raw.lrange(k.commands, 0, -1)).toEqual([`{"seq":1,${JSON.stringify(good).slice(1)}`, '{"seq":2,"type":"NOPE"}']);
     expect((await store.list({ status: 'quarantined' })).map((s) => s.runId)).toContain(id);
     // A quarantined run refuses saves, naming the key that did not parse.
     const lease = (await store.acquireLease(id, 'w', 5_000))!;

@@ -14,6 +14,7 @@
 
   KEYS[1] run  KEYS[2] summary  KEYS[3] lease  KEYS[4] quarantine
   KEYS[5] journal  KEYS[6] transcript  KEYS[7] transcript step  KEYS[8] trace
+  KEYS[9] commands
 
   ARGV[1]  the writer's lease token
   ARGV[2]  record JSON, or '' when the commit has no record
@@ -24,9 +25,9 @@
   ARGV[7]  its `started` entry JSON
   ARGV[8]  trim journal entries of steps below this, or ''
   ARGV[9]  number of transcript steps T   ARGV[10] number of done entries D
-  ARGV[11] number of trace entries R
-  ARGV[12 ..] T times (step, message count m, m message JSON), then D times
-             (key, `done` entry JSON), then R trace entry JSON
+  ARGV[11] number of trace entries R   ARGV[12] number of acknowledged commands A
+  ARGV[13 ..] T times (step, message count m, m message JSON), then D times
+             (key, `done` entry JSON), then R trace entry JSON, then A command ids
 
   Returns {'OK', existing entry JSON | false}, {'UNKNOWN_RUN'},
   {'STALE_LEASE', currentToken|nil}, {'QUARANTINED', why JSON},
@@ -63,7 +64,7 @@ if ARGV[2] ~= '' then
   end
 end
 
-local i = 12
+local i = 13
 -- 1. transcript: each step once. RPUSH in chunks: unpack() of a very long argument list overflows Lua's stack.
 local last = tonumber(redis.call('GET', KEYS[7]) or '-1')
 for _ = 1, tonumber(ARGV[9]) do
@@ -127,6 +128,21 @@ if ARGV[8] ~= '' then
     local ok, entry = pcall(cjson.decode, fields[f + 1])
     if ok and type(entry) == 'table' and type(entry.step) == 'number' and entry.step < below then
       redis.call('HDEL', KEYS[5], fields[f])
+    end
+  end
+end
+
+-- 7. acknowledged commands leave the queue with the record that holds their effect
+if tonumber(ARGV[12]) > 0 then
+  local acked = {}
+  for _ = 1, tonumber(ARGV[12]) do
+    acked[ARGV[i]] = true
+    i = i + 1
+  end
+  for _, item in ipairs(redis.call('LRANGE', KEYS[9], 0, -1)) do
+    local seq = string.match(item, '^{"seq":(%d+),')
+    if seq and acked[seq] then
+      redis.call('LREM', KEYS[9], 1, item)
     end
   end
 end
