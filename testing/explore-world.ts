@@ -35,6 +35,8 @@ const STUCK_MS = 5_000;
 
 export interface WorldOptions {
   readonly rebuilt: Hostable;
+  /** What a crash-restore hosts the run with: `rebuilt` itself, or its next version (an upgrade on every path). */
+  readonly upgraded: Hostable;
   readonly rootId: string;
   readonly clock: VirtualClock;
   readonly calls: CallLog;
@@ -125,6 +127,7 @@ export class World {
       await settle(this.#options.clock, this.#tracked.inFlight, this.#tracked.activity);
       if (this.#crashRequested) {
         await this.#restart();
+        if (this.stuck !== null) break;
         continue;
       }
       if (this.#outcome !== null) break;
@@ -175,8 +178,8 @@ export class World {
     await this.#supervisor?.close();
   }
 
-  async #open(): Promise<void> {
-    this.#supervisor = await Supervisor.open({ store: this.#tracked.store, agents: [this.#options.rebuilt], leaseMs: LEASE_MS, logger: this.#options.logger, inspect: this.#options.inspect });
+  async #open(hostable = this.#options.rebuilt): Promise<void> {
+    this.#supervisor = await Supervisor.open({ store: this.#tracked.store, agents: [hostable], leaseMs: LEASE_MS, logger: this.#options.logger, inspect: this.#options.inspect });
   }
 
   #watch(run: HostedRun): void {
@@ -194,7 +197,7 @@ export class World {
     this.#root = null;
     void old.close().catch(() => undefined);
     this.#tracked = trackStore(copy);
-    await this.#open();
+    await this.#open(this.#options.upgraded);
     await this.#supervisor!.recoverRuns();
     const root = this.#supervisor!.getRun(this.#options.rootId);
     if (root) this.#watch(root);
@@ -203,6 +206,15 @@ export class World {
       const record = await copy.load(this.#options.rootId);
       if (record?.outcome) this.#outcome = record.outcome as TerminalOutcome;
       else if (record?.summary.status === 'paused') this.#awaitResume();
+      // Running but not taken back: the restored definition refuses it (another version, no migration). Say why.
+      else if (record) {
+        try {
+          const hosted = await this.#supervisor!.hostRun(this.#options.rootId);
+          if (hosted) this.#watch(hosted.run);
+        } catch (error) {
+          this.stuck = `restored, the run was refused: ${(error as Error).name}: ${(error as Error).message}`;
+        }
+      }
     }
   }
 

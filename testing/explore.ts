@@ -67,6 +67,11 @@ export interface ExploreOptions {
   readonly replay?: readonly Choice[];
   /** Virtual time a path may take before it is reported as a run that never ends: longer than its deadlines, approval windows and an explored pause (an hour). Default 6 h. */
   readonly horizonMs?: number;
+  /**
+   * The next version of the agent (or pipeline): every crash-restore brings the run back under it, so each path
+   * tests its `migrate` from a run stored at the explored version in whatever state the crash left it. Same id.
+   */
+  readonly upgradeTo?: ScenarioTarget;
   /** Stop at the first failing path. Default true. */
   readonly stopAtFirstFailure?: boolean;
   readonly logger?: Logger;
@@ -195,6 +200,8 @@ export async function explore(target: ScenarioTarget, options: ExploreOptions = 
     scripts.set(id, { model: faultModel(base, decide, () => world!, faults.model), ...(given?.tools ? { tools: given.tools } : {}) });
   }
   const rebuilt = rebuildHostable(target as Hostable, { scripts, now: clock.now, logger, calls });
+  if (options.upgradeTo && options.upgradeTo.id !== target.id) throw new TypeError(`upgradeTo must be a version of ${target.id}, not ${options.upgradeTo.id}`);
+  const upgraded = options.upgradeTo ? rebuildHostable(options.upgradeTo as Hostable, { scripts, now: clock.now, logger, calls }) : rebuilt;
   const rebuiltAgents = agentsIn(rebuilt);
   const machines = new Map([...rebuiltAgents].map(([id, a]) => [id, a.machine as never]));
   if (rebuilt !== (rebuiltAgents.get(target.id) as unknown)) machines.set(target.id, (rebuilt as unknown as { machine: never }).machine);
@@ -222,7 +229,7 @@ export async function explore(target: ScenarioTarget, options: ExploreOptions = 
   try {
     while (queue.length > 0 && paths < maxPaths) {
       const { forced, plan } = queue.shift()!; 
-      world = new World({ rebuilt, rootId, clock, calls, logger, inspect: coverage.inspect, forced, plan, approvals: faults.approvals, horizonMs: options.horizonMs ?? 6 * 3_600_000, input: options.input, limits: options.limits });
+      world = new World({ rebuilt, upgraded, rootId, clock, calls, logger, inspect: coverage.inspect, forced, plan, approvals: faults.approvals, horizonMs: options.horizonMs ?? 6 * 3_600_000, input: options.input, limits: options.limits });
       const { outcome, decisions } = await world.run();
       paths++;
       const path = decisions.filter((d) => d.pick !== d.choices[0]).map(({ at, pick }) => ({ at, pick }));
