@@ -35,6 +35,8 @@ export class StoreJournal implements CallJournal {
     private readonly fresh: boolean,
     /** Self-fencing: a call that acts starts only on a lease with at least this much time left. */
     private readonly safetyMarginMs: number,
+    /** The clock the lease's expiry is read against (the store's). */
+    private readonly now: () => number = Date.now,
   ) {}
 
   async begin(key: string, step: number, signal: AbortSignal, kind: CallKind, timeoutMs = 0): Promise<JournalLookup> {
@@ -71,7 +73,7 @@ export class StoreJournal implements CallJournal {
    * which aborts `signal`.
    */
   async #leaseWithMargin(signal: AbortSignal): Promise<void> {
-    while (this.lease().expiresAt - Date.now() < this.safetyMarginMs) {
+    while (this.lease().expiresAt - this.now() < this.safetyMarginMs) {
       await raceAbort(new Promise((resolve) => setTimeout(resolve, LEASE_WAIT_MS)), signal);
     }
   }

@@ -84,6 +84,11 @@ export interface SupervisorOptions {
   readonly workerId?: string;
   /** How long a lease lasts without renewal; renewed every third of it. */
   readonly leaseMs?: number;
+  /**
+   * The clock of the store's leases, which every deadline a run computes from a lease (its fencing margin, a
+   * previous owner's window) is read against. Default Date.now; reins/testing passes its virtual clock.
+   */
+  readonly now?: () => number;
   readonly logger?: Logger;
   readonly inspect?: AgentRunOptions['inspect'];
   readonly writeRetry?: WriteRetryPolicy;
@@ -157,6 +162,7 @@ export class Supervisor {
   readonly #locks = new Map<string, Promise<unknown>>();
   readonly #definitions = new Map<string, RunDefinition>();
   readonly #leaseMs: number;
+  readonly #now: () => number;
   readonly #safetyMarginMs: number;
   readonly #fenceMarginMs: number;
   readonly #logger: Logger;
@@ -181,6 +187,7 @@ export class Supervisor {
     this.#rateLimiter = storeRateLimiter(options.store);
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.#leaseMs = options.leaseMs ?? 15_000;
+    this.#now = options.now ?? Date.now;
     // Renewals come every third of the lease; two missed in a row leave a third, so a call that acts needs a fifth
     // left to start, and a run is fenced (stopped here) with a tenth left, before anyone else may take it.
     this.#safetyMarginMs = Math.floor(this.#leaseMs / 5);
@@ -323,7 +330,7 @@ export class Supervisor {
 
   /** As resume, for a run of any kind; null when another worker owns it. */
   async resumeRun(runId: string, by = 'reins'): Promise<HostedRun | null> {
-    return (await this.#control(runId, { type: 'RESUME', by, at: Date.now() }))?.run ?? null;
+    return (await this.#control(runId, { type: 'RESUME', by, at: this.#now() }))?.run ?? null;
   }
 
   /** Rehydrates every run left `running` by a worker that is gone (worker start-up); returns the agent runs (recoverRuns returns all). */
@@ -401,22 +408,22 @@ export class Supervisor {
 
   /** Pauses a run wherever it is hosted (or in the store when nobody hosts it); a pipeline's children are paused with it. */
   async pause(runId: string, by: string, why: string): Promise<void> {
-    await this.#control(runId, { type: 'PAUSE', by, why, at: Date.now() });
+    await this.#control(runId, { type: 'PAUSE', by, why, at: this.#now() });
   }
 
   /** Kills a run wherever it is hosted (or in the store when nobody hosts it); its children are killed with it. */
   async kill(runId: string, by: string, why: string): Promise<void> {
-    await this.#control(runId, { type: 'KILL', by, why, at: Date.now() });
+    await this.#control(runId, { type: 'KILL', by, why, at: this.#now() });
   }
 
   /** Approves the call a run waits on. */
   async approve(runId: string, by: string): Promise<void> {
-    await this.#control(runId, { type: 'APPROVE', by, at: Date.now() });
+    await this.#control(runId, { type: 'APPROVE', by, at: this.#now() });
   }
 
   /** Rejects the call a run waits on, with feedback for the model. */
   async reject(runId: string, by: string, feedback: string): Promise<void> {
-    await this.#control(runId, { type: 'REJECT', by, feedback, at: Date.now() });
+    await this.#control(runId, { type: 'REJECT', by, feedback, at: this.#now() });
   }
 
   /** The local handle of an agent run hosted by this process. */
@@ -506,12 +513,12 @@ export class Supervisor {
   }
 
   #meta(def: RunDefinition, version: number, createdAt: number, parentId: string | null) {
-    return { machine: machineOf(def), version, createdAt, now: Date.now(), parentId };
+    return { machine: machineOf(def), version, createdAt, now: this.#now(), parentId };
   }
 
   #runOptions(): AgentRunOptions {
     const secretKeys = [...DEFAULT_SECRET_KEYS];
-    return { logger: this.#logger, now: Date.now, redactArgs: (v) => redact(v, secretKeys), ...(this.#options.inspect ? { inspect: this.#options.inspect } : {}) };
+    return { logger: this.#logger, now: this.#now, redactArgs: (v) => redact(v, secretKeys), ...(this.#options.inspect ? { inspect: this.#options.inspect } : {}) };
   }
 
   /** Runs `op` with no other take-over, rehydration or in-store command for this run in this process meanwhile. */
@@ -553,9 +560,9 @@ export class Supervisor {
       ...(options.seed !== undefined ? { seed: options.seed } : {}),
       ...(options.limits ? { limits: options.limits } : {}),
     });
-    const createdAt = Date.now();
+    const createdAt = this.#now();
     const parentId = options.parentId ?? null;
-    const probe = def.handle(null, { input }, { logger: this.#logger, now: Date.now, redactArgs: (v) => v });
+    const probe = def.handle(null, { input }, { logger: this.#logger, now: this.#now, redactArgs: (v) => v });
     return { runId, input, createdAt, parentId, record: recordFrom(probe.persisted(), this.#meta(def, 1, createdAt, parentId), def.facts) };
   }
 
@@ -597,7 +604,7 @@ export class Supervisor {
 
   /** An inert handle on a stored snapshot: applying an event to it calls nothing. */
   #inert(def: RunDefinition) {
-    return (origin: { snapshot: Snapshot<unknown>; runId: string; agentId: string }) => def.handle(null, origin, { logger: this.#logger, now: Date.now, redactArgs: (v) => v });
+    return (origin: { snapshot: Snapshot<unknown>; runId: string; agentId: string }) => def.handle(null, origin, { logger: this.#logger, now: this.#now, redactArgs: (v) => v });
   }
 
   async #rehydrate(record: RunRecord, lease: Lease, peeked: readonly QueuedCommand[] | null = null, childHost = this.#childHost): Promise<Hosted> {
@@ -618,7 +625,7 @@ export class Supervisor {
     const hosted = this.#host(def, { snapshot, runId, agentId }, { lease, version: record.version, createdAt: record.summary.createdAt, parentId: record.summary.parentId }, childHost);
     this.#acknowledge(hosted, queued, applied.length > 0);
     this.#checkChildren(hosted.run);
-    if (plan.steps.length > 0) hosted.writer.trace({ at: Date.now(), kind: 'upgrade', steps: plan.steps });
+    if (plan.steps.length > 0) hosted.writer.trace({ at: this.#now(), kind: 'upgrade', steps: plan.steps });
     // XState does not persist delayed events: timers are re-armed from the due times in context (a run a queued KILL ended has none).
     if (hosted.run.actor.getSnapshot().status === 'active') hosted.run.send({ type: 'reins.rearm' } as never);
     for (const command of applied) await this.#cascade(hosted, command);
@@ -667,7 +674,7 @@ export class Supervisor {
       logger,
       ...(this.#options.writeRetry ? { policy: this.#options.writeRetry } : {}),
     });
-    const journal = new StoreJournal(writer, () => hosted.lease, 'input' in origin, this.#safetyMarginMs);
+    const journal = new StoreJournal(writer, () => hosted.lease, 'input' in origin, this.#safetyMarginMs, this.#now);
     const transcripts = new StoreTranscript(this.store, writer, 'input' in origin);
     const env: HostEnvironment = {
       // The store keeps transcript entries as they come (messages and compaction markers alike).
@@ -676,7 +683,7 @@ export class Supervisor {
         read: (id) => transcripts.read(id) as Promise<never>,
       },
       logger,
-      now: Date.now,
+      now: this.#now,
       journal,
       trace: (entry) => {
         writer.trace(entry);
@@ -791,7 +798,7 @@ export class Supervisor {
    * past a lease, a store that was briefly unreachable), so a single process never strands its own run.
    */
   #fenceExpiring(): void {
-    const now = Date.now();
+    const now = this.#now();
     for (const hosted of [...this.#hosted.values()]) {
       if (hosted.lease.expiresAt - now >= this.#fenceMarginMs) continue;
       this.#lost(hosted, new LeaseExpiredError(hosted.run.runId, hosted.lease.expiresAt));
@@ -809,7 +816,7 @@ export class Supervisor {
       if (this.#closed || this.#here(runId)) return;
       try {
         const held = await this.store.readLease(runId);
-        if (held && held.token !== old.token && held.expiresAt > Date.now()) return;
+        if (held && held.token !== old.token && held.expiresAt > this.#now()) return;
         const stored = await this.store.load(runId);
         if (!stored || stored.summary.status === 'done') return;
         await this.#exclusive(runId, async () => {
@@ -910,7 +917,7 @@ export class Supervisor {
       this.#logger.warn({ runId: parentId, err: (error as Error).message }, 'could not list child runs');
       return;
     }
-    const at = Date.now();
+    const at = this.#now();
     const passOn: Command =
       command.type === 'PAUSE'
         ? { type: 'PAUSE', by: 'reins', why: `parent ${parentId} paused by ${command.by}: ${command.why}`, at }
@@ -999,7 +1006,7 @@ export class Supervisor {
       const killed = updated.summary.status === 'done';
       // A killed run keeps its terminal record and trace for audit; nothing resumable remains.
       await this.store.save(killed ? { ...updated, snapshot: null } : updated, { leaseToken: lease.token });
-      await this.store.traceAppend(runId, [{ at: Date.now(), kind: 'control', command: command.type, by: command.by, applied: 'in-store' }]);
+      await this.store.traceAppend(runId, [{ at: this.#now(), kind: 'control', command: command.type, by: command.by, applied: 'in-store' }]);
       if (killed) await this.store.journalTrim(runId, ALL_STEPS, { leaseToken: lease.token });
     } finally {
       await this.store.releaseLease(runId, lease);
@@ -1031,7 +1038,7 @@ export class Supervisor {
           return true;
         }),
       kill: (runId, by, why) => this.kill(runId, by, why),
-      leaseFree: async (runId) => ((await this.store.readLease(runId))?.expiresAt ?? 0) < Date.now(),
+      leaseFree: async (runId) => ((await this.store.readLease(runId))?.expiresAt ?? 0) < this.#now(),
     };
   }
 

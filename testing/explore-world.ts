@@ -179,7 +179,7 @@ export class World {
   }
 
   async #open(hostable = this.#options.rebuilt): Promise<void> {
-    this.#supervisor = await Supervisor.open({ store: this.#tracked.store, agents: [hostable], leaseMs: LEASE_MS, logger: this.#options.logger, inspect: this.#options.inspect });
+    this.#supervisor = await Supervisor.open({ store: this.#tracked.store, agents: [hostable], leaseMs: LEASE_MS, now: this.#options.clock.now, logger: this.#options.logger, inspect: this.#options.inspect });
   }
 
   #watch(run: HostedRun): void {

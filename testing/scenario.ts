@@ -144,7 +144,9 @@ export async function scenario(target: ScenarioTarget, options: ScenarioOptions 
   const restore = clock?.install();
   let supervisor: Supervisor | null = null;
   try {
-    supervisor = await Supervisor.open({ store: tracked.store, agents: [rebuilt], leaseMs: SCENARIO_LEASE_MS, logger, observers: [observer] });
+    // Leases are judged on the store's clock: the virtual one for the default store, the real one for a store given.
+    const leaseClock = clock && !options.store ? { now: clock.now } : {};
+    supervisor = await Supervisor.open({ store: tracked.store, agents: [rebuilt], leaseMs: SCENARIO_LEASE_MS, logger, observers: [observer], ...leaseClock });
     const startedAt = clock?.now() ?? Date.now();
     // A replay keeps the recording's run id, so that its child runs have the recorded ids too.
     const runId = options.runId ?? options.recorded?.runId;
