@@ -27,7 +27,7 @@ export const SERIAL = ['test/crash/**/*.test.ts', 'test/fleet/**/*.test.ts', 'te
 export const ALONE = ['test/crash/chaos.test.ts', 'test/crash/random-kills.test.ts', 'test/fleet/kill-workers.test.ts', 'test/**/*-processes.test.ts'];
 
 /** Parallel files that talk to Redis, a spawned example or many disk syncs: in `npm test`, not in the inner loop. */
-const IO = ['test/persistence/**/*.test.ts', 'test/rate-limits/**/*.test.ts', 'test/durable/**/*.test.ts', 'test/approvals/outreach-example.test.ts', 'test/pipelines/catalogue.test.ts'];
+const IO = ['test/persistence/**/*.test.ts', 'test/rate-limits/**/*.test.ts', 'test/durable/**/*.test.ts', 'test/versions/agent-versions.test.ts', 'test/fixtures/resume-previous.test.ts', 'test/approvals/outreach-example.test.ts', 'test/pipelines/catalogue.test.ts'];
 
 /** Files are mostly waiting on disk syncs, Redis and timers, so one worker per core keeps both cores busy. */
 const PARALLEL_WORKERS = Math.max(2, availableParallelism());
