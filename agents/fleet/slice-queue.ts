@@ -142,14 +142,14 @@ export class SliceQueue {
 
   /** Every route a run was ever queued on, with its queue's jobs by state. */
   async routes(): Promise<RouteDepth[]> {
-    const routes = (await this.#client.smembers(this.#keys.routes)).map((text) => SliceRoute.parse(JSON.parse(text)));
+    const routes = await this.#knownRoutes();
     const depths = await Promise.all(routes.map((route) => this.#depthOf(routeQueue(route))));
     return routes.map((route, i) => ({ route, depth: depths[i]! })).sort((a, b) => routeQueue(a.route).localeCompare(routeQueue(b.route)));
   }
 
   /** Every route's queue, and the queue of the release before routing: where to look for a run's jobs. */
   async queues(): Promise<Queue<SliceJobData>[]> {
-    const routes = (await this.#client.smembers(this.#keys.routes)).map((text) => SliceRoute.parse(JSON.parse(text)));
+    const routes = await this.#knownRoutes();
     return [...routes.map((route) => this.queue(routeQueue(route))), this.queue(SLICE_QUEUE)];
   }
 
@@ -168,6 +168,11 @@ export class SliceQueue {
   async #depthOf(name: string): Promise<QueueDepth> {
     const c = await this.queue(name).getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed');
     return { waiting: c.waiting ?? 0, active: c.active ?? 0, delayed: c.delayed ?? 0, prioritized: c.prioritized ?? 0, failed: c.failed ?? 0 };
+  }
+
+  /** Every route a run was ever queued on. */
+  async #knownRoutes(): Promise<SliceRoute[]> {
+    return (await this.#client.smembers(this.#keys.routes)).map((text) => SliceRoute.parse(JSON.parse(text)));
   }
 
   /** Closes the queues and their connection. */
